@@ -1,0 +1,40 @@
+"""The evaluation and wall-time budget that every optimizer runs under."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+class HarnessError(ValueError):
+    """A user mistake at the harness boundary (unknown optimizer, bad option or budget)."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most ``max_evals`` evaluations and/or ``max_seconds`` of wall time (at least one is set)."""
+
+    max_evals: int | None = None
+    max_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_evals is None and self.max_seconds is None:
+            raise HarnessError("a budget needs max_evals and/or max_seconds")
+        if self.max_evals is not None and (isinstance(self.max_evals, bool) or int(self.max_evals) != self.max_evals
+                                           or self.max_evals <= 0):
+            raise HarnessError(f"budget max_evals={self.max_evals!r} must be a positive integer")
+        if self.max_seconds is not None and not (self.max_seconds > 0 and math.isfinite(self.max_seconds)):
+            raise HarnessError(f"budget max_seconds={self.max_seconds!r} must be a positive number")
+
+    @property
+    def evals_or_default(self) -> int:
+        """Evaluation count adapters size themselves for when only a time limit is given."""
+        return int(self.max_evals) if self.max_evals is not None else 100_000
+
+
+class BudgetExhausted(Exception):
+    """Raised inside an optimizer's loop when the run may evaluate no more points."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

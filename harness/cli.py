@@ -1,0 +1,54 @@
+"""The ``optbench`` command: parses and dispatches; each verb's work lives in ``harness.commands.*``."""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import typer
+
+# One module per verb; each defines ``register(app)``. Adding a verb is one module plus one line.
+COMMANDS = ["listing", "demo", "run", "perf"]
+
+app = typer.Typer(
+    name="optbench",
+    help="Benchmark and profile black-box optimizers on objectives with known optima, and decide "
+         "which one to ship. Start with `optbench demo`; `optbench COMMAND --help` explains each verb.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+for _name in COMMANDS:
+    import_module(f"harness.commands.{_name}").register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user mistakes (ObjectiveError, HarnessError) exit with code 2."""
+    from objectives import ObjectiveError
+
+    from .budget import HarnessError
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except (ObjectiveError, HarnessError) as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.secho("interrupted", fg="yellow", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.secho("interrupted", fg="yellow", err=True)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors carry their own exit code (2)
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

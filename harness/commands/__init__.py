@@ -1,0 +1,1 @@
+"""One module per ``optbench`` verb; see ``harness.cli.COMMANDS``."""

@@ -1,0 +1,52 @@
+"""Optimizer registry: public name -> ``module:Class`` of its adapter (imported on first use).
+
+Adding an optimizer is one adapter module plus one line here.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from ..budget import HarnessError
+from .base import OptimizerAdapter
+
+REGISTRY: dict[str, str] = {
+    "random": "harness.optimizers.baselines:RandomSearch",
+    "grid": "harness.optimizers.baselines:GridSearch",
+}
+
+
+def names() -> list[str]:
+    """Registered optimizer names."""
+    return list(REGISTRY)
+
+
+def adapter_class(name: str) -> type[OptimizerAdapter]:
+    """The adapter class registered as ``name``; a clear error listing the names otherwise."""
+    if name not in REGISTRY:
+        raise HarnessError(f"unknown optimizer {name!r}; registered: {', '.join(REGISTRY)}")
+    module, _, cls = REGISTRY[name].partition(":")
+    return getattr(import_module(module), cls)
+
+
+def make(name: str, **options: Any) -> OptimizerAdapter:
+    """A configured adapter; unknown options raise ``HarnessError``."""
+    return adapter_class(name)(**options)
+
+
+def register(name: str, target: str) -> None:
+    """Register an adapter at run time (plug-ins, test doubles): ``target`` is ``module:Class``."""
+    REGISTRY[name] = target
+
+
+def load_plugins() -> None:
+    """Import the modules named in ``OPTBENCH_PLUGINS`` (comma-separated); each may call
+    :func:`register`. Worker processes call this too, so plug-ins reach them."""
+    import os
+
+    for module in filter(None, os.environ.get("OPTBENCH_PLUGINS", "").split(",")):
+        import_module(module.strip())
+
+
+load_plugins()

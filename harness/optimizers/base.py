@@ -1,0 +1,67 @@
+"""The optimizer adapter interface: one thin subclass per library, registered by name.
+
+An adapter drives its library until the library stops or the instrument raises
+``BudgetExhausted``. It never measures time or keeps the best point: the instrument does both,
+so every optimizer is measured the same way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from ..budget import HarnessError
+from ..instrument import Instrument
+
+
+class OptimizerAdapter(ABC):
+    """Base class: declares ``defaults`` (every accepted option) and implements :meth:`minimize`."""
+
+    name: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}
+    seedable: ClassVar[bool] = True
+    library: ClassVar[str] = "optbench"
+
+    def __init__(self, **options: Any):
+        unknown = [k for k in options if k not in self.defaults]
+        if unknown:
+            raise HarnessError(f"unknown option(s) {unknown} for optimizer {self.name!r}; "
+                               f"allowed: {list(self.defaults) or 'none'}")
+        self.options = {**self.defaults, **{k: _coerce(self.name, k, v, self.defaults[k])
+                                             for k, v in options.items()}}
+
+    def prepare(self) -> None:
+        """Import the library and do one-off setup; runs before the clock starts."""
+
+    @abstractmethod
+    def minimize(self, problem: Instrument, seed: int) -> None:
+        """Search ``problem`` (evaluate via the instrument) until done or out of budget."""
+
+
+def _coerce(optimizer: str, key: str, value: Any, default: Any) -> Any:
+    """Command-line strings to the default's type (None defaults accept numbers or strings)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        if isinstance(default, bool):
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float) or default is None:
+            return float(value) if default is not None or _is_number(value) else value
+    except ValueError:
+        raise HarnessError(f"option {key}={value!r} of optimizer {optimizer!r} must be "
+                           f"{type(default).__name__} (default {default!r})") from None
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,51 @@
+"""Baselines: batched uniform random search and a full-factorial grid."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from objectives import CategoricalParam, IntParam
+
+from ..instrument import Instrument
+from .base import OptimizerAdapter
+
+
+class RandomSearch(OptimizerAdapter):
+    """Uniform random points in the (relaxed) box, evaluated ``batch_size`` at a time."""
+
+    name = "random"
+    defaults = {"batch_size": 64}
+
+    def minimize(self, problem: Instrument, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        while True:
+            k = self.options["batch_size"]
+            if problem.remaining_evals is not None:
+                k = min(k, problem.remaining_evals)
+            problem.evaluate_batch(rng.uniform(problem.lower, problem.upper, (max(k, 1), len(problem.lower))))
+
+
+class GridSearch(OptimizerAdapter):
+    """An evenly spaced grid with about ``budget`` points (``points_per_axis`` overrides), in batches.
+
+    Discrete axes use their distinct values when they have fewer than the per-axis count.
+    """
+
+    name = "grid"
+    seedable = False
+    defaults = {"points_per_axis": 0, "batch_size": 1024}
+
+    def minimize(self, problem: Instrument, seed: int) -> None:
+        dim = len(problem.lower)
+        per_axis = self.options["points_per_axis"] or max(2, int(math.floor(problem.budget.evals_or_default ** (1 / dim))))
+        axes = []
+        for p, lo, hi in zip(problem.space.params, problem.space.lower, problem.space.upper):
+            if isinstance(p, CategoricalParam) or (isinstance(p, IntParam) and hi - lo + 1 <= per_axis):
+                axes.append(np.arange(lo, hi + 1, dtype=float))
+            else:
+                axes.append(np.linspace(lo, hi, per_axis))
+        mesh = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, dim)
+        for start in range(0, len(mesh), self.options["batch_size"]):
+            problem.evaluate_batch(mesh[start:start + self.options["batch_size"]])

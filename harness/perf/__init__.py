@@ -1,0 +1,1 @@
+"""Performance checks (``optbench perf NAME``): print figures measured side by side in one run."""

@@ -1,0 +1,47 @@
+"""``RunRecord``: the flat, serializable result of one cell (objective × optimizer × budget × seed)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = ("ok", "error", "timeout", "crashed", "interrupted")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run's outcome; field names are public (SPEC §7) and scripts depend on them."""
+
+    objective: str
+    options: dict[str, Any]
+    optimizer: str
+    optimizer_options: dict[str, Any]
+    budget: dict[str, Any]
+    seed: int
+    status: str
+    message: str = ""
+    point: dict[str, Any] | None = None
+    value: float | None = None
+    n_evals: int = 0
+    wall_s: float = 0.0
+    compute_s: float = 0.0
+    item_s: float = 0.0
+    overhead_s: float = 0.0
+    peak_mem_mb: float = 0.0
+    versions: dict[str, str] = field(default_factory=dict)
+    trace: list[tuple[int, float, float]] = field(default_factory=list)
+    reference_value: float | None = None
+    phases_s: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), default=str, **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        data = dict(data)
+        data["trace"] = [tuple(t) for t in data.get("trace") or []]
+        return cls(**data)

@@ -1,0 +1,121 @@
+"""Run one cell: objective → instrument → optimizer adapter → ``RunRecord``.
+
+Failures never escape: an exception from the optimizer or the objective becomes a record with
+status ``error`` and the message; what was found before the failure is kept.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import sys
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import objectives
+
+from . import optimizers
+from .budget import Budget, BudgetExhausted
+from .instrument import Instrument
+from .record import RunRecord
+from .versions import versions
+
+
+@dataclass(frozen=True)
+class Cell:
+    """What to run: the unit of a matrix and the key of the results store."""
+
+    objective: str
+    optimizer: str
+    budget: Budget
+    seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    optimizer_options: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raise ObjectiveError/HarnessError now for unknown names or options (cheap: builds nothing big)."""
+        defaults = objectives.option_defaults(self.objective)
+        unknown = [k for k in self.options if k not in defaults]
+        if unknown:
+            raise objectives.ObjectiveError(
+                f"unknown option(s) {unknown} for objective {self.objective!r}; allowed: {list(defaults)}")
+        optimizers.make(self.optimizer, **self.optimizer_options)
+
+
+def _freeze(d: dict[str, Any]) -> tuple:
+    return tuple(sorted(d.items()))
+
+
+@lru_cache(maxsize=256)
+def _reference_value(name: str, frozen_options: tuple) -> float:
+    return objectives.get(name, **dict(frozen_options)).reference().value
+
+
+def reference_value(name: str, options: dict[str, Any]) -> float | None:
+    """The objective's reference value, computed once per process per (name, options)."""
+    try:
+        return _reference_value(name, _freeze(options))
+    except Exception:  # a reference that cannot be computed leaves quality unknown, not the run failed
+        return None
+
+
+def run_cell(cell: Cell, *, with_reference: bool = True) -> RunRecord:
+    """Run ``cell`` in this process and return its record (never raises for optimizer failures)."""
+    base = dict(objective=cell.objective, options=dict(cell.options), optimizer=cell.optimizer,
+                optimizer_options=dict(cell.optimizer_options),
+                budget={"max_evals": cell.budget.max_evals, "max_seconds": cell.budget.max_seconds},
+                seed=cell.seed, versions=versions())
+    objective = objectives.get(cell.objective, **cell.options)
+    adapter = optimizers.make(cell.optimizer, **cell.optimizer_options)
+    base["optimizer_options"] = dict(adapter.options)
+    adapter.prepare()
+    instrument = Instrument(objective, cell.budget)
+    status, message = "ok", ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        instrument.start()
+        try:
+            adapter.minimize(instrument, cell.seed)
+            message = "optimizer finished"
+        except BudgetExhausted as stop:
+            message = stop.reason
+        except Exception as exc:  # the optimizer or objective failed: keep what was found
+            status = "error"
+            message = f"{type(exc).__name__}: {exc}"
+            tb = traceback.extract_tb(sys.exc_info()[2])[-1]
+            message += f" (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})"
+        wall_s = instrument.elapsed_s
+    point = value = None
+    if instrument.best_x is not None:
+        point = objective.space.decode(instrument.best_x)
+        value = objective.exact_value(point)
+    elif status == "ok":
+        status = "error"
+        message = f"no finite value found ({message})"
+    if instrument.n_nonfinite:
+        message += f"; {instrument.n_nonfinite} non-finite value(s) replaced by the worst finite value"
+    return RunRecord(
+        **base, status=status, message=message, point=point, value=value, n_evals=instrument.n_evals,
+        wall_s=wall_s, compute_s=instrument.compute_s, item_s=instrument.item_s,
+        overhead_s=wall_s - instrument.compute_s - instrument.item_s, peak_mem_mb=peak_memory_mb(),
+        trace=list(instrument.trace), phases_s=dict(instrument.phases_s),
+        reference_value=reference_value(cell.objective, cell.options) if with_reference else None,
+    )
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process in MB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def failed_record(cell: Cell, status: str, message: str) -> RunRecord:
+    """A record for a cell that produced no result of its own (crash, timeout, interruption)."""
+    return RunRecord(objective=cell.objective, options=dict(cell.options), optimizer=cell.optimizer,
+                     optimizer_options=dict(cell.optimizer_options),
+                     budget={"max_evals": cell.budget.max_evals, "max_seconds": cell.budget.max_seconds},
+                     seed=cell.seed, status=status, message=message, versions=versions(),
+                     value=None, wall_s=math.nan)

@@ -1,0 +1,178 @@
+"""MaxDiff profit objectives (SPEC §1): tune shifts ``h``, ``l`` of predicted high/low limit prices.
+
+``f(h, l) = −Σ profit`` on cached torch tensors; one evaluation is a few vector ops and one
+``.item()``. :func:`profit_grid` evaluates the exact function on a whole grid of (h, l) candidates
+through its separable structure (used by ``reference()`` and the exact batched optimizer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import maxdiff_data
+from .base import FloatParam, Objective, ObjectiveError, Reference, SearchSpace
+
+BOX = (-0.03, 0.03)
+EPS = 1e-9
+DATA_SETS = ("ar200", "goog")
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+@dataclass(frozen=True)
+class DayTensors:
+    """MaxDiff inputs on a device, each of shape (n,). ``long``/``short`` are summed over the legs
+    (one leg, or always-on's buy and sell legs): profit is linear in them once fills are known."""
+
+    c: torch.Tensor
+    H: torch.Tensor
+    L: torch.Tensor
+    hp: torch.Tensor
+    lp: torch.Tensor
+    long: torch.Tensor
+    short: torch.Tensor
+    fee: float
+
+
+def position_rows(p: np.ndarray, always_on: bool) -> np.ndarray:
+    """Signed positions per leg: the data's own ``p`` (one leg) or always-on buy +1 and sell −1."""
+    if always_on:
+        return np.stack([np.ones_like(p), -np.ones_like(p)])
+    return p[None, :]
+
+
+@lru_cache(maxsize=512)
+def day_tensors(days: maxdiff_data.MaxDiffDays, always_on: bool, device: str, dtype: str) -> DayTensors:
+    """Build (once per data set, device and dtype) the tensors one evaluation reads."""
+    t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=DTYPES[dtype], device=device)  # noqa: E731
+    pos = position_rows(days.p, always_on)
+    return DayTensors(t(days.c), t(days.H), t(days.L), t(days.hp), t(days.lp),
+                      t(np.clip(pos, 0, 10).sum(0)), t(np.clip(pos, -10, 0).sum(0)), days.fee)
+
+
+def profit(h, l, d: DayTensors, close_at_eod: bool) -> torch.Tensor:
+    """Total MaxDiff profit (SPEC §1) at ``h, l``: floats (-> 0-d tensor) or (k, 1) tensors (-> (k,)).
+
+    Algebraically SPEC §1's formula, arranged to touch each (candidate, day) element few times:
+    long leg ``long·fill·(exit − lp' − fee)``, short leg ``short·fill·(exit − hp' + fee)`` (short ≤ 0).
+    """
+    hpp = (d.hp + h).clamp_(0.0, 10.0)
+    lpp = (d.lp + l).clamp_(-1.0, 0.0)
+    long_fill = lpp > d.L  # strict: the low went below the buy limit
+    short_fill = hpp < d.H
+    if close_at_eod:
+        long_gain, short_gain = d.c - lpp, d.c - hpp
+    else:  # take-profit inside the day; exits are non-strict
+        long_gain = torch.where(hpp <= d.H, hpp, d.c).sub_(lpp)
+        short_gain = torch.where(lpp >= d.L, lpp, d.c).sub_(hpp)
+    long_gain = long_gain.sub_(d.fee).mul_(long_fill)
+    short_gain = short_gain.add_(d.fee).mul_(short_fill)
+    return long_gain @ d.long + short_gain @ d.short
+
+
+def breakpoint_candidates(shift: np.ndarray, limit: np.ndarray, box=BOX) -> np.ndarray:
+    """Per-axis candidates of SPEC §1: box ends and every in-box breakpoint ± EPS.
+
+    On the h-axis the breakpoints are ``H − hp`` and ``−hp`` (call with shift=hp, limit=H), on the
+    l-axis ``L − lp`` and ``−lp``.
+    """
+    bps = np.concatenate([limit - shift, -shift])
+    bps = bps[(bps >= box[0]) & (bps <= box[1])]
+    cands = np.concatenate([[box[0], box[1]], bps - EPS, bps + EPS])
+    return np.unique(np.clip(cands, *box))
+
+
+def profit_grid(d: DayTensors, h: torch.Tensor, l: torch.Tensor, close_at_eod: bool) -> torch.Tensor:
+    """Total profit for every pair (l[i], h[j]) as a (len(l), len(h)) tensor, exactly.
+
+    Uses the separable structure: the long legs depend on h only through ``g(h)`` (the exit price)
+    and the short legs on l only through ``m(l)``, so the cross terms are two matrix products.
+    """
+    hpp = torch.clamp(d.hp + h[:, None], 0.0, 10.0)  # (kh, n)
+    lpp = torch.clamp(d.lp + l[:, None], -1.0, 0.0)  # (kl, n)
+    fill_long = (lpp > d.L) * d.long  # (kl, n)
+    fill_short = (hpp < d.H) * d.short  # (kh, n), ≤ 0
+    if close_at_eod:
+        g, m = d.c.expand_as(hpp), d.c.expand_as(lpp)
+    else:
+        g = torch.where(hpp <= d.H, hpp, d.c)
+        m = torch.where(lpp >= d.L, lpp, d.c)
+    u = -(fill_long * (lpp + d.fee)).sum(1)  # (kl,)
+    v = -(fill_short * (hpp - d.fee)).sum(1)  # (kh,)
+    return fill_long @ g.T + (fill_short @ m.T).T + u[:, None] + v[None, :]
+
+
+class MaxDiffObjective(Objective):
+    """Negative MaxDiff profit over ``h, l ∈ [−0.03, 0.03]`` on ``ar200`` or a ``goog`` window."""
+
+    name = "maxdiff"
+    space = SearchSpace((FloatParam("h", *BOX), FloatParam("l", *BOX)))
+    option_help = {
+        "data": f"data set, one of {list(DATA_SETS)}",
+        "seed": "ar200 random seed (int)",
+        "n": "ar200 number of days, the cost knob (2 … 1 000 000)",
+        "window": f"goog window index (0 … {maxdiff_data.GOOG_WINDOWS - 1})",
+        "close_at_eod": "close positions at the end of the day (bool)",
+        "always_on": "always-on buy and sell legs instead of the data's positions (bool)",
+        "device": "torch device: cpu or cuda",
+        "dtype": "float64 or float32",
+    }
+
+    def __init__(self, data: str = "ar200", seed: int = 42, n: int = 200, window: int = 0,
+                 close_at_eod: bool = False, always_on: bool = False, device: str = "cpu",
+                 dtype: str = "float64"):
+        if data not in DATA_SETS:
+            raise ObjectiveError(f"data={data!r} is unknown; allowed: {list(DATA_SETS)}")
+        if not 2 <= int(n) <= 1_000_000:
+            raise ObjectiveError(f"n={n!r} is out of range [2, 1000000]")
+        if dtype not in DTYPES:
+            raise ObjectiveError(f"dtype={dtype!r} is unknown; allowed: {list(DTYPES)}")
+        if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
+            raise ObjectiveError(f"device={device!r} is unknown; allowed: 'cpu', 'cuda'")
+        if str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise ObjectiveError(f"device={device!r} requested but CUDA is not available here")
+        if not 0 <= int(window) < maxdiff_data.GOOG_WINDOWS:
+            raise ObjectiveError(f"window={window!r} is out of range [0, {maxdiff_data.GOOG_WINDOWS - 1}]")
+        self.options = dict(data=data, seed=int(seed), n=int(n), window=int(window),
+                            close_at_eod=bool(close_at_eod), always_on=bool(always_on),
+                            device=device, dtype=dtype)
+        self.days = maxdiff_data.ar200(int(seed), int(n)) if data == "ar200" else maxdiff_data.goog(int(window))
+        self.close_at_eod = bool(close_at_eod)
+        self.tensors = day_tensors(self.days, bool(always_on), device, dtype)
+        self._exact = self.tensors if (device, dtype) == ("cpu", "float64") else \
+            day_tensors(self.days, bool(always_on), "cpu", "float64")
+
+    def compute(self, x: np.ndarray) -> torch.Tensor:
+        return -profit(float(x[0]), float(x[1]), self.tensors, self.close_at_eod)
+
+    def compute_batch(self, xs: np.ndarray, chunk_elems: int = 1 << 16) -> torch.Tensor:
+        d = self.tensors
+        xs_t = torch.as_tensor(xs, dtype=d.c.dtype, device=d.c.device)
+        rows = max(1, chunk_elems // len(d.c))  # chunks of candidates × days that stay in cache
+        return torch.cat([-profit(part[:, :1], part[:, 1:], d, self.close_at_eod) for part in xs_t.split(rows)])
+
+    def exact_value(self, point: dict[str, Any]) -> float:
+        """Value at a point re-evaluated in float64 on the CPU (SPEC §1: never an optimizer's claim)."""
+        x = self.space.encode(point)
+        return float(-profit(float(x[0]), float(x[1]), self._exact, self.close_at_eod).item())
+
+    @lru_cache(maxsize=1)
+    def reference(self) -> Reference:
+        """Exact optimum: the best pair of per-axis breakpoint candidates (SPEC §1), in float64."""
+        days, d = self.days, self._exact
+        h = torch.as_tensor(breakpoint_candidates(days.hp, days.H), dtype=torch.float64)
+        l = torch.as_tensor(breakpoint_candidates(days.lp, days.L), dtype=torch.float64)
+        best_val, best = -np.inf, (0.0, 0.0)
+        rows = max(1, (1 << 24) // max(1, len(l) * len(days)))
+        for hs in h.split(rows):  # chunk the h axis to bound memory for large n
+            grid = profit_grid(d, hs, l, self.close_at_eod)
+            flat = int(torch.argmax(grid))
+            i, j = divmod(flat, grid.shape[1])
+            if grid[i, j] > best_val:
+                best_val, best = float(grid[i, j]), (float(hs[j]), float(l[i]))
+        point = {"h": best[0], "l": best[1]}
+        return Reference(self.exact_value(point), point)
