@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pkgutil
 import sys
 from importlib import import_module
 
 import typer
 
-# One module per verb; each defines ``register(app)``. Adding a verb is one module plus one line.
-COMMANDS = ["listing", "demo", "run", "perf"]
+from . import commands
+
+# One module per verb in harness/commands; each defines ``register(app)``. Adding a verb is adding
+# a module there (modules without ``register`` are helpers). Heavy imports stay inside the verbs.
+COMMANDS = [m.name for m in pkgutil.iter_modules(commands.__path__)]
 
 app = typer.Typer(
     name="optbench",
@@ -19,7 +23,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for _name in COMMANDS:
-    import_module(f"harness.commands.{_name}").register(app)
+    _module = import_module(f"harness.commands.{_name}")
+    if hasattr(_module, "register"):
+        _module.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

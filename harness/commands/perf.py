@@ -5,15 +5,15 @@ These are benchmarks, not tests: each runs the contenders in one process and pri
 
 from __future__ import annotations
 
+import pkgutil
 from importlib import import_module
 
 import typer
 
-# name -> module in harness.perf with a ``main()`` that prints its figures.
-CHECKS = {
-    "objectives": "objective_speed",
-    "instrument": "instrument_overhead",
-}
+from .. import perf as perf_checks
+
+# Every module in harness/perf with a ``main()`` is a check, named by its module name.
+CHECKS = {m.name: m.name for m in pkgutil.iter_modules(perf_checks.__path__) if m.name != "timing"}
 
 
 def register(app: typer.Typer) -> None:
