@@ -1,0 +1,75 @@
+"""run_cell: records from the instrument, failures become rows, re-evaluated values."""
+
+import numpy as np
+import pytest
+
+import objectives
+from harness import optimizers
+from harness.budget import Budget, HarnessError
+from harness.optimizers.base import OptimizerAdapter
+from harness.runner import Cell, run_cell
+
+
+class Exploding(OptimizerAdapter):
+    """Evaluates three points, then raises (a test double)."""
+
+    name = "test.exploding"
+
+    def minimize(self, problem, seed):
+        for x in ([0.0, 0.0], [1.0, 1.0], [2.0, 2.0]):
+            problem.evaluate(np.array(x))
+        raise RuntimeError("boom")
+
+
+class ClaimsTooMuch(OptimizerAdapter):
+    """Evaluates one point and 'returns' a better one it never evaluated (a test double)."""
+
+    name = "test.liar"
+
+    def minimize(self, problem, seed):
+        problem.evaluate(np.array([5.0, 5.0]))
+        return {"x0": 0.0, "x1": 0.0}
+
+
+optimizers.register("test.exploding", f"{__name__}:Exploding")
+optimizers.register("test.liar", f"{__name__}:ClaimsTooMuch")
+
+
+def test_a_crashing_optimizer_becomes_an_error_row_that_keeps_its_best():
+    rec = run_cell(Cell("sphere", "test.exploding", Budget(10), options={"dim": 2}))
+    assert rec.status == "error" and "RuntimeError: boom" in rec.message
+    assert rec.n_evals == 3 and rec.point is not None
+    obj = objectives.get("sphere", dim=2)
+    assert rec.value == pytest.approx(min(obj({"x0": v, "x1": v}) for v in (0.0, 1.0, 2.0)))
+
+
+def test_the_value_is_the_instruments_best_never_the_optimizers_claim():
+    rec = run_cell(Cell("sphere", "test.liar", Budget(10), options={"dim": 2}))
+    obj = objectives.get("sphere", dim=2)
+    assert rec.point == {"x0": 5.0, "x1": 5.0}
+    assert rec.value == pytest.approx(obj({"x0": 5.0, "x1": 5.0}))
+
+
+def test_record_fields_are_consistent():
+    rec = run_cell(Cell("maxdiff", "random", Budget(200), seed=3))
+    assert rec.status == "ok" and rec.n_evals == 200
+    assert rec.overhead_s == pytest.approx(rec.wall_s - rec.compute_s - rec.item_s)
+    assert rec.value == pytest.approx(objectives.get("maxdiff").exact_value(rec.point), abs=0)
+    assert rec.reference_value <= rec.value
+    assert rec.trace[-1][2] == pytest.approx(rec.value, abs=1e-12)
+    assert {"python", "torch", "scipy", "machine", "git_commit"} <= set(rec.versions)
+
+
+def test_same_seed_same_result():
+    a = run_cell(Cell("ma_crossover", "random", Budget(100), seed=5))
+    b = run_cell(Cell("ma_crossover", "random", Budget(100), seed=5))
+    assert (a.point, a.value, a.n_evals) == (b.point, b.value, b.n_evals)
+
+
+def test_unknown_optimizer_and_option_are_clear_errors():
+    with pytest.raises(HarnessError, match="unknown optimizer 'nope'"):
+        Cell("sphere", "nope", Budget(5)).validate()
+    with pytest.raises(HarnessError, match="unknown option"):
+        Cell("sphere", "random", Budget(5), optimizer_options={"colour": 1}).validate()
+    with pytest.raises(objectives.ObjectiveError, match="unknown option"):
+        Cell("sphere", "random", Budget(5), options={"colour": 1}).validate()
