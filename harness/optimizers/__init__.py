@@ -14,6 +14,11 @@ from .base import OptimizerAdapter
 REGISTRY: dict[str, str] = {
     "random": "harness.optimizers.baselines:RandomSearch",
     "grid": "harness.optimizers.baselines:GridSearch",
+    "scipy.de": "harness.optimizers.scipy_adapters:DifferentialEvolution",
+    "scipy.de_vectorized": "harness.optimizers.scipy_adapters:VectorizedDifferentialEvolution",
+    "scipy.direct": "harness.optimizers.scipy_adapters:Direct",
+    "scipy.dual_annealing": "harness.optimizers.scipy_adapters:DualAnnealing",
+    "scipy.shgo": "harness.optimizers.scipy_adapters:Shgo",
 }
 
 
