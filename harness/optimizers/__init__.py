@@ -19,6 +19,10 @@ REGISTRY: dict[str, str] = {
     "scipy.direct": "harness.optimizers.scipy_adapters:Direct",
     "scipy.dual_annealing": "harness.optimizers.scipy_adapters:DualAnnealing",
     "scipy.shgo": "harness.optimizers.scipy_adapters:Shgo",
+    "nevergrad.ngopt": "harness.optimizers.nevergrad_adapters:NGOpt",
+    "nevergrad.oneplusone": "harness.optimizers.nevergrad_adapters:OnePlusOne",
+    "nevergrad.twopointsde": "harness.optimizers.nevergrad_adapters:TwoPointsDE",
+    "nevergrad.cma": "harness.optimizers.nevergrad_adapters:CMA",
 }
 
 
