@@ -23,6 +23,8 @@ REGISTRY: dict[str, str] = {
     "nevergrad.oneplusone": "harness.optimizers.nevergrad_adapters:OnePlusOne",
     "nevergrad.twopointsde": "harness.optimizers.nevergrad_adapters:TwoPointsDE",
     "nevergrad.cma": "harness.optimizers.nevergrad_adapters:CMA",
+    "optuna.tpe": "harness.optimizers.optuna_adapters:TPE",
+    "optuna.cmaes": "harness.optimizers.optuna_adapters:CmaEs",
 }
 
 
