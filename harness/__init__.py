@@ -1,0 +1,8 @@
+"""optbench's harness: run optimizers on objectives, measure, store, report and decide.
+
+``harness.recommended(kind, preset)`` returns the shipped decision (see ``harness.recommend``).
+"""
+
+from .recommend import Recommendation, recommended
+
+__all__ = ["Recommendation", "recommended"]

@@ -1,0 +1,46 @@
+"""``optbench decide``: apply the decision rule to the store; write DECISION.md and decision.json."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .common import console, parse_pairs
+from .report import DEFAULT_STORE
+
+
+def register(app: typer.Typer) -> None:
+    app.command("decide", help="Decide which optimizer to ship per objective class (rule: see DECISION.md); "
+                               "writes DECISION.md and decision.json.")(decide)
+
+
+def decide(
+    store: Path = typer.Option(DEFAULT_STORE, "--store", help="results store (or a JSON/JSON-lines file of records)"),
+    rule: Optional[list[str]] = typer.Option(None, "--rule", help="rule parameter key=value (repeatable): "
+                                             "tolerance, alpha, fast_factor, level, n_boot, seed"),
+    out: Path = typer.Option(Path("results"), "--out", help="folder for DECISION.md and decision.json"),
+) -> None:
+    from ..report import decision_doc
+    from ..report.decide import PRESETS, Rule
+    from ..report.frame import load
+
+    parsed = Rule.from_pairs(parse_pairs(rule, "--rule"))
+    command = shlex.join(["optbench", "decide", "--store", str(store), *(a for r in rule or [] for a in ("--rule", r)),
+                          "--out", str(out)])
+    doc = decision_doc.build(load(store), parsed, str(store), command)
+    js, md = decision_doc.write(doc, out)
+    table = Table(title="Decision (median quality, median wall time per class; see DECISION.md)")
+    for col in ("class", "preset", "choice", "verdict", "quality", "wall s"):
+        table.add_column(col)
+    for cls, entry in doc["classes"].items():
+        for preset in PRESETS:
+            p = entry["presets"][preset]
+            c = p["choice"] or {}
+            table.add_row(cls, preset, c.get("candidate", "–"), p["verdict"],
+                          f"{c['quality']['median']:.4g}" if c else "–", f"{c['wall_s']['median']:.3g}" if c else "–")
+    console.print(table)
+    console.print(f"wrote {md} and {js}")

@@ -1,0 +1,29 @@
+"""``optbench report``: tables (Markdown, CSV), plots (PNG, SVG) and an HTML page from the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .common import console
+
+DEFAULT_STORE = Path("results/optbench.sqlite")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report", help="Write the report (index.html, report.md, CSV tables, PNG/SVG plots) "
+                               "from the results store.")(report)
+
+
+def report(
+    store: Path = typer.Option(DEFAULT_STORE, "--store", help="results store (or a JSON/JSON-lines file of records)"),
+    out: Path = typer.Option(Path("results/report"), "--out", help="output folder"),
+    n_boot: int = typer.Option(2000, "--n-boot", min=100, help="bootstrap resamples per confidence interval"),
+    seed: int = typer.Option(0, "--seed", help="seed of the bootstrap"),
+) -> None:
+    from ..report.build import write_report
+    from ..report.frame import load
+
+    index = write_report(load(store), out, n_boot=n_boot, seed=seed)
+    console.print(f"report: {index}  (also {out / 'report.md'}, CSV tables and plots/ in {out})")

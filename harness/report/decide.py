@@ -1,0 +1,188 @@
+"""The production decision: which optimizer configuration (optimizer, options, budget) to ship
+for each objective class, by a stated, configurable rule.
+
+Per class, a candidate is a configuration at one budget. Its per-seed *class quality* is the mean,
+over the class's objectives, of the run's ``quality`` (see ``frame``; higher is better, 1 = optimum)
+and its per-seed *class time* is the sum of those runs' wall times. Candidates with a failed run, or
+with no seed covering every objective of the class, are excluded (and listed). Then:
+
+- **default** — let B be the candidate with the highest median quality. Eligible: median quality
+  ≥ B's − ``tolerance``·|B's| *and* not significantly worse than B (one-sided Mann–Whitney over
+  seeds, p ≥ ``alpha``). The winner is the eligible candidate with the smallest median time.
+  A tie is not a win: if another eligible candidate's time CI overlaps the winner's, the verdict
+  is ``tie`` (the fastest is still the choice a caller gets, and the tie is named).
+- **fast** — the same rule among candidates whose median time ≤ ``fast_factor`` × the fastest
+  non-baseline candidate's (the baselines, random and grid, are quick and poor by design: timing
+  against them would make "fast" mean "a baseline").
+- **thorough** — the same rule with ``tolerance = 0``: the best quality, speed only among equals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from ..budget import HarnessError
+from . import stats
+
+PRESETS = ("default", "fast", "thorough")
+BASELINES = ("random", "grid")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The decision rule's parameters (``optbench decide --rule key=value``)."""
+
+    tolerance: float = 0.001
+    alpha: float = 0.05
+    fast_factor: float = 2.0
+    level: float = stats.LEVEL
+    n_boot: int = stats.N_BOOT
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = {"tolerance": 0 <= self.tolerance < 1, "alpha": 0 < self.alpha < 1, "level": 0 < self.level < 1,
+                  "fast_factor": self.fast_factor >= 1, "n_boot": self.n_boot >= 100}
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise HarnessError(f"rule {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)} out of range: tolerance "
+                               "in [0, 1), alpha and level in (0, 1), fast_factor ≥ 1, n_boot ≥ 100")
+
+    @classmethod
+    def from_pairs(cls, pairs: dict) -> Rule:
+        """Build from ``{"tolerance": 0.005, ...}``; unknown keys or wrong types raise HarnessError."""
+        kinds = {f.name: f.type for f in fields(cls)}
+        unknown = [k for k in pairs if k not in kinds]
+        if unknown:
+            raise HarnessError(f"unknown rule parameter(s) {unknown}; allowed: {list(kinds)}")
+        try:
+            return cls(**{k: (int if kinds[k] == "int" else float)(v) for k, v in pairs.items()})
+        except (TypeError, ValueError):
+            raise HarnessError(f"rule parameters {pairs} must be numbers") from None
+
+    def describe(self) -> str:
+        """The rule in words, as DECISION.md states it."""
+        return (f"Among candidates (optimizer, options, budget) with no failed run, take those whose median "
+                f"class quality is within {100 * self.tolerance:g} % of the best candidate's and not "
+                f"significantly worse (one-sided Mann–Whitney over seeds, alpha = {self.alpha:g}); pick the one "
+                f"with the smallest median class wall time. If another such candidate's {100 * self.level:g} % "
+                f"bootstrap CI of time overlaps the winner's, the verdict is a tie, not a win. Preset fast: the "
+                f"same among candidates within {self.fast_factor:g}× the fastest median time of a non-baseline "
+                "candidate (baselines: random, grid). Preset thorough: "
+                "the same with tolerance 0.")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration at one budget, with its per-seed class samples and estimates."""
+
+    config: str
+    budget_label: str
+    optimizer: str
+    optimizer_options: dict
+    budget: dict
+    seeds: int
+    quality_samples: tuple
+    quality: stats.Estimate
+    wall_s: stats.Estimate
+    n_evals: float
+
+    @property
+    def key(self) -> str:
+        return f"{self.config} @ {self.budget_label}"
+
+
+def candidates(g_cls: pd.DataFrame, rule: Rule) -> tuple[list[Candidate], list[dict]]:
+    """Usable candidates of one class, and the excluded ones with the reason."""
+    objectives = set(g_cls["objective_label"])
+    usable, excluded = [], []
+    for (config, budget_label), g in g_cls.groupby(["config", "budget_label"], sort=True):
+        key = {"config": config, "budget": budget_label}
+        complete = g.groupby("seed").filter(lambda s: set(s["objective_label"]) == objectives)
+        if (~g["ok"]).any():
+            excluded.append({**key, "reason": f"{int((~g['ok']).sum())} failed run(s)"})
+        elif complete.empty:
+            missing = sorted(objectives - set(g["objective_label"]))
+            excluded.append({**key, "reason": f"no seed covers every objective (missing {missing or 'per seed'})"})
+        elif complete["quality"].isna().any():
+            excluded.append({**key, "reason": "quality unknown (synthetic objectives need random search at "
+                                              "the same budget)"})
+        else:
+            per_seed = complete.groupby("seed").agg(quality=("quality", "mean"), wall_s=("wall_s", "sum"))
+            first = g.iloc[0]
+            usable.append(Candidate(
+                config, budget_label, first["optimizer"], dict(first["optimizer_options"]), dict(first["budget"]),
+                len(per_seed), tuple(per_seed["quality"]),
+                stats.bootstrap(per_seed["quality"], level=rule.level, n_boot=rule.n_boot, seed=rule.seed),
+                stats.bootstrap(per_seed["wall_s"], level=rule.level, n_boot=rule.n_boot, seed=rule.seed),
+                float(complete.groupby("seed")["n_evals"].sum().median())))
+    return usable, excluded
+
+
+def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> dict:
+    """Apply the rule to ``pool``: the winner, the verdict, and each candidate's test against the best."""
+    if not pool:
+        return {"verdict": "none", "reason": "no usable candidate", "choice": None}
+    best = sorted(pool, key=lambda c: (-c.quality.value, c.wall_s.value, c.key))[0]
+    floor = best.quality.value - tolerance * abs(best.quality.value)
+    tested = []
+    for c in pool:
+        p = stats.worse_p_value(c.quality_samples, best.quality_samples) if c is not best else 1.0
+        tested.append((c, p, c.quality.value >= floor and p >= rule.alpha))
+    eligible = sorted((c for c, _, ok in tested if ok), key=lambda c: (c.wall_s.value, c.key))
+    winner = eligible[0]
+    tied = [c.key for c in eligible[1:] if c.wall_s.overlaps(winner.wall_s)]
+    table = [{"candidate": c.key, "quality": _est(c.quality), "wall_s": _est(c.wall_s), "p_worse_than_best": p,
+              "eligible": ok} for c, p, ok in sorted(tested, key=lambda t: (not t[2], t[0].wall_s.value, t[0].key))]
+    return {
+        "verdict": "tie" if tied else "win",
+        "choice": {"candidate": winner.key, "optimizer": winner.optimizer, "optimizer_options": winner.optimizer_options,
+                   "budget": winner.budget, "quality": _est(winner.quality), "wall_s": _est(winner.wall_s),
+                   "n_evals": winner.n_evals, "seeds": winner.seeds},
+        "best_quality": best.key,
+        "quality_floor": floor,
+        "tied_with": tied,
+        "runners_up": [c.key for c in eligible[1:4]],
+        "faster_but_worse": [c.key for c, _, ok in tested if not ok and c.wall_s.value < winner.wall_s.value],
+        "tests": table,
+    }
+
+
+def _est(e: stats.Estimate) -> dict:
+    return {"median": e.value, "low": e.low, "high": e.high}
+
+
+def decide_class(g_cls: pd.DataFrame, rule: Rule) -> dict:
+    """All presets for one objective class."""
+    pool, excluded = candidates(g_cls, rule)
+    presets = {"default": choose(pool, rule, rule.tolerance), "thorough": choose(pool, rule, 0.0)}
+    contenders = [c for c in pool if c.optimizer not in BASELINES] or pool
+    fastest = min((c.wall_s.value for c in contenders), default=math.nan)
+    presets["fast"] = choose([c for c in pool if c.wall_s.value <= rule.fast_factor * fastest], rule, rule.tolerance)
+    return {"objectives": sorted(g_cls["objective_label"].unique()),
+            "objective_names": sorted(g_cls["objective"].unique()),
+            "presets": {p: presets[p] for p in PRESETS}, "excluded": excluded}
+
+
+def decide(df: pd.DataFrame, rule: Rule) -> dict:
+    """The decision for every objective class in an analysed frame (deterministic: no clock, seeded CIs)."""
+    return {cls: decide_class(g, rule) for cls, g in df.groupby("objective_class", sort=True)}
+
+
+def rounded(obj, digits: int = 6):
+    """Floats to ``digits`` significant digits (NaN/inf as None), recursively, for stable JSON."""
+    if isinstance(obj, dict):
+        return {k: rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [rounded(v, digits) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(f"{obj:.{digits}g}") if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+

@@ -1,0 +1,113 @@
+"""Write the decision: ``decision.json`` (machine-readable, read by ``harness.recommended``) and
+``DECISION.md`` (the winner, runners-up, the figures behind it, the rule, the data's provenance).
+
+Both are functions of the store and the rule only — no generation timestamp — so the same store
+gives byte-identical files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from .decide import PRESETS, Rule, decide, rounded
+from .frame import analyse
+
+LIBRARIES = ("python", "numpy", "scipy", "torch", "pandas", "nevergrad", "optuna", "botorch", "evotorch", "optbench")
+DATE_COLUMNS = ("created_at", "started_at", "timestamp", "date")
+
+
+def _counts(values) -> dict[str, int]:
+    return dict(sorted(Counter(str(v) for v in values).items()))
+
+
+def provenance(df: pd.DataFrame, store: str) -> dict:
+    """Where the numbers come from: commits, library versions, machines, dates and a digest of the runs."""
+    versions = df["versions"].map(lambda v: v if isinstance(v, dict) else {})
+    date_col = next((c for c in DATE_COLUMNS if c in df.columns), None)
+    dates = sorted(str(d)[:10] for d in df[date_col].dropna()) if date_col else []
+    core = ["objective", "options", "optimizer", "optimizer_options", "budget", "seed", "status", "value", "wall_s"]
+    digest = hashlib.sha256("\n".join(sorted(json.dumps(r, sort_keys=True, default=str)
+                                             for r in df[core].to_dict("records"))).encode()).hexdigest()
+    return {
+        "store": store, "runs": len(df), "failed_runs": int((~df["ok"]).sum()), "runs_sha256": digest,
+        "commits": _counts(versions.map(lambda v: v.get("git_commit", "unknown"))),
+        "machines": _counts(versions.map(lambda v: v.get("machine", "unknown"))),
+        "platforms": _counts(versions.map(lambda v: v.get("platform", "unknown"))),
+        "versions": {lib: _counts(versions.map(lambda v, lib=lib: v.get(lib, "unknown"))) for lib in LIBRARIES},
+        "dates": f"{dates[0]} … {dates[-1]}" if dates else "not recorded in the runs",
+    }
+
+
+def build(frame: pd.DataFrame, rule: Rule, store: str, command: str) -> dict:
+    """The decision document as a JSON-ready dict (floats rounded to 6 significant digits)."""
+    df = analyse(frame)
+    return rounded({"schema": 1, "command": command, "rule": {**asdict(rule), "text": rule.describe()},
+                    "provenance": provenance(df, store), "classes": decide(df, rule)})
+
+
+def _q(e: dict | None) -> str:
+    return "–" if not e or e["median"] is None else f"{e['median']:.6g} [{e['low']:.6g}, {e['high']:.6g}]"
+
+
+def _choice_line(name: str, preset: dict) -> str:
+    c = preset["choice"]
+    if c is None:
+        return f"- **{name}**: no decision — {preset['reason']}"
+    verdict = ("**win**" if preset["verdict"] == "win" else
+               f"**tie, not a win** (time CI overlaps {', '.join(preset['tied_with'])})")
+    return (f"- **{name}**: `{c['candidate']}` — {verdict}; quality {_q(c['quality'])}, wall time per class "
+            f"{_q(c['wall_s'])} s, {c['n_evals']:.6g} evals, {c['seeds']} seeds")
+
+
+def markdown(doc: dict) -> str:
+    """DECISION.md from the decision document."""
+    prov = doc["provenance"]
+    lines = ["# Decision: which optimizer to ship", "",
+             f"Produced by `{doc['command']}` from {prov['runs']} runs ({prov['failed_runs']} failed) in "
+             f"`{prov['store']}`. `harness.recommended(kind, preset)` reads the companion `decision.json`; "
+             "`OPTBENCH_OPTIMIZER` overrides it.", "",
+             "Quality per run: ratio to the optimum (MaxDiff: profit ÷ reference profit; MA crossover: Sharpe ÷ "
+             "best Sharpe) or, for synthetic functions, the bayesmark score ÷ 100 (random search = 0, optimum = 1). "
+             "Class quality of a seed = mean over the class's objectives; class wall time = sum over them. "
+             "Figures: median over seeds [95 % bootstrap CI].", ""]
+    for cls, d in doc["classes"].items():
+        lines += [f"## {cls}", "", f"Objectives: {', '.join(d['objectives'])}.", ""]
+        lines += [_choice_line(p, d["presets"][p]) for p in PRESETS] + [""]
+        default = d["presets"]["default"]
+        if default["choice"] is not None:
+            lines += [f"Runners-up (default): {', '.join(default['runners_up']) or 'none'}. "
+                      f"Faster but worse quality: {', '.join(default['faster_but_worse']) or 'none'}. "
+                      f"Best quality: `{default['best_quality']}`; quality floor {default['quality_floor']:.6g}.", "",
+                      "| candidate | quality | wall time s | p (worse than best) | eligible |", "|---|---|---|---|---|"]
+            lines += [f"| {t['candidate']} | {_q(t['quality'])} | {_q(t['wall_s'])} | {t['p_worse_than_best']:.3g} | "
+                      f"{'yes' if t['eligible'] else 'no'} |" for t in default["tests"]]
+            lines.append("")
+        if d["excluded"]:
+            lines += ["Excluded: " + "; ".join(f"{e['config']} @ {e['budget']} ({e['reason']})"
+                                               for e in d["excluded"]) + ".", ""]
+    lines += ["## Rule", "", doc["rule"]["text"], "",
+              "Parameters: " + ", ".join(f"{k}={v}" for k, v in doc["rule"].items() if k != "text") + ".", "",
+              "## Provenance", "",
+              f"- runs digest (sha256 of the runs' identities, values and wall times): `{prov['runs_sha256']}`",
+              f"- commits: {_fmt_counts(prov['commits'])}", f"- machines: {_fmt_counts(prov['machines'])}",
+              f"- platforms: {_fmt_counts(prov['platforms'])}", f"- dates: {prov['dates']}"]
+    lines += [f"- {lib}: {_fmt_counts(v)}" for lib, v in prov["versions"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt_counts(counts: dict) -> str:
+    return ", ".join(f"{k} ({n} runs)" for k, n in counts.items())
+
+
+def write(doc: dict, out: Path) -> tuple[Path, Path]:
+    """Write ``decision.json`` and ``DECISION.md`` under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    js, md = out / "decision.json", out / "DECISION.md"
+    js.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    md.write_text(markdown(doc))
+    return js, md

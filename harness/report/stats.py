@@ -1,0 +1,112 @@
+"""Statistics behind every table, plot and decision: seeded bootstrap CIs, a one-sided
+Mann–Whitney test, and COCO-style fixed-target measures (hitting times, ERT, runtime ECDFs).
+
+Conventions (SPEC §5): everything is minimized. A run's *hitting time* for a target value is the
+first evaluation (or elapsed second) at which its best-so-far value is ≤ the target; ``inf`` when
+it never gets there. ERT = (hitting times of the runs that reached the target + everything the
+other runs spent) ÷ number of runs that reached it — COCO's aRT; ``inf`` when no run reached it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import mannwhitneyu
+
+LEVEL = 0.95
+N_BOOT = 2000
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its confidence interval ``[low, high]`` (all NaN without data)."""
+
+    value: float
+    low: float
+    high: float
+
+    def overlaps(self, other: Estimate) -> bool:
+        """True when the two intervals share at least one point."""
+        return self.low <= other.high and other.low <= self.high
+
+
+def _clean(values: Sequence[float]) -> np.ndarray:
+    x = np.asarray(values, dtype=float)
+    return x[~np.isnan(x)]
+
+
+def bootstrap_distribution(values: Sequence[float], rng: np.random.Generator, statistic: Callable = np.median,
+                           n_boot: int = N_BOOT) -> np.ndarray:
+    """``n_boot`` values of ``statistic`` over resamples (with replacement) of ``values``."""
+    x = _clean(values)
+    if len(x) == 0:
+        return np.full(n_boot, np.nan)
+    return statistic(x[rng.integers(0, len(x), size=(n_boot, len(x)))], axis=1)
+
+
+def interval(distribution: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """Percentile interval of a bootstrap distribution."""
+    if np.isnan(distribution).any():
+        return math.nan, math.nan
+    lo, hi = np.quantile(distribution, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def bootstrap(values: Sequence[float], statistic: Callable = np.median, level: float = LEVEL,
+              n_boot: int = N_BOOT, seed: int = 0) -> Estimate:
+    """``statistic`` of ``values`` (NaN ignored) with a seeded percentile-bootstrap CI."""
+    x = _clean(values)
+    if len(x) == 0:
+        return Estimate(math.nan, math.nan, math.nan)
+    dist = bootstrap_distribution(x, np.random.default_rng(seed), statistic, n_boot)
+    return Estimate(float(statistic(x)), *interval(dist, level))
+
+
+def bootstrap_sum_of_medians(groups: Sequence[Sequence[float]], level: float = LEVEL, n_boot: int = N_BOOT,
+                             seed: int = 0) -> Estimate:
+    """Σ over groups of each group's median, with a CI from resampling every group independently."""
+    rng = np.random.default_rng(seed)
+    dist = sum((bootstrap_distribution(g, rng, np.median, n_boot) for g in groups), np.zeros(n_boot))
+    point = sum(float(np.median(_clean(g))) if len(_clean(g)) else math.nan for g in groups)
+    return Estimate(point, *interval(dist, level))
+
+
+def worse_p_value(candidate: Sequence[float], best: Sequence[float]) -> float:
+    """One-sided Mann–Whitney p-value for "``candidate`` tends to be *smaller* than ``best``"
+    (``scipy.stats.mannwhitneyu(candidate, best, alternative="less")``). Two samples made of one
+    single repeated value carry no evidence: p = 1. NaN when a sample is empty."""
+    c, b = _clean(candidate), _clean(best)
+    if len(c) == 0 or len(b) == 0:
+        return math.nan
+    if np.all(c == c[0]) and np.all(b == c[0]):
+        return 1.0
+    return float(mannwhitneyu(c, b, alternative="less").pvalue)
+
+
+def hitting_time(trace: Sequence[tuple[int, float, float]], target: float, column: int = 0) -> float:
+    """First eval index (``column=0``) or elapsed second (``column=1``) at which the best-so-far
+    value is ≤ ``target``; ``inf`` if never."""
+    for row in trace:
+        if row[2] <= target:
+            return float(row[column])
+    return math.inf
+
+
+def ert(hits: Sequence[float], spent: Sequence[float]) -> float:
+    """Expected running time: (Σ hits of successful runs + Σ ``spent`` of the others) ÷ #successes."""
+    hits, spent = np.asarray(hits, dtype=float), np.asarray(spent, dtype=float)
+    reached = np.isfinite(hits)
+    if not reached.any():
+        return math.inf
+    return float((hits[reached].sum() + spent[~reached].sum()) / reached.sum())
+
+
+def runtime_ecdf(hits: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Steps of the runtime ECDF over (run, target) pairs: sorted finite hitting times and the
+    fraction of *all* pairs reached by each (pairs never reached keep the curve below 1)."""
+    h = np.asarray(hits, dtype=float)
+    x = np.sort(h[np.isfinite(h)])
+    return x, np.arange(1, len(x) + 1) / max(len(h), 1)

@@ -1,0 +1,99 @@
+"""Report tables from an analysed frame (see ``frame.analyse``): per objective and budget, per
+target, failures, and the cross-objective fight matrix and Borda ranking.
+
+Every statistic column ``x`` comes with ``x_lo`` / ``x_hi``: a seeded 95 % percentile-bootstrap CI
+over the runs (seeds). Medians use successful runs; rates use all runs (a failure is a miss).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+from .frame import targets
+
+CELL = ["objective_label", "budget_label", "config"]
+MEDIANS = {"value": "value", "regret": "regret", "ratio": "ratio", "score": "score", "wall_s": "wall_s",
+           "n_evals": "n_evals", "overhead_ms_per_eval": "overhead_ms_per_eval"}
+
+
+def _with_ci(row: dict, name: str, est: stats.Estimate) -> None:
+    row[name], row[f"{name}_lo"], row[f"{name}_hi"] = est.value, est.low, est.high
+
+
+def summary(df: pd.DataFrame, n_boot: int = stats.N_BOOT, seed: int = 0) -> pd.DataFrame:
+    """One row per objective × budget × configuration: runs, successes, medians with CIs."""
+    rows = []
+    for (obj, budget, config), g in df.groupby(CELL, sort=False):
+        ok = g[g["ok"]]
+        row = {"objective": obj, "budget": budget, "config": config, "runs": len(g), "ok": len(ok)}
+        for col in MEDIANS:
+            _with_ci(row, col, stats.bootstrap(ok[col], n_boot=n_boot, seed=seed))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def target_table(df: pd.DataFrame, n_boot: int = stats.N_BOOT, seed: int = 0) -> pd.DataFrame:
+    """Per objective × budget × configuration × target: success rate (CI), ERT in evals and seconds.
+
+    Success is judged on the re-evaluated final ``value``; hitting times come from the trace."""
+    rows = []
+    for obj, g_obj in df.groupby("objective_label", sort=False):
+        for label, target in targets(g_obj):
+            for (budget, config), g in g_obj.groupby(["budget_label", "config"], sort=False):
+                success = (g["ok"] & (g["value"] <= target)).astype(float)
+                row = {"objective": obj, "budget": budget, "config": config, "target": label,
+                       "target_value": target}
+                _with_ci(row, "success", stats.bootstrap(success, np.mean, n_boot=n_boot, seed=seed))
+                evals = [stats.hitting_time(t, target, 0) if ok else math.inf for t, ok in zip(g["trace"], g["ok"])]
+                secs = [stats.hitting_time(t, target, 1) if ok else math.inf for t, ok in zip(g["trace"], g["ok"])]
+                row["ert_evals"] = stats.ert(evals, g["n_evals"].fillna(0))
+                row["ert_s"] = stats.ert(secs, g["wall_s"].fillna(0))
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def failures(df: pd.DataFrame) -> pd.DataFrame:
+    """Every run that did not succeed, with its status and message."""
+    bad = df[~df["ok"]]
+    return pd.DataFrame({"objective": bad["objective_label"], "budget": bad["budget_label"],
+                         "config": bad["config"], "seed": bad["seed"], "status": bad["status"],
+                         "message": bad["message"].fillna("").astype(str)}).reset_index(drop=True)
+
+
+def problem_medians(df: pd.DataFrame) -> pd.DataFrame:
+    """Median value per problem (objective × budget, rows) and configuration (columns); a
+    configuration with any failed run on a problem gets ``inf`` there (a failure loses)."""
+    value = df["value"].where(df["ok"], math.inf)
+    med = value.groupby([df["objective_label"], df["budget_label"], df["config"]], sort=False).median()
+    return med.unstack("config")
+
+
+def fight(df: pd.DataFrame) -> pd.DataFrame:
+    """Win rate of the row configuration over the column one: the share of problems both ran on
+    where its median value is lower (a tie counts one half). NaN where they never met."""
+    med = problem_medians(df)
+    configs = sorted(med.columns)
+    out = pd.DataFrame(np.nan, index=pd.Index(configs, name="config"), columns=configs)
+    for a in configs:
+        for b in configs:
+            both = med[a].notna() & med[b].notna()
+            if a != b and both.any():
+                wins = (med[a][both] < med[b][both]).sum() + 0.5 * (med[a][both] == med[b][both]).sum()
+                out.loc[a, b] = wins / both.sum()
+    return out
+
+
+def borda(df: pd.DataFrame) -> pd.DataFrame:
+    """Borda count over problems: per problem, one point per configuration beaten (ties ½)."""
+    med = problem_medians(df)
+    points = med.rank(axis=1, method="average", ascending=False) - 1  # number beaten, ties halved
+    table = pd.DataFrame({"points": points.sum(), "problems": med.notna().sum(),
+                          "share_beaten": (points / (med.notna().sum(axis=1).to_numpy()[:, None] - 1)).mean()})
+    table = table.rename_axis("config").reset_index()
+    table = table.sort_values(["points", "config"], ascending=[False, True], kind="stable")
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table.reset_index(drop=True)
