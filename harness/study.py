@@ -1,0 +1,363 @@
+"""Parallel Optuna studies: one TPE study run in each parallel mode, every mode timed the same way.
+
+Modes (``MODES``); N = ``workers``, T = ``n_trials``:
+- ``single``: one process, in-memory storage, T trials: the baseline.
+- ``threads``: ``study.optimize(n_jobs=N)`` in one process, in-memory storage, T trials.
+- ``sqlite``: N spawned processes (``ProcessPoolExecutor``) share one study in SQLite with WAL
+  (``study_storage``'s ``sqlite-wal``); the T trials are split between them.
+- ``journal``: the same on ``JournalStorage`` with a file backend.
+- ``independent``: N spawned processes, each its own in-memory study of T trials on its own
+  problem (see :func:`problem_options`): the seeds' "parallelize across symbols".
+- ``dask``: the same independent studies as tasks on a ``dask.distributed.LocalCluster`` of N
+  single-threaded worker processes.
+
+Each worker pins torch to one thread, builds its objective, opens its storage and then starts its
+clock. ``wall_s`` = last worker done − first worker ready; ``startup_s`` = last worker ready −
+submission (spawn, imports, objective build). Throughput = trials ÷ ``wall_s``; parallel
+efficiency = throughput ÷ (N × the single mode's throughput at the same evaluation cost).
+
+The evaluation cost knob adds a calibrated CPU-bound :class:`Burn` to every evaluation; no sleeps.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import objectives
+from objectives import CategoricalParam, FloatParam, SearchSpace
+
+from .budget import HarnessError
+from .perf.timing import per_call_s
+from .study_storage import close_storage, leftover_files, open_storage, remove_storage_files
+
+MODES = ("single", "threads", "sqlite", "journal", "independent", "dask")
+SHARED_STORAGE = {"sqlite": "sqlite-wal", "journal": "journal"}
+BURNS = ("work", "python")
+WORK_ROWS = 10_000  # rows of the synthetic sphere per burn unit: ~0.2 ms, stays in cache
+PYTHON_UNIT = 2_000  # loop iterations per pure-Python burn unit
+
+
+@dataclass(frozen=True)
+class Burn:
+    """CPU work added to every evaluation: ``units`` calls of a unit of kind ``kind``.
+
+    ``work``: one evaluation of the synthetic ``sphere`` with ``work=10000`` (torch kernels, which
+    release the GIL); ``python``: a pure-Python arithmetic loop (holds the GIL throughout).
+    """
+
+    kind: str = "work"
+    units: int = 0
+
+    def make(self) -> Callable[[], None]:
+        if self.kind not in BURNS:
+            raise HarnessError(f"unknown burn {self.kind!r}; allowed: {', '.join(BURNS)}")
+        units = self.units
+        if self.kind == "work":
+            sphere, x = objectives.get("sphere", work=WORK_ROWS), np.zeros(2)
+
+            def burn() -> None:
+                for _ in range(units):
+                    sphere.compute(x).item()
+        else:
+            def burn() -> None:
+                acc = 0
+                for i in range(units * PYTHON_UNIT):
+                    acc += i * i % 7
+        return burn
+
+
+def suggest(trial, space: SearchSpace) -> dict[str, Any]:
+    """Ask an Optuna trial for every parameter of ``space``."""
+    point: dict[str, Any] = {}
+    for p in space.params:
+        if isinstance(p, FloatParam):
+            point[p.name] = trial.suggest_float(p.name, p.low, p.high)
+        elif isinstance(p, CategoricalParam):
+            point[p.name] = trial.suggest_categorical(p.name, p.choices)
+        else:
+            point[p.name] = trial.suggest_int(p.name, p.low, p.high)
+    return point
+
+
+class TrialFunction:
+    """The Optuna objective: suggest, evaluate, burn; records each evaluation's seconds."""
+
+    def __init__(self, objective: objectives.Objective, burn: Burn):
+        self.objective = objective
+        self.burn = burn.make()
+        self.eval_s: list[float] = []  # list.append is atomic, so n_jobs threads may share it
+
+    def __call__(self, trial) -> float:
+        point = suggest(trial, self.objective.space)
+        t0 = time.perf_counter()
+        value = self.objective(point)
+        self.burn()
+        self.eval_s.append(time.perf_counter() - t0)
+        return value
+
+
+def calibrate(objective: objectives.Objective, target_ms: float, kind: str) -> tuple[Burn, float]:
+    """The burn that brings one evaluation to about ``target_ms``, and the objective's own ms."""
+    with torch_threads(1):
+        point = objective.space.decode((objective.space.lower + objective.space.upper) / 2)
+        base_s = per_call_s(lambda: objective(point), calls=200, repeats=3)
+        unit_s = per_call_s(Burn(kind, 1).make(), calls=20, repeats=3)
+    return Burn(kind, max(0, round((target_ms / 1e3 - base_s) / unit_s))), 1e3 * base_s
+
+
+class torch_threads:
+    """Context manager: torch's intra-op threads set to ``n`` inside, restored after."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self) -> None:
+        import torch
+
+        self.saved = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        torch.set_num_threads(self.saved)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one worker runs: a study (or its share of a shared one) on one problem."""
+
+    objective: str
+    options: dict[str, Any]
+    burn: Burn
+    n_trials: int
+    seed: int
+    storage: str = "memory"
+    workdir: str = ""
+    study_name: str = "study"
+    n_jobs: int = 1
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A worker's clock readings (``time.monotonic``, comparable across processes), its trials,
+    evaluation seconds, CPU seconds and best value."""
+
+    t_ready: float
+    t_done: float
+    n_trials: int
+    eval_s: float
+    cpu_s: float
+    best_value: float
+
+
+def run_job(job: Job) -> JobResult:
+    """Run one worker's study; module-level so process pools and Dask can pickle it."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with torch_threads(1):
+        trial_fn = TrialFunction(objectives.get(job.objective, **job.options), job.burn)
+        _warm_up(trial_fn)
+        storage = open_storage(job.storage, job.workdir)
+        try:
+            study = optuna.create_study(study_name=job.study_name, storage=storage, load_if_exists=True,
+                                        sampler=optuna.samplers.TPESampler(seed=job.seed))
+            cpu0, t_ready = time.process_time(), time.monotonic()
+            study.optimize(trial_fn, n_trials=job.n_trials, n_jobs=job.n_jobs)
+            t_done, cpu_s = time.monotonic(), time.process_time() - cpu0
+            best = study.best_value
+        finally:
+            close_storage(storage)
+    return JobResult(t_ready, t_done, len(trial_fn.eval_s), sum(trial_fn.eval_s), cpu_s, best)
+
+
+def _warm_up(trial_fn: TrialFunction) -> None:
+    """A few throwaway TPE trials so first-call costs (lazy imports, first torch ops) count as
+    start-up, not as the measured trials; the evaluation times it recorded are dropped."""
+    import optuna
+
+    sampler = optuna.samplers.TPESampler(n_startup_trials=2, seed=0)
+    optuna.create_study(sampler=sampler).optimize(trial_fn, n_trials=4)
+    trial_fn.eval_s.clear()
+
+
+def problem_options(objective: str, options: dict[str, Any], k: int) -> tuple[dict[str, Any], str]:
+    """Options of the k-th independent problem and how it differs: MaxDiff ``goog`` takes the
+    k-th next window, synthetic functions the k-th next seed; other objectives (``ma_crossover``
+    has no sub-period option) repeat the same problem, and only the sampler seed differs."""
+    from objectives.maxdiff_data import GOOG_WINDOWS
+    from objectives.synthetic import FUNCTIONS
+
+    if objective == "maxdiff" and options.get("data") == "goog":
+        return {**options, "window": (int(options.get("window", 0)) + k) % GOOG_WINDOWS}, "goog windows"
+    if objective in FUNCTIONS:
+        return {**options, "seed": int(options.get("seed", 0)) + k}, "objective seeds"
+    return dict(options), "same problem, sampler seeds"
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """What every mode runs: objective, trials per study, workers, sampler seed."""
+
+    objective: str = "ma_crossover"
+    options: dict[str, Any] = field(default_factory=dict)
+    n_trials: int = 40
+    workers: int = 2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.n_trials < 1 or self.workers < 1:
+            raise HarnessError(f"trials={self.n_trials} and workers={self.workers} must be ≥ 1")
+        objectives.get(self.objective, **self.options)  # fail now on a bad name or option
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    """One mode at one evaluation cost: the row the table, the store and the plot read."""
+
+    mode: str
+    objective: str
+    options: dict[str, Any]
+    burn: str
+    cost_ms: float
+    eval_ms: float
+    workers: int
+    n_trials: int
+    wall_s: float
+    startup_s: float
+    trials_per_s: float
+    efficiency: float
+    best_value: float
+    cpu_ms_per_trial: float
+    storage: str
+    problems: str
+    load_avg: float
+    leftovers: list[str] = field(default_factory=list)
+
+
+def _jobs(mode: str, cfg: StudyConfig, burn: Burn, workdir: Path) -> tuple[list[Job], str]:
+    base = Job(cfg.objective, dict(cfg.options), burn, cfg.n_trials, cfg.seed, workdir=str(workdir))
+    if mode == "single":
+        return [base], "one"
+    if mode == "threads":
+        return [replace(base, n_jobs=cfg.workers)], "one, shared"
+    if mode in SHARED_STORAGE:
+        shares = [cfg.n_trials // cfg.workers + (i < cfg.n_trials % cfg.workers) for i in range(cfg.workers)]
+        return [replace(base, n_trials=n, seed=cfg.seed + i, storage=SHARED_STORAGE[mode])
+                for i, n in enumerate(shares) if n], "one, shared"
+    jobs, how = [], ""
+    for k in range(cfg.workers):
+        options, how = problem_options(cfg.objective, cfg.options, k)
+        jobs.append(replace(base, options=options, seed=cfg.seed + k))
+    return jobs, f"{cfg.workers} independent ({how})"
+
+
+def _on_processes(jobs: list[Job], workers: int) -> list[JobResult]:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(run_job, jobs))
+
+
+def _on_dask(jobs: list[Job], workers: int) -> list[JobResult]:
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as cluster, Client(cluster) as client:
+        return client.gather(client.map(run_job, jobs, pure=False))
+
+
+def _create_shared(job: Job) -> None:
+    import optuna
+
+    storage = open_storage(job.storage, job.workdir)
+    try:
+        optuna.create_study(study_name=job.study_name, storage=storage)
+    finally:
+        close_storage(storage)
+
+
+def _shared_best(job: Job) -> tuple[float, int]:
+    """Best value and number of finished trials of a shared study, read back from its storage."""
+    import optuna
+
+    storage = open_storage(job.storage, job.workdir)
+    try:
+        study = optuna.load_study(study_name=job.study_name, storage=storage)
+        return study.best_value, len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    finally:
+        close_storage(storage)
+
+
+def run_mode(mode: str, cfg: StudyConfig, burn: Burn, cost_ms: float, workdir: Path) -> ModeResult:
+    """Run ``mode`` once and measure it; storage files go to (and are removed from) ``workdir``."""
+    if mode not in MODES:
+        raise HarnessError(f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
+    workdir.mkdir(parents=True, exist_ok=True)
+    jobs, problems = _jobs(mode, cfg, burn, workdir)
+    if mode in SHARED_STORAGE:  # created once up front: concurrent creation of a fresh database races
+        _create_shared(jobs[0])
+    load_avg = os.getloadavg()[0]
+    try:
+        t_submit = time.monotonic()
+        if mode in ("single", "threads"):
+            results = [run_job(jobs[0])]
+        else:
+            results = (_on_dask if mode == "dask" else _on_processes)(jobs, cfg.workers)
+        best, n_trials = results[0].best_value, sum(r.n_trials for r in results)
+        if mode in SHARED_STORAGE:
+            best, n_trials = _shared_best(jobs[0])
+        leftovers = leftover_files(workdir)
+    finally:
+        remove_storage_files(workdir)
+    wall_s = max(r.t_done for r in results) - min(r.t_ready for r in results)
+    return ModeResult(
+        mode=mode, objective=cfg.objective, options=dict(cfg.options), burn=burn.kind, cost_ms=cost_ms,
+        eval_ms=1e3 * sum(r.eval_s for r in results) / max(n_trials, 1),
+        workers=1 if mode == "single" else cfg.workers, n_trials=n_trials, wall_s=wall_s,
+        startup_s=max(r.t_ready for r in results) - t_submit, trials_per_s=n_trials / wall_s,
+        efficiency=float("nan"), best_value=best, cpu_ms_per_trial=1e3 * sum(r.cpu_s for r in results) / n_trials,
+        storage=SHARED_STORAGE.get(mode, "memory"), problems=problems, load_avg=load_avg, leftovers=leftovers)
+
+
+def with_efficiency(rows: Iterable[ModeResult]) -> list[ModeResult]:
+    """Fill ``efficiency`` = throughput ÷ (workers × single's throughput at the same burn and cost)."""
+    rows = list(rows)
+    single = {(r.burn, r.cost_ms): r.trials_per_s for r in rows if r.mode == "single"}
+    return [replace(r, efficiency=r.trials_per_s / (r.workers * single[(r.burn, r.cost_ms)])
+                    if (r.burn, r.cost_ms) in single else float("nan")) for r in rows]
+
+
+def run_modes(cfg: StudyConfig, modes: Iterable[str] = MODES, costs_ms: Iterable[float] = (0.1, 10.0, 200.0),
+              burns: Iterable[str] = ("work",), workdir: Path | None = None,
+              progress: Callable[[ModeResult], None] = lambda r: None) -> list[ModeResult]:
+    """Every mode at every evaluation cost and burn kind; ``single`` runs first in each group."""
+    modes = sorted(set(modes), key=MODES.index)
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise HarnessError(f"unknown mode(s) {unknown}; allowed: {', '.join(MODES)}")
+    root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="optbench-study-"))
+    objective = objectives.get(cfg.objective, **cfg.options)
+    rows = []
+    try:
+        for kind in burns:
+            for cost_ms in costs_ms:
+                burn, _ = calibrate(objective, cost_ms, kind)
+                for mode in modes:
+                    row = run_mode(mode, cfg, burn, cost_ms, root / f"{mode}-{kind}-{cost_ms:g}")
+                    rows.append(row)
+                    progress(row)
+    finally:
+        if workdir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    return with_efficiency(rows)

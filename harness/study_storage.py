@@ -1,0 +1,152 @@
+"""Optuna trial storages by name, their teardown, and what each costs per trial.
+
+Kinds (``STORAGE_KINDS``):
+- ``memory``: ``InMemoryStorage`` (one process only).
+- ``sqlite``: ``RDBStorage`` on a SQLite file with SQLite's defaults (rollback journal,
+  ``synchronous=FULL``); Optuna wraps it in its ``_CachedStorage`` as it always does.
+- ``sqlite-wal``: the same with ``journal_mode=WAL`` and ``synchronous=NORMAL`` set on every
+  connection, through a ``sqlite3.Connection`` factory passed in ``engine_kwargs``.
+- ``journal``: ``JournalStorage`` on a ``JournalFileBackend`` (append-only file, symlink lock).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from .budget import HarnessError
+
+STORAGE_KINDS = ("memory", "sqlite", "sqlite-wal", "journal")
+_FILES = {"sqlite": "study.db", "sqlite-wal": "study-wal.db", "journal": "study.journal"}
+# What a clean teardown leaves nothing of: journal lock symlinks and SQLite's WAL/SHM/rollback files.
+LEFTOVER_PATTERNS = ("*.lock", "*-wal", "*-shm", "*-journal")
+
+
+class WALConnection(sqlite3.Connection):
+    """A sqlite3 connection that turns on WAL and ``synchronous=NORMAL`` when it opens."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA journal_mode=WAL")
+        self.execute("PRAGMA synchronous=NORMAL")
+
+
+def check_kind(kind: str) -> str:
+    if kind not in STORAGE_KINDS:
+        raise HarnessError(f"unknown storage {kind!r}; allowed: {', '.join(STORAGE_KINDS)}")
+    return kind
+
+
+def open_storage(kind: str, workdir: str | Path):
+    """A storage of ``kind`` whose file (if any) lives in ``workdir``; the same call in several
+    processes opens the same storage."""
+    import optuna
+
+    check_kind(kind)
+    if kind == "memory":
+        return optuna.storages.InMemoryStorage()
+    path = Path(workdir) / _FILES[kind]
+    if kind == "journal":
+        return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    engine_kwargs = {"connect_args": {"factory": WALConnection}} if kind == "sqlite-wal" else {}
+    return optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs=engine_kwargs)
+
+
+def close_storage(storage) -> None:
+    """Close an RDB storage's connections (SQLite then checkpoints and removes its WAL/SHM files);
+    the other kinds hold no open handles between calls."""
+    engine = getattr(storage, "engine", None)
+    if engine is not None:
+        storage.scoped_session.remove()
+        engine.dispose()
+
+
+def leftover_files(workdir: str | Path) -> list[str]:
+    """Lock, WAL, SHM and rollback-journal files left in ``workdir`` (empty after a clean teardown)."""
+    root = Path(workdir)
+    return sorted(str(p.relative_to(root)) for pattern in LEFTOVER_PATTERNS for p in root.rglob(pattern))
+
+
+def remove_storage_files(workdir: str | Path) -> None:
+    """Delete the storage files this module creates in ``workdir``."""
+    for name in _FILES.values():
+        Path(workdir, name).unlink(missing_ok=True)
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def storage_costs(distributions: dict, n_trials: int, workdir: str | Path,
+                  kinds: tuple[str, ...] = STORAGE_KINDS) -> list[dict[str, Any]]:
+    """Per-trial storage cost of each kind, in ms, on a study of ``n_trials`` trials over ``distributions``:
+
+    - ``ask_tell_ms``: ``study.ask(distributions)`` + ``study.tell`` with a RandomSampler (the writes
+      an optimize loop makes per trial; the sampler's own share is the ``memory`` row);
+    - ``add_trial_ms``: ``study.add_trial`` of a finished trial (one insert; Optuna's
+      ``add_trials`` is a loop over it, so there is no batched path);
+    - ``read_all_ms``: ``study.get_trials(deepcopy=False)`` on the open study (what TPE reads per trial);
+    - ``load_ms``: open a new storage object, ``load_study`` and read all trials (a worker's or a
+      resume's start; not applicable to ``memory``).
+    """
+    import optuna
+
+    rows = []
+    for kind in kinds:
+        storage = open_storage(kind, workdir)
+        study = optuna.create_study(storage=storage, study_name=f"bench-{kind}",
+                                    sampler=optuna.samplers.RandomSampler(seed=0))
+
+        def ask_tell():
+            for i in range(n_trials):
+                study.tell(study.ask(distributions), float(i))
+
+        ask_tell_s = _timed(ask_tell)
+        finished = [optuna.trial.create_trial(params=t.params, distributions=distributions, value=t.value)
+                    for t in study.get_trials(deepcopy=False)]
+        add_s = _timed(lambda: [study.add_trial(t) for t in finished])
+        n_read = 5
+        read_s = _timed(lambda: [study.get_trials(deepcopy=False) for _ in range(n_read)]) / n_read
+        load_ms = float("nan")
+        if kind != "memory":
+            close_storage(storage)
+            fresh = open_storage(kind, workdir)
+            load_ms = 1e3 * _timed(lambda: optuna.load_study(study_name=f"bench-{kind}", storage=fresh)
+                                   .get_trials(deepcopy=False))
+            close_storage(fresh)
+        close_storage(storage)
+        rows.append(dict(storage=kind, n_trials=n_trials, ask_tell_ms=1e3 * ask_tell_s / n_trials,
+                         add_trial_ms=1e3 * add_s / n_trials, read_all_ms=1e3 * read_s,
+                         trials_at_read=2 * n_trials, load_ms=load_ms))
+    remove_storage_files(workdir)
+    return rows
+
+
+def sqlite_insert_costs(n_rows: int, workdir: str | Path) -> list[dict[str, Any]]:
+    """Seed 003's comparison with plain ``sqlite3``: ms per row inserted one commit per row vs all
+    rows in one transaction (``executemany``), with SQLite's defaults and with WAL + NORMAL."""
+    rows = []
+    for journal in ("default", "wal"):
+        path = Path(workdir, f"inserts-{journal}.db")
+        con = sqlite3.connect(path, factory=WALConnection if journal == "wal" else sqlite3.Connection)
+        con.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, params TEXT, value REAL)")
+        data = [(i, '{"fast": 10, "slow": 100, "ma_type": "sma"}', 0.5) for i in range(2 * n_rows)]
+
+        def one_by_one():
+            for row in data[:n_rows]:
+                con.execute("INSERT INTO t VALUES (?, ?, ?)", row)
+                con.commit()
+
+        def batch():
+            with con:
+                con.executemany("INSERT INTO t VALUES (?, ?, ?)", data[n_rows:])
+
+        for method, fn in (("commit per row", one_by_one), ("one transaction", batch)):
+            rows.append(dict(journal=journal, method=method, n_rows=n_rows, ms_per_row=1e3 * _timed(fn) / n_rows))
+        con.close()
+        path.unlink()
+    return rows
