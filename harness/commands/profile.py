@@ -1,0 +1,103 @@
+"""``optbench profile``: cProfile + py-spy profiles of one cell (or of every optimizer with ``--all``)
+and the breakdown of where the time went."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import webbrowser
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .common import console, err_console, parse_pairs
+
+
+def register(app: typer.Typer) -> None:
+    app.command("profile", help="Profile a cell with cProfile (NAME.prof) and py-spy (NAME.svg, "
+                                "NAME.speedscope.json) and print where the time went.")(profile)
+
+
+def profile(
+    objective: str = typer.Option(..., "--objective", help="objective name (see `optbench list`)"),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="optimizer name; omit with --all"),
+    option: Optional[list[str]] = typer.Option(None, "--option", help="objective option key=value (repeatable)"),
+    opt: Optional[list[str]] = typer.Option(None, "--opt", help="optimizer option key=value (repeatable)"),
+    budget: Optional[int] = typer.Option(500, "--budget", help="maximum number of evaluations"),
+    seconds: Optional[float] = typer.Option(None, "--seconds", help="maximum wall time in seconds"),
+    seed: int = typer.Option(0, "--seed", help="random seed of the optimizer"),
+    out: Path = typer.Option(Path("profiles"), "--out", help="folder for the generated files"),
+    native: bool = typer.Option(False, "--native", help="py-spy --native: include C/C++ frames (libtorch)"),
+    open_: bool = typer.Option(False, "--open", help="launch snakeviz on the .prof (with --all: open index.html)"),
+    all_: bool = typer.Option(False, "--all", help="profile every registered optimizer; writes index.html, breakdown.csv"),
+    top: int = typer.Option(15, "--top", help="how many functions to list by own time"),
+    no_py_spy: bool = typer.Option(False, "--no-py-spy", help="cProfile only (skip the two py-spy child runs)"),
+) -> None:
+    from .. import optimizers
+    from ..budget import Budget, HarnessError
+    from ..profiling import profile_cell, write_csv, write_index
+    from ..runner import Cell
+
+    if all_ == (optimizer is not None):
+        raise HarnessError("give either --optimizer NAME or --all (every registered optimizer)")
+    if all_ and opt:
+        raise HarnessError("--opt applies to one optimizer; it cannot be combined with --all")
+    names = optimizers.names() if all_ else [optimizer]
+    cells = [Cell(objective, name, Budget(budget, seconds), seed, parse_pairs(option, "--option"),
+                  parse_pairs(opt, "--opt")) for name in names]
+    for cell in cells:
+        cell.validate()
+    results = []
+    for i, cell in enumerate(cells, 1):
+        if all_:
+            console.print(f"[bold]({i}/{len(cells)}) profiling {cell.optimizer}…[/bold]")
+        result = profile_cell(cell, out, native=native, py_spy=not no_py_spy, top_n=top)
+        print_result(result, out)
+        results.append(result)
+    if all_:
+        write_index(results, out / "index.html")
+        write_csv(results, out / "breakdown.csv")
+        console.print(f"wrote {out / 'index.html'} and {out / 'breakdown.csv'}")
+    if open_:
+        _open(out / "index.html" if all_ else out / results[0].files["prof"])
+
+
+def print_result(result, out: Path) -> None:
+    """The breakdown table, the calls line, the top functions and the files written."""
+    from ..profiling import calls_summary, comparison_rows
+
+    rec = result.record
+    rows = comparison_rows(result)
+    table = Table(title=f"{rec.optimizer} on {rec.objective} {rec.options or ''}: {rec.status}, "
+                        f"{rec.n_evals} evals, value {rec.value}")
+    for col in rows[0]:
+        table.add_column(col, justify="left" if col in ("group", "instrument") else "right",
+                         no_wrap=col == "group")
+    for row in rows[1:]:
+        table.add_row(*row, end_section=row[0] == "other")
+    console.print(table)
+    console.print("cProfile own time by group beside the instrument's split of the same run and of a plain run")
+    console.print(calls_summary(result))
+    top = Table(title="top functions by own time (cProfile)")
+    for col in ("own s", "calls", "cum s", "group", "function"):
+        top.add_column(col, justify="left" if col == "function" else "right")
+    for h in result.breakdown.top:
+        top.add_row(f"{h.own_s:.4f}", str(h.calls), f"{h.cum_s:.4f}", h.group, h.label)
+    console.print(top)
+    if result.py_spy_message:
+        err_console.print(f"[yellow]{result.py_spy_message}[/yellow]")
+    elif result.py_spy_runs > 1:
+        console.print(f"py-spy child ran the cell {result.py_spy_runs} times (short cell: more samples)")
+    console.print(f"wrote in {out}/: " + ", ".join(result.files.values()))
+    console.print(f"view the profile: snakeviz {out / result.files['prof']}")
+
+
+def _open(path: Path) -> None:
+    if path.suffix == ".html":
+        webbrowser.open(path.resolve().as_uri())
+    elif shutil.which("snakeviz"):
+        subprocess.Popen(["snakeviz", str(path)])
+    else:
+        err_console.print("[yellow]snakeviz is not installed (pip install snakeviz)[/yellow]")

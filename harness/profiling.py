@@ -1,0 +1,254 @@
+"""Profile one cell: cProfile (``NAME.prof`` + a breakdown by group) and py-spy (``NAME.svg``
+flamegraph, ``NAME.speedscope.json``) recorded on a child process running the same cell.
+
+The cProfile'd run is the cell's own ``run_cell``, so its ``RunRecord`` (the instrument's
+``compute_s``/``item_s``/``overhead_s``) is shown beside the profile's groups, together with the
+record of one plain (unprofiled) run that shows what cProfile's own overhead adds. Objective
+construction and the optimizer library's import happen in a warm-up before any of them. The
+py-spy child repeats the cell until it has run ``PY_SPY_MIN_S`` so short cells get enough samples.
+
+Child entry point: ``python -m harness.profiling --child CELL_JSON MIN_S STATUS_OUT``.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import csv
+import dataclasses
+import html
+import json
+import pstats
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import objectives
+
+from . import optimizers
+from .budget import Budget
+from .profile_breakdown import GROUPS, Breakdown, breakdown
+from .record import RunRecord
+from .runner import Cell, reference_value, run_cell
+from .versions import versions
+
+PY_SPY_RATE = 100  # py-spy's default; it pauses the child per sample, and 1000/s slowed runs ~40x here
+PY_SPY_MIN_S = 1.0  # the child repeats a short cell until this much run time, for enough samples
+PY_SPY_FORMATS = (("svg", "flamegraph", ".svg"), ("speedscope", "speedscope", ".speedscope.json"))
+GROUP_TITLES = {"objective": "objective math", "item": ".item()/sync", "optimizer": "optimizer",
+                "harness": "harness", "other": "other"}
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    """Everything one profiled cell produced; ``files`` maps kind -> file name in the out folder."""
+
+    name: str
+    cell: dict
+    record: RunRecord
+    breakdown: Breakdown
+    unprofiled: RunRecord | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    py_spy_message: str = ""
+    py_spy_runs: int = 0
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "cell": self.cell, "record": self.record.to_dict(),
+                "breakdown": self.breakdown.to_dict(),
+                "unprofiled": self.unprofiled.to_dict() if self.unprofiled else None,
+                "files": self.files, "py_spy_message": self.py_spy_message, "py_spy_runs": self.py_spy_runs}
+
+
+def cell_to_dict(cell: Cell) -> dict:
+    return dataclasses.asdict(cell)
+
+
+def cell_from_dict(data: dict) -> Cell:
+    return Cell(**{**data, "budget": Budget(**data["budget"])})
+
+
+def profile_name(cell: Cell) -> str:
+    """A file-name-safe name: objective and options, optimizer and options, budget, seed."""
+    def part(name: str, options: dict) -> str:
+        return "-".join([name, *(f"{k}={v}" for k, v in sorted(options.items()))])
+
+    budget = "-".join(filter(None, [cell.budget.max_evals and f"{cell.budget.max_evals}ev",
+                                    cell.budget.max_seconds and f"{cell.budget.max_seconds:g}s"]))
+    name = f"{part(cell.objective, cell.options)}__{part(cell.optimizer, cell.optimizer_options)}__{budget}_seed{cell.seed}"
+    return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)
+
+
+def warm_up(cell: Cell) -> objectives.Objective:
+    """Build the objective (data and tensors are cached), evaluate it once, import the optimizer
+    library: one-off costs that would otherwise dominate a profile of a short run."""
+    objective = objectives.get(cell.objective, **cell.options)
+    space = objective.space
+    centre = space.snap((space.lower + space.upper) / 2)
+    objective.compute(centre).item()
+    objective.compute_batch(centre[None]).cpu()
+    optimizers.make(cell.optimizer, **cell.optimizer_options).prepare()
+    versions()
+    return objective
+
+
+def run_cprofile(cell: Cell, prof_path: Path, top_n: int = 15) -> tuple[RunRecord, Breakdown]:
+    """Run the cell under cProfile, write ``prof_path`` and group its time."""
+    objective = warm_up(cell)
+    profiler = cProfile.Profile()
+    record = profiler.runcall(run_cell, cell, with_reference=False)
+    profiler.dump_stats(prof_path)
+    record = dataclasses.replace(record, reference_value=reference_value(cell.objective, cell.options))
+    library = optimizers.adapter_class(cell.optimizer).library
+    kind = type(objective)
+    return record, breakdown(pstats.Stats(str(prof_path)), library, [kind.compute, kind.compute_batch], top_n)
+
+
+def py_spy_path() -> str | None:
+    """The py-spy executable, or None where it is not installed."""
+    return shutil.which("py-spy")
+
+
+def _py_spy_failure(proc: subprocess.CompletedProcess) -> str:
+    tail = " ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
+    message = f"py-spy failed (exit {proc.returncode}): {tail or 'no output'}"
+    if re.search(r"ermission|ptrace|not permitted", tail):
+        message += (" — py-spy needs ptrace: run as root, or grant CAP_SYS_PTRACE (docker run --cap-add "
+                    "SYS_PTRACE), or set kernel.yama.ptrace_scope=0")
+    return message
+
+
+def run_py_spy(cell: Cell, out_dir: Path, name: str, native: bool = False, rate: int = PY_SPY_RATE,
+               min_s: float = PY_SPY_MIN_S) -> tuple[dict[str, str], int, str]:
+    """Record a flamegraph SVG and a speedscope file of a child process running ``cell`` (at least
+    once, repeated up to ``min_s`` of run time) under two py-spy runs.
+    Returns (kind -> file name, runs of the cell per child, a message: "" if all went well)."""
+    exe = py_spy_path()
+    if exe is None:
+        return {}, 0, "py-spy is not installed or not on PATH (pip install py-spy): no flamegraph/speedscope"
+    files: dict[str, str] = {}
+    runs = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        status_path = Path(tmp) / "status.json"
+        for kind, fmt, suffix in PY_SPY_FORMATS:
+            status_path.unlink(missing_ok=True)
+            cmd = [exe, "record", "--format", fmt, "--rate", str(rate), "--output", str(out_dir / f"{name}{suffix}"),
+                   *(["--native"] if native else []), "--", sys.executable, "-m", "harness.profiling", "--child",
+                   json.dumps(cell_to_dict(cell)), str(min_s), str(status_path)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0 or not (out_dir / f"{name}{suffix}").exists():
+                return files, runs, _py_spy_failure(proc)
+            if not status_path.exists():  # py-spy exits 0 even when its child failed
+                return files, runs, f"the profiled child failed: {proc.stderr.strip()[-300:] or 'no output'}"
+            files[kind] = f"{name}{suffix}"
+            runs = json.loads(status_path.read_text())["runs"]
+    return files, runs, ""
+
+
+def profile_cell(cell: Cell, out_dir: Path, *, native: bool = False, py_spy: bool = True,
+                 rate: int = PY_SPY_RATE, top_n: int = 15) -> ProfileResult:
+    """Profile ``cell`` with cProfile and (where available) py-spy; writes NAME.* into ``out_dir``."""
+    cell.validate()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = profile_name(cell)
+    record, groups = run_cprofile(cell, out_dir / f"{name}.prof", top_n)  # warms up first
+    unprofiled = run_cell(cell, with_reference=False)
+    files, runs, message = {"prof": f"{name}.prof"}, 0, "py-spy skipped"
+    if py_spy:
+        spy_files, runs, message = run_py_spy(cell, out_dir, name, native, rate)
+        files.update(spy_files)
+    files["json"] = f"{name}.profile.json"
+    result = ProfileResult(name, cell_to_dict(cell), record, groups, unprofiled, files, message, runs)
+    (out_dir / files["json"]).write_text(json.dumps(result.to_dict(), indent=1, default=str))
+    return result
+
+
+def comparison_rows(result: ProfileResult) -> list[list[str]]:
+    """The breakdown beside the instrument's split of the profiled run and of the plain run:
+    a header row, then one row per group, the instrument's overhead and the total."""
+    b, runs = result.breakdown, (result.record, result.unprofiled)
+    rest = sum(b.groups[g] for g in ("optimizer", "harness", "other"))
+
+    def row(title: str, seconds: float, field_name: str = "") -> list[str]:
+        cells = [title, f"{seconds:.4f}", f"{100 * seconds / (b.total_s or 1.0):.1f}", field_name]
+        return cells + [f"{getattr(r, field_name):.4f}" if field_name and r else "" for r in runs]
+
+    instrument_field = {"objective": "compute_s", "item": "item_s"}
+    rows = [["group", "cProfile s", "%", "instrument", "profiled run", "plain run"]]
+    rows += [row(GROUP_TITLES[g], b.groups[g], instrument_field.get(g, "")) for g in GROUPS]
+    rows.append(row("optimizer+harness+other", rest, "overhead_s"))
+    rows.append(row("total", b.total_s, "wall_s"))
+    return rows
+
+
+def calls_summary(result: ProfileResult) -> str:
+    """Calls and time per call of the objective's evaluation function and of ``.item()``."""
+    b, n = result.breakdown, result.record.n_evals
+    per = lambda s, k: f"{1e3 * s / k:.4f} ms" if k else "-"  # noqa: E731
+    return (f"{n} evaluations; {b.eval_function}: {b.eval_calls} calls × {per(b.eval_cum_s, b.eval_calls)} "
+            f"(cumulative); .item(): {b.item_calls} calls × {per(b.item_s, b.item_calls)}")
+
+
+def write_csv(results: list[ProfileResult], path: Path) -> None:
+    """One row per profiled cell: groups, both instrument splits, calls, files."""
+    splits = ("wall_s", "compute_s", "item_s", "overhead_s")
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["name", "objective", "options", "optimizer", "optimizer_options", "status", "n_evals",
+                         "value", "profile_total_s", *(f"{g}_s" for g in GROUPS), *(f"record_{s}" for s in splits),
+                         *(f"unprofiled_{s}" for s in splits), "eval_calls", "eval_cum_s", "item_calls",
+                         "item_own_s", "prof", "svg", "speedscope", "py_spy_message"])
+        for r in results:
+            b, rec, un = r.breakdown, r.record, r.unprofiled
+            writer.writerow([r.name, rec.objective, json.dumps(rec.options), rec.optimizer,
+                             json.dumps(rec.optimizer_options, default=str), rec.status, rec.n_evals, rec.value,
+                             b.total_s, *(b.groups[g] for g in GROUPS), *(getattr(rec, s) for s in splits),
+                             *((getattr(un, s) for s in splits) if un else [""] * len(splits)),
+                             b.eval_calls, b.eval_cum_s, b.item_calls, b.item_s,
+                             *(r.files.get(k, "") for k in ("prof", "svg", "speedscope")), r.py_spy_message])
+
+
+def _html_table(rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows[1:])
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def write_index(results: list[ProfileResult], path: Path) -> None:
+    """``index.html``: per cell, links to its files, the breakdown table and the top functions."""
+    parts = ["<!doctype html><meta charset='utf-8'><title>optbench profiles</title><style>"
+             "body{font-family:sans-serif}table{border-collapse:collapse;margin:.5em 0}"
+             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td:first-child{text-align:left}"
+             "</style><h1>optbench profiles</h1><p>How to read these: README.md in this folder.</p><ul>"]
+    parts += [f"<li><a href='#{html.escape(r.name)}'>{html.escape(r.record.optimizer)}</a> "
+              f"({html.escape(r.record.status)}, {r.record.n_evals} evals)</li>" for r in results]
+    parts.append("</ul>")
+    for r in results:
+        links = " · ".join(f"<a href='{html.escape(f)}'>{html.escape(f)}</a>" for f in r.files.values())
+        top = [["own s", "calls", "cum s", "group", "function"]]
+        top += [[f"{h.own_s:.4f}", str(h.calls), f"{h.cum_s:.4f}", h.group, h.label] for h in r.breakdown.top]
+        parts.append(f"<h2 id='{html.escape(r.name)}'>{html.escape(r.name)}</h2><p>{links}</p>"
+                     f"<p>{html.escape(r.record.status)}: {html.escape(r.record.message)}. value {r.record.value}</p>"
+                     + (f"<p><b>{html.escape(r.py_spy_message)}</b></p>" if r.py_spy_message else "")
+                     + f"{_html_table(comparison_rows(r))}<p>{html.escape(calls_summary(r))}</p>"
+                     f"<details><summary>top functions by own time</summary>{_html_table(top)}</details>")
+    path.write_text("\n".join(parts))
+
+
+def child_main(argv: list[str]) -> None:
+    """The py-spy child: warm up, run the cell until ``min_s`` of run time (at least once), write
+    the run count to ``status_out``. ``argv``: CELL_JSON MIN_S STATUS_OUT."""
+    cell, min_s = cell_from_dict(json.loads(argv[0])), float(argv[1])
+    warm_up(cell)
+    runs, spent = 0, 0.0
+    while runs == 0 or spent < min_s:
+        runs, spent = runs + 1, spent + run_cell(cell, with_reference=False).wall_s
+    Path(argv[2]).write_text(json.dumps({"runs": runs}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 5 or sys.argv[1] != "--child":
+        sys.exit("usage: python -m harness.profiling --child CELL_JSON MIN_S STATUS_OUT")
+    child_main(sys.argv[2:])
