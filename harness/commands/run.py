@@ -1,8 +1,11 @@
-"""``optbench run``: run one cell and print its record (a table, or ``--json``)."""
+"""``optbench run``: a matrix of cells (or one cell) on all cores or Dask, stored and resumable."""
 
 from __future__ import annotations
 
 import json
+import shlex
+import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -10,33 +13,140 @@ from rich.table import Table
 
 from .common import console, parse_pairs
 
+MATRIX_FLAGS = "--objective/--optimizer/--option/--opt/--budget/--seconds/--seed/--seeds"
+
 
 def register(app: typer.Typer) -> None:
-    app.command("run", help="Run one optimizer on one objective under a budget and print the run record.")(run)
+    app.command("run", help="Run a matrix (objectives × optimizers × budgets × seeds, or --suite NAME) on "
+                            "every core, store each result, skip cells already ok in the store; one "
+                            "--objective and one --optimizer run one cell.")(run)
 
 
 def run(
-    objective: str = typer.Option(..., "--objective", help="objective name (see `optbench list`)"),
-    optimizer: str = typer.Option(..., "--optimizer", help="optimizer name (see `optbench list`)"),
-    option: Optional[list[str]] = typer.Option(None, "--option", help="objective option key=value (repeatable)"),
-    opt: Optional[list[str]] = typer.Option(None, "--opt", help="optimizer option key=value (repeatable)"),
-    budget: Optional[int] = typer.Option(500, "--budget", help="maximum number of evaluations"),
-    seconds: Optional[float] = typer.Option(None, "--seconds", help="maximum wall time in seconds"),
-    seed: int = typer.Option(0, "--seed", help="random seed of the optimizer"),
-    as_json: bool = typer.Option(False, "--json", help="print the record as JSON"),
+    objective: Optional[list[str]] = typer.Option(None, "--objective", help="objective name (repeatable; `optbench list`)"),
+    optimizer: Optional[list[str]] = typer.Option(None, "--optimizer", help="optimizer name (repeatable)"),
+    option: Optional[list[str]] = typer.Option(None, "--option", help="objective option key=value, for every objective (repeatable)"),
+    opt: Optional[list[str]] = typer.Option(None, "--opt", help="optimizer option key=value, for every optimizer (repeatable)"),
+    budget: Optional[list[int]] = typer.Option(None, "--budget", help="maximum evaluations (repeatable; default 500)"),
+    seconds: Optional[float] = typer.Option(None, "--seconds", help="maximum wall time per cell in seconds"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="one seed (default 0)"),
+    seeds: Optional[int] = typer.Option(None, "--seeds", help="seeds 0 … N−1"),
+    suite: Optional[str] = typer.Option(None, "--suite", help="a named matrix from harness/suites.toml: quick, full, backtest"),
+    store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
+    no_store: bool = typer.Option(False, "--no-store", help="do not read or write a store (no resume)"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes (default: every core)"),
+    dask: Optional[str] = typer.Option(None, "--dask", help="a Dask scheduler address, or 'local' for a LocalCluster"),
+    cell_timeout: float = typer.Option(1800.0, "--cell-timeout", help="seconds before a cell is killed (0: no limit)"),
+    force: bool = typer.Option(False, "--force", help="re-run cells already ok in the store"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="list the cells (and which are done) without running"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar (CI); the summary line is kept"),
+    as_json: bool = typer.Option(False, "--json", help="print the records as JSON, one per line"),
 ) -> None:
-    from ..budget import Budget
-    from ..runner import Cell, run_cell
+    from ..budget import HarnessError
+    from ..matrix import resolve, run_matrix
+    from ..store import Store
 
-    cell = Cell(objective, optimizer, Budget(budget, seconds), seed, parse_pairs(option, "--option"),
-                parse_pairs(opt, "--opt"))
-    cell.validate()
-    record = run_cell(cell)
+    if workers is not None and workers < 1:
+        raise HarnessError(f"--workers {workers} must be at least 1")
+    if cell_timeout < 0:
+        raise HarnessError(f"--cell-timeout {cell_timeout} must be ≥ 0 (0: no limit)")
+    cells = resolve(_cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds))
+    if dry_run:
+        _print_cells(cells, None if no_store else store, as_json)
+        return
+    opened = None if no_store else Store.open(store)
+    try:
+        result = run_matrix(cells, opened, workers=workers, dask=dask, cell_timeout_s=cell_timeout or None,
+                            force=force, quiet=quiet, command=shlex.join(["optbench", *sys.argv[1:]]))
+    finally:
+        if opened is not None:
+            opened.close()
     if as_json:
-        print(record.to_json(indent=2))
+        for record in result.records:
+            print(record.to_json())
+    elif len(result.records) == 1:
+        print_record(result.records[0])
     else:
-        print_record(record)
-    raise typer.Exit(0 if record.status == "ok" else 1)
+        _print_records(result.records)
+    if result.failed:
+        sys.exit(1)  # (typer.Exit's code is lost when cli.main runs the app with standalone_mode=False)
+
+
+def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds):
+    from .. import suites
+    from ..budget import Budget, HarnessError
+    from ..matrix import expand
+
+    if suite is not None:
+        if objective or optimizer or option or opt or budget or seconds or seed is not None or seeds is not None:
+            raise HarnessError(f"--suite {suite} defines the whole matrix; drop {MATRIX_FLAGS}")
+        return suites.cells(suite)
+    if seed is not None and seeds is not None:
+        raise HarnessError(f"give --seed K (one seed) or --seeds N (seeds 0 … N−1), not both")
+    if seeds is not None and seeds < 1:
+        raise HarnessError(f"--seeds {seeds} must be at least 1")
+    objective_options, optimizer_options = parse_pairs(option, "--option"), parse_pairs(opt, "--opt")
+    return expand([(name, objective_options) for name in objective or []],
+                  [(name, optimizer_options) for name in optimizer or []],
+                  [Budget(n, seconds) for n in budget or [500]],
+                  range(seeds) if seeds is not None else [seed or 0])
+
+
+def _changed(options: dict, defaults: dict) -> str:
+    """The options that differ from their defaults, as ``k=v`` text."""
+    return " ".join(f"{k}={v}" for k, v in options.items() if defaults.get(k, object()) != v)
+
+
+def _labels(objective: str, options: dict, optimizer: str, optimizer_options: dict, budget: dict,
+            seed: int) -> list[str]:
+    """A cell's columns in the tables; options are shown where they differ from the defaults."""
+    import objectives
+
+    from .. import optimizers
+
+    max_evals, max_s = budget["max_evals"], budget["max_seconds"]
+    return [" ".join(filter(None, (objective, _changed(options, objectives.option_defaults(objective))))),
+            " ".join(filter(None, (optimizer, _changed(optimizer_options, optimizers.adapter_class(optimizer).defaults)))),
+            f"{max_evals}" + (f", {max_s:g} s" if max_s else ""), str(seed)]
+
+
+def _cell_fields(c) -> dict:
+    return {"objective": c.objective, "options": c.options, "optimizer": c.optimizer,
+            "optimizer_options": c.optimizer_options,
+            "budget": {"max_evals": c.budget.max_evals, "max_seconds": c.budget.max_seconds}, "seed": c.seed}
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def _print_cells(cells, store_path: Path | None, as_json: bool) -> None:
+    from ..store import cell_key, check, load_records, record_key
+
+    done = set()
+    if store_path is not None and check(store_path):
+        done = {record_key(r) for r in load_records(store_path) if r.status == "ok"}
+    if as_json:
+        for c in cells:
+            print(json.dumps({**_cell_fields(c), "done": cell_key(c) in done}, default=str))
+        return
+    table = Table(title=f"{len(cells)} cells, {sum(cell_key(c) in done for c in cells)} already ok in the store")
+    for col in ("#", "objective", "optimizer", "budget", "seed", "state"):
+        table.add_column(col)
+    for i, c in enumerate(cells, 1):
+        table.add_row(str(i), *_labels(**_cell_fields(c)), "done" if cell_key(c) in done else "to run")
+    console.print(table)
+
+
+def _print_records(records) -> None:
+    table = Table(title=f"{len(records)} cells")
+    for col in ("objective", "optimizer", "budget", "seed", "status", "value", "reference", "evals", "wall s"):
+        table.add_column(col, justify="right" if col in ("value", "reference", "evals", "wall s") else "left")
+    for r in records:
+        status = r.status if r.status == "ok" else f"[red]{r.status}[/red]"
+        table.add_row(*_labels(r.objective, r.options, r.optimizer, r.optimizer_options, r.budget, r.seed),
+                      status, _num(r.value), _num(r.reference_value), str(r.n_evals), f"{r.wall_s:.3f}")
+    console.print(table)
 
 
 def print_record(record) -> None:

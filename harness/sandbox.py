@@ -1,0 +1,157 @@
+"""Worker-side isolation: cells run in a forked child that a crash or hang cannot take down with it.
+
+Each worker (a process-pool worker or a Dask worker thread) keeps one :class:`Sandbox`: a child
+forked from the worker that runs cells one after another, so library imports, data loading and
+reference optima are paid once per child, not once per cell. A cell that crashes the child
+(segfault, ``os._exit``, out-of-memory kill) becomes a ``crashed`` record, one that outlives its
+time limit is killed and becomes a ``timeout`` record; the next cell gets a freshly forked child.
+The child dies with its worker (``PR_SET_PDEATHSIG`` on Linux), so nothing outlives a run.
+
+Inside the child, torch/BLAS use one thread (workers must not oversubscribe the cores), the global
+random generators are seeded with the cell's seed before each cell (so values do not depend on
+which cells a child ran before), and stdout is sent to stderr (a run's ``--json`` stays clean).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import signal
+import sys
+import threading
+from multiprocessing.connection import Connection, Pipe
+
+from .record import RunRecord
+from .runner import Cell, failed_record, run_cell
+
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+_PR_SET_PDEATHSIG = 1
+_local = threading.local()
+
+
+def execute(cell: Cell, timeout_s: float | None = None) -> RunRecord:
+    """Run ``cell`` in this thread's sandbox (the task every executor runs)."""
+    if getattr(_local, "sandbox", None) is None:
+        _local.sandbox = Sandbox()
+    return _local.sandbox.run(cell, timeout_s)
+
+
+def worker_init() -> None:
+    """Process-pool initializer: leave Ctrl-C to the parent and die with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when the thread that forked it ends (no-op elsewhere)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def limit_threads() -> None:
+    """One torch/BLAS thread per worker, for this process and anything it starts."""
+    for name in THREAD_ENV:
+        os.environ[name] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
+
+class Sandbox:
+    """A forked child that runs cells sent over a pipe; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.conn: Connection | None = None
+
+    def run(self, cell: Cell, timeout_s: float | None) -> RunRecord:
+        if not self._alive():
+            self._start()
+        try:
+            self.conn.send(cell)
+        except BrokenPipeError:  # it died just after the check: one fresh child
+            self._reap()
+            self._start()
+            self.conn.send(cell)
+        if self.conn.poll(timeout_s):
+            try:
+                return self.conn.recv()
+            except EOFError:  # the child died while running the cell
+                pass
+            return failed_record(cell, "crashed", f"the worker process died running this cell ({self._reap()})")
+        os.kill(self.pid, signal.SIGKILL)
+        self._reap()
+        return failed_record(cell, "timeout", f"no result after {timeout_s:g} s (--cell-timeout); worker killed")
+
+    def _alive(self) -> bool:
+        if self.pid is None:
+            return False
+        if os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+            return True
+        self.conn.close()  # it died while idle (its worker thread ended): start a new one
+        self.pid = self.conn = None
+        return False
+
+    def _start(self) -> None:
+        parent_end, child_end = Pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: serve cells until the worker closes the pipe, then exit
+            parent_end.close()
+            code = 1
+            try:
+                _serve(child_end)
+                code = 0
+            finally:
+                os._exit(code)
+        child_end.close()
+        self.pid, self.conn = pid, parent_end
+
+    def _reap(self) -> str:
+        """Wait for the dead child; describe how it ended."""
+        _, status = os.waitpid(self.pid, 0)
+        self.conn.close()
+        self.pid = self.conn = None
+        if os.WIFSIGNALED(status):
+            return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        return f"exit code {os.waitstatus_to_exitcode(status)}"
+
+
+def _serve(conn: Connection) -> None:
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    limit_threads()
+    while True:
+        try:
+            cell = conn.recv()
+        except EOFError:
+            return
+        conn.send(_run_seeded(cell))
+        sys.stderr.flush()
+
+
+def _run_seeded(cell: Cell) -> RunRecord:
+    import numpy as np
+    import torch
+
+    random.seed(cell.seed)
+    np.random.seed(cell.seed % 2**32)
+    torch.manual_seed(cell.seed)
+    _reset_peak_memory()
+    try:
+        return run_cell(cell)
+    except Exception as exc:  # building the objective or adapter failed: a row, not a dead worker
+        return failed_record(cell, "error", f"{type(exc).__name__}: {exc}")
+
+
+def _reset_peak_memory() -> None:
+    """Make ``peak_mem_mb`` (ru_maxrss) this cell's peak, not the child's lifetime peak (Linux ≥ 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass

@@ -1,0 +1,295 @@
+"""The results store: one SQLite file (WAL), one row per cell, written only by the matrix's parent.
+
+Layout: ``records`` has one column per :class:`RunRecord` field (dicts and lists as JSON; the key
+is objective, options, optimizer, optimizer_options, budget, seed) plus ``run_id`` and
+``finished_at``; ``runs`` holds one row per ``optbench run`` (command, start/end, versions, machine,
+git commit). The file is marked with ``PRAGMA application_id`` (so another program's SQLite file is
+refused) and ``PRAGMA user_version`` (the schema version). A field added to ``RunRecord`` later
+becomes a new column when the store is next opened for writing.
+
+Every check that can refuse a store (:func:`check`) reads bytes only, so a refused file, and the
+folder it lives in, are left exactly as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from .budget import HarnessError
+from .record import RunRecord
+from .runner import Cell
+
+DEFAULT_PATH = Path("results/optbench.sqlite")
+APPLICATION_ID = 0x6F707462  # "optb"
+SCHEMA_VERSION = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 30.0  # waiting for another writer's transaction (another `optbench run` on this file)
+LOCK_CHECK_S = 2.0  # at open: longer than any of our transactions, short enough to fail fast
+
+_FIELDS = [f.name for f in fields(RunRecord)]
+_JSON_FIELDS = {f.name for f in fields(RunRecord) if str(f.type).startswith(("dict", "list"))}
+_NAN_FIELDS = {f.name for f in fields(RunRecord) if str(f.type) == "float"}  # SQLite stores NaN as NULL
+KEY_FIELDS = ("objective", "options", "optimizer", "optimizer_options", "budget", "seed")
+
+
+def to_json(value: Any) -> str:
+    """Canonical JSON (sorted keys, no spaces): equal values give equal text, so it can be a key."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else str(value)  # numpy scalars, else their text
+
+
+def cell_key(cell: Cell) -> tuple:
+    """The store key of a cell (equal to :func:`record_key` of its record)."""
+    return (cell.objective, to_json(cell.options), cell.optimizer, to_json(cell.optimizer_options),
+            to_json({"max_evals": cell.budget.max_evals, "max_seconds": cell.budget.max_seconds}), cell.seed)
+
+
+def record_key(record: RunRecord) -> tuple:
+    """The store key of a record."""
+    return tuple(to_json(getattr(record, k)) if k in _JSON_FIELDS else getattr(record, k) for k in KEY_FIELDS)
+
+
+def check(path: Path | str, *, must_exist: bool = False) -> bool:
+    """Refuse a path that cannot be an optbench store, touching nothing; True if the store exists.
+
+    Raises ``HarnessError`` naming the problem: unwritable or impossible path, a file that is not an
+    SQLite database or not an optbench store, a newer schema, or a corrupt file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise HarnessError(f"store {path} is a directory; give a file path such as {path / DEFAULT_PATH.name}")
+    if not path.exists() or path.stat().st_size == 0:
+        if must_exist:
+            raise HarnessError(f"store {path} does not exist or is empty (run `optbench run … --store {path}` first)")
+        _check_creatable(path)
+        return False
+    with path.open("rb") as f:
+        header = f.read(100)
+    if not header.startswith(SQLITE_MAGIC):
+        raise HarnessError(f"{path} is not an optbench store: it is not an SQLite database")
+    app_id, version = int.from_bytes(header[68:72], "big"), int.from_bytes(header[60:64], "big")
+    if app_id != APPLICATION_ID:
+        raise HarnessError(f"{path} is an SQLite database but not an optbench store "
+                           f"(application_id {app_id:#x}, expected {APPLICATION_ID:#x}); give another --store")
+    if version > SCHEMA_VERSION:
+        raise HarnessError(f"store {path} has schema version {version}; this optbench reads ≤ {SCHEMA_VERSION}")
+    if not os.access(path, os.W_OK) and not must_exist:
+        raise HarnessError(f"store {path} is not writable")
+    _check_integrity(path)
+    return True
+
+
+def _check_creatable(path: Path) -> None:
+    parent = path.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise HarnessError(f"cannot create store {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK):
+        raise HarnessError(f"cannot create store {path}: {parent} is not writable")
+
+
+def _readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection that creates no -wal/-shm files (``immutable``) unless a WAL is present."""
+    wal = Path(f"{path}-wal")
+    mode = "mode=ro" if wal.exists() and wal.stat().st_size else "immutable=1"
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
+
+
+def _check_integrity(path: Path) -> None:
+    try:
+        conn = _readonly(path)
+        try:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise HarnessError(f"store {path} is locked by another process ({exc})") from None
+        raise HarnessError(f"store {path} is corrupt ({exc})") from None
+    except sqlite3.DatabaseError as exc:
+        raise HarnessError(f"store {path} is corrupt ({exc})") from None
+    if problems != ["ok"]:
+        raise HarnessError(f"store {path} is corrupt: {'; '.join(problems)}")
+    if not {"records", "runs"} <= tables:
+        raise HarnessError(f"store {path} is corrupt: tables records/runs missing (found {sorted(tables)})")
+
+
+class Store:
+    """The writer: open with :meth:`open` (checks first), then ``begin_run`` / ``put`` / ``end_run``."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection):
+        self.path, self.conn = path, conn
+
+    @classmethod
+    def open(cls, path: Path | str = DEFAULT_PATH) -> Store:
+        """Check ``path``, create it if new, and take the write lock once to refuse a locked store."""
+        path = Path(path)
+        check(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=LOCK_CHECK_S, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a kill -9 loses no committed cell
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            _create_schema(conn)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise HarnessError(f"store {path} is locked by another process ({exc}); "
+                                   f"wait for it or give another --store") from None
+            raise HarnessError(f"cannot write store {path} ({exc})") from None
+        return cls(path, conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def begin_run(self, command: str, n_cells: int, versions: dict[str, str]) -> int:
+        """Record the start of a run; returns its ``run_id``."""
+        with _Transaction(self.conn):
+            cur = self.conn.execute(
+                "INSERT INTO runs (started_at, status, command, n_cells, versions, machine, git_commit) "
+                "VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                (_now(), command, n_cells, to_json(versions), versions.get("machine", ""),
+                 versions.get("git_commit", "")))
+        return int(cur.lastrowid)
+
+    def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with _Transaction(self.conn):
+            self.conn.execute("UPDATE runs SET finished_at=?, status=?, summary=? WHERE run_id=?",
+                              (_now(), status, to_json(summary), run_id))
+
+    def put(self, record: RunRecord, run_id: int | None = None) -> None:
+        """Write one record in its own transaction, replacing the cell's earlier row."""
+        row = _to_row(record)
+        names = [*row, "run_id", "finished_at"]
+        with _Transaction(self.conn):
+            self.conn.execute(f"INSERT OR REPLACE INTO records ({', '.join(names)}) "
+                              f"VALUES ({', '.join('?' * len(names))})", [*row.values(), run_id, _now()])
+
+    def ok_records(self) -> dict[tuple, RunRecord]:
+        """Records with status ``ok``, by key: the cells a re-run skips."""
+        cur = self.conn.execute("SELECT * FROM records WHERE status='ok'")
+        records = [_from_row(cur.description, row) for row in cur]
+        return {record_key(r): r for r in records}
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error) on an autocommit connection."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, *_: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    with _Transaction(conn):
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("CREATE TABLE IF NOT EXISTS runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                     "started_at TEXT, finished_at TEXT, status TEXT, command TEXT, n_cells INTEGER, "
+                     "summary TEXT, versions TEXT, machine TEXT, git_commit TEXT)")
+        columns = ", ".join(f"{name} {_sql_type(name)}" for name in _FIELDS)
+        conn.execute(f"CREATE TABLE IF NOT EXISTS records ({columns}, run_id INTEGER, finished_at TEXT, "
+                     f"PRIMARY KEY ({', '.join(KEY_FIELDS)}))")
+        have = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+        for name in _FIELDS:
+            if name not in have:  # a RunRecord field added after this store was created
+                conn.execute(f"ALTER TABLE records ADD COLUMN {name} {_sql_type(name)}")
+
+
+def _sql_type(name: str) -> str:
+    kind = next(str(f.type) for f in fields(RunRecord) if f.name == name)
+    return "TEXT" if name in _JSON_FIELDS or kind == "str" else "INTEGER" if kind == "int" else "REAL"
+
+
+def _to_row(record: RunRecord) -> dict[str, Any]:
+    data = record.to_dict()
+    return {k: to_json(data[k]) if k in _JSON_FIELDS else data[k] for k in _FIELDS}
+
+
+def _from_row(description, row) -> RunRecord:
+    data = dict(zip((d[0] for d in description), row))
+    values = {}
+    for name in _FIELDS:
+        value = data.get(name)
+        if name in _JSON_FIELDS and value is not None:
+            value = json.loads(value)
+        elif name in _NAN_FIELDS and value is None:
+            value = math.nan
+        values[name] = value
+    return RunRecord.from_dict(values)
+
+
+def _select(path: Path | str) -> tuple[list, list]:
+    path = Path(path)
+    check(path, must_exist=True)
+    conn = _readonly(path)
+    try:
+        cur = conn.execute("SELECT * FROM records ORDER BY finished_at, rowid")
+        return cur.description, cur.fetchall()
+    finally:
+        conn.close()
+
+
+def load_records(path: Path | str = DEFAULT_PATH) -> list[RunRecord]:
+    """Every record in the store, in the order they finished."""
+    description, rows = _select(path)
+    return [_from_row(description, row) for row in rows]
+
+
+def load_frame(path: Path | str = DEFAULT_PATH):
+    """A pandas DataFrame, one row per record: the RunRecord fields (dicts and lists decoded) plus
+    ``run_id`` and ``finished_at``."""
+    import pandas as pd
+
+    description, rows = _select(path)
+    names = [d[0] for d in description]
+    frame = pd.DataFrame([_from_row(description, row).to_dict() for row in rows], columns=_FIELDS)
+    for extra in ("run_id", "finished_at"):
+        frame[extra] = [row[names.index(extra)] for row in rows]
+    return frame
+
+
+def export(path: Path | str, out: Path | str, fmt: str) -> int:
+    """Write the store's records to parquet or CSV (dict and list fields as JSON text); returns rows."""
+    frame = load_frame(path)
+    for name in _JSON_FIELDS:
+        frame[name] = frame[name].map(to_json)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        frame.to_parquet(out, index=False)
+    elif fmt == "csv":
+        frame.to_csv(out, index=False)
+    else:
+        raise HarnessError(f"export format {fmt!r} is unknown; allowed: parquet, csv")
+    return len(frame)

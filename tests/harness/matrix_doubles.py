@@ -1,0 +1,57 @@
+"""Test-double optimizers for the matrix tests: one that hangs, one that segfaults, one that is slow.
+
+Importing this module registers them; worker processes started by a subprocess get them through
+``OPTBENCH_PLUGINS=tests.harness.matrix_doubles`` (see ``harness.optimizers.load_plugins``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+
+from harness.instrument import Instrument
+from harness.optimizers import register
+from harness.optimizers.base import OptimizerAdapter
+
+PLUGIN = __name__
+
+
+class Hang(OptimizerAdapter):
+    """Evaluates one point, then never returns."""
+
+    name = "test.hang"
+
+    def minimize(self, problem: Instrument, seed: int) -> None:
+        problem.evaluate(problem.lower)
+        while True:
+            time.sleep(1)
+
+
+class Crash(OptimizerAdapter):
+    """Evaluates one point, then kills its own process with SIGSEGV, like a crashing C extension."""
+
+    name = "test.crash"
+
+    def minimize(self, problem: Instrument, seed: int) -> None:
+        problem.evaluate(problem.lower)
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+class Slow(OptimizerAdapter):
+    """Seeded uniform random points, sleeping ``delay`` seconds after each evaluation."""
+
+    name = "test.slow"
+    defaults = {"delay": 0.1}
+
+    def minimize(self, problem: Instrument, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        while True:
+            problem.evaluate(rng.uniform(problem.lower, problem.upper))
+            time.sleep(self.options["delay"])
+
+
+for _cls in (Hang, Crash, Slow):
+    register(_cls.name, f"{__name__}:{_cls.__name__}")
