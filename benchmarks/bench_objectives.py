@@ -1,0 +1,28 @@
+"""Objective evaluation speed: one scalar evaluation (the tensor math and its ``.item()``, as the
+instrument calls it) and one 1024-candidate ``batch``."""
+
+from harness import asv_support as s
+
+
+class ScalarEvaluation:
+    params = [s.SCALAR_OBJECTIVES]
+    param_names = ["objective"]
+
+    def setup(self, objective):
+        self.objective = s.make_objective(objective)
+        self.x = s.centre_point(self.objective)
+
+    def time_scalar(self, objective):
+        s.evaluate_scalar(self.objective, self.x)
+
+
+class BatchEvaluation:
+    params = [s.BATCH_OBJECTIVES]
+    param_names = ["objective"]
+
+    def setup(self, objective):
+        self.objective = s.make_objective(objective)
+        self.xs = s.candidates(self.objective)
+
+    def time_batch_1024(self, objective):
+        self.objective.batch(self.xs)

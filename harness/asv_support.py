@@ -1,0 +1,151 @@
+"""What the asv suite in ``benchmarks/`` runs and tracks; the asv classes there only call this.
+
+The cells are ordinary :class:`~harness.runner.Cell` s run by :func:`~harness.runner.run_cell`, so
+an asv ``track_`` figure and ``optbench run`` on the same cell agree (exactly, for a seeded
+optimizer under an evaluation budget). ``OPTBENCH_ASV_SLOW=1`` adds the expensive cells (like
+scipy's ``SCIPY_XSLOW``); without it ``asv run --quick`` of the whole suite stays within minutes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+import objectives
+
+from . import optimizers
+from .budget import Budget
+from .record import RunRecord
+from .runner import Cell, reference_value, run_cell
+from .versions import versions
+
+SLOW = os.environ.get("OPTBENCH_ASV_SLOW", "") not in ("", "0")
+
+# asv parameter value -> (registered objective, options). The keys appear in asv's reports.
+OBJECTIVES: dict[str, tuple[str, dict[str, Any]]] = {
+    "maxdiff-ar200": ("maxdiff", {"data": "ar200"}),  # the seeds' case, take-profit policy
+    "maxdiff-ar200-eod": ("maxdiff", {"data": "ar200", "close_at_eod": True}),  # its other policy
+    "rastrigin-2d": ("rastrigin", {"dim": 2}),
+    "sphere-2d-1ms": ("sphere", {"dim": 2, "work": 50_000}),  # seed 001's ~1 ms "simple objective"
+    "maxdiff-goog-w0": ("maxdiff", {"data": "goog", "window": 0}),
+    "maxdiff-ar-n10k": ("maxdiff", {"data": "ar200", "n": 10_000}),
+    "ma_crossover": ("ma_crossover", {}),
+}
+
+
+def _pick(quick: list[str], slow: list[str]) -> list[str]:
+    return quick + slow if SLOW else quick
+
+
+# Which objectives each kind of benchmark covers (names from OBJECTIVES).
+SCALAR_OBJECTIVES = list(OBJECTIVES)
+BATCH_OBJECTIVES = _pick(["maxdiff-ar200", "rastrigin-2d", "maxdiff-goog-w0", "ma_crossover"],
+                         ["maxdiff-ar-n10k", "sphere-2d-1ms"])  # 1024 × 50 000 rows: ~3 s a call
+OPTIMIZE_OBJECTIVES = _pick(["maxdiff-ar200", "maxdiff-ar200-eod", "rastrigin-2d"],
+                            ["sphere-2d-1ms", "maxdiff-goog-w0", "maxdiff-ar-n10k", "ma_crossover"])
+BATCH_SIZE = 1024
+
+# A fixed list, so results stay comparable across commits; names not registered are skipped.
+OPTIMIZERS = _pick(["random", "grid", "scipy.de", "scipy.direct", "scipy.dual_annealing",
+                    "nevergrad.oneplusone", "nevergrad.ngopt", "optuna.tpe", "evotorch.cmaes"],
+                   ["scipy.de_vectorized", "scipy.shgo", "nevergrad.twopointsde", "nevergrad.cma",
+                    "optuna.cmaes", "evotorch.snes", "botorch.qlogei"])
+MAX_EVALS = 300
+MAX_EVALS_BY_OPTIMIZER = {"botorch.qlogei": 40}  # ~0.2 s per evaluation, growing with the data
+MAX_SECONDS = 120.0  # a safety net only: a cell that hits it is reported, not tracked
+SEED = 0
+
+
+class Skip(NotImplementedError):
+    """Raised in a benchmark's ``setup``: asv reports the benchmark as skipped, not failed."""
+
+
+def require_optimizer(name: str) -> None:
+    """Skip (asv's way) an optimizer that this checkout does not register."""
+    if name not in optimizers.names():
+        raise Skip(f"optimizer {name!r} is not registered here")
+
+
+def make_objective(key: str) -> objectives.Objective:
+    name, options = OBJECTIVES[key]
+    return objectives.get(name, **options)
+
+
+def centre_point(objective: objectives.Objective) -> np.ndarray:
+    """An encoded point in the middle of the box: the scalar-evaluation benchmark's input."""
+    return objective.space.snap((objective.space.lower + objective.space.upper) / 2)
+
+
+def candidates(objective: objectives.Objective, k: int = BATCH_SIZE, seed: int = 0) -> np.ndarray:
+    """``k`` seeded, valid encoded points: the batch benchmark's input."""
+    lo, hi = objective.space.lower, objective.space.upper
+    return objective.space.snap(np.random.default_rng(seed).uniform(lo, hi, (k, objective.space.dim)))
+
+
+def evaluate_scalar(objective: objectives.Objective, x: np.ndarray) -> float:
+    """One evaluation as the instrument does it: the tensor math, then ``.item()``."""
+    return objective.compute(x).item()
+
+
+def cell(objective_key: str, optimizer: str, max_evals: int | None = None) -> Cell:
+    """The cell an asv benchmark runs for (objective key, optimizer)."""
+    name, options = OBJECTIVES[objective_key]
+    evals = max_evals or MAX_EVALS_BY_OPTIMIZER.get(optimizer, MAX_EVALS)
+    return Cell(name, optimizer, Budget(evals, MAX_SECONDS), SEED, dict(options))
+
+
+def warm_up(the_cell: Cell) -> None:
+    """Do outside the timed region what only a process's first run pays: build and cache the data
+    and the reference, import the optimizer library, read versions, and run a tiny budget once."""
+    reference_value(the_cell.objective, the_cell.options)
+    versions()
+    run_cell(Cell(the_cell.objective, the_cell.optimizer, Budget(8), the_cell.seed, the_cell.options,
+                  the_cell.optimizer_options), with_reference=False)
+
+
+def optimize(the_cell: Cell) -> RunRecord:
+    """One optimization (the timed body of ``time_optimize`` and ``peakmem_optimize``)."""
+    return run_cell(the_cell, with_reference=False)
+
+
+def metrics(record: RunRecord) -> dict[str, float]:
+    """The figures the suite tracks, from one run record (NaN where undefined)."""
+    nan = math.nan
+    value, ref = record.value, record.reference_value
+    evals = record.n_evals
+    return {
+        "value": nan if value is None else value,
+        "regret": nan if value is None or ref is None else value - ref,
+        # value / reference: the profit (MaxDiff) or Sharpe (MA crossover) ratio; undefined at f* = 0
+        "quality_ratio": value / ref if value is not None and ref is not None and ref < 0 else nan,
+        "n_evals": float(evals),
+        "overhead_us_per_eval": record.overhead_s / evals * 1e6 if evals else nan,
+        "item_pct": 100.0 * record.item_s / record.wall_s if record.wall_s > 0 else nan,
+        "wall_s": record.wall_s,
+    }
+
+
+def run_matrix(objective_keys: list[str], optimizer_names: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Run every registered (objective, optimizer) once; ``{(key, optimizer): {"status", "message",
+    **metrics}}``. Used by asv's ``setup_cache``, so several ``track_`` figures share one run."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for optimizer in optimizer_names:
+        if optimizer not in optimizers.names():
+            continue
+        for key in objective_keys:
+            record = run_cell(cell(key, optimizer))
+            out[key, optimizer] = {"status": record.status, "message": record.message, **metrics(record)}
+    return out
+
+
+def tracked(results: dict[tuple[str, str], dict[str, Any]], key: str, optimizer: str, figure: str) -> float:
+    """One figure from :func:`run_matrix`'s results; a failed or truncated run fails the benchmark
+    (asv shows it as failed) rather than tracking a partial result."""
+    require_optimizer(optimizer)
+    row = results[key, optimizer]
+    if row["status"] != "ok" or row["message"].startswith("wall-time"):
+        raise RuntimeError(f"{optimizer} on {key}: {row['status']}: {row['message']}")
+    return row[figure]

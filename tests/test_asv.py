@@ -1,0 +1,176 @@
+"""The asv suite (asv.conf.json, benchmarks/, harness/asv_support.py, harness/asv_env.py).
+
+Fast: the suite passes ``asv check``; the tracked figures are computed as documented; an asv
+``track_`` cell and ``optbench run`` on the same cell agree. Slow (OPTBENCH_SLOW=1): in a temporary
+clone, ``asv continuous`` flags a deliberate 2× slowdown of an objective and not a no-op commit,
+``asv compare --factor 1.1`` lists it, ``asv publish`` writes the site, and a ``track_`` figure
+read from asv's own results file equals ``optbench run``'s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import asv_support, optimizers
+from harness.record import RunRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+ASV = [sys.executable, "-m", "asv"]
+
+
+def asv_env(home: Path) -> dict[str, str]:
+    """Environment for asv subprocesses: a private HOME so ``asv machine`` leaves ~ alone."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "OPTBENCH_ASV_SLOW")}
+    return dict(env, HOME=str(home), PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+
+
+def sh(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, ok=(0,)) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode in ok, f"{cmd} -> {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
+def optbench_run(key: str, optimizer: str) -> dict:
+    """The same cell as the asv suite's, through the command line users run."""
+    cell = asv_support.cell(key, optimizer)
+    options = [f"--option={k}={v}" for k, v in cell.options.items()]
+    cmd = [sys.executable, "-m", "harness.cli", "run", "--objective", cell.objective, "--optimizer", optimizer,
+           *options, "--budget", str(cell.budget.max_evals), "--seconds", str(cell.budget.max_seconds),
+           "--seed", str(cell.seed), "--json"]
+    return json.loads(sh(cmd, ROOT).stdout)
+
+
+def test_asv_check_passes(tmp_path):
+    proc = sh(ASV + ["check", "--python=same"], ROOT, asv_env(tmp_path))
+    assert "No problems found" in proc.stdout
+
+
+def test_metrics_follow_their_definitions():
+    record = RunRecord("maxdiff", {}, "x", {}, {}, 0, "ok", value=-0.3, n_evals=200, wall_s=0.5,
+                       compute_s=0.2, item_s=0.05, overhead_s=0.25, reference_value=-0.4)
+    m = asv_support.metrics(record)
+    assert m["regret"] == pytest.approx(0.1)
+    assert m["quality_ratio"] == pytest.approx(0.75)
+    assert m["overhead_us_per_eval"] == pytest.approx(1250.0)
+    assert m["item_pct"] == pytest.approx(10.0)
+    assert m["n_evals"] == 200
+    synthetic = RunRecord("sphere", {}, "x", {}, {}, 0, "ok", value=0.5, n_evals=10, wall_s=1.0,
+                          reference_value=0.0)
+    assert math.isnan(asv_support.metrics(synthetic)["quality_ratio"])  # undefined at f* = 0
+
+
+def test_unregistered_optimizer_is_skipped_and_failed_run_is_not_tracked():
+    with pytest.raises(NotImplementedError):  # asv's way to skip, raised in setup
+        asv_support.require_optimizer("no.such.optimizer")
+    results = {("rastrigin-2d", "random"): {"status": "error", "message": "boom", "regret": 1.0}}
+    with pytest.raises(RuntimeError, match="boom"):
+        asv_support.tracked(results, "rastrigin-2d", "random", "regret")
+
+
+def test_suite_names_are_known():
+    assert set(asv_support.OPTIMIZE_OBJECTIVES) <= set(asv_support.OBJECTIVES)
+    assert set(asv_support.BATCH_OBJECTIVES) <= set(asv_support.OBJECTIVES)
+    for key in asv_support.OBJECTIVES:
+        objective = asv_support.make_objective(key)
+        assert math.isfinite(asv_support.evaluate_scalar(objective, asv_support.centre_point(objective)))
+
+
+@pytest.mark.parametrize("optimizer", ["random", "scipy.de"])
+def test_asv_track_agrees_with_optbench_run(optimizer):
+    if optimizer not in optimizers.names():
+        pytest.skip(f"{optimizer} not registered")
+    key = "maxdiff-ar200"
+    tracked = asv_support.run_matrix([key], [optimizer])[key, optimizer]  # what setup_cache runs
+    record = optbench_run(key, optimizer)
+    assert record["status"] == tracked["status"] == "ok"
+    assert record["value"] == tracked["value"]  # seeded, evaluation budget: exactly the same run
+    assert record["n_evals"] == tracked["n_evals"]
+    assert record["value"] / record["reference_value"] == tracked["quality_ratio"]
+
+
+# --- slow: a real asv history in a temporary clone -------------------------------------------
+
+SLOWDOWN = '''
+
+# Injected by tests/test_asv.py: a deliberate regression, each evaluation computed twice.
+_compute_once = SyntheticObjective.compute
+
+
+def _compute_twice(self, x):
+    _compute_once(self, x)
+    return _compute_once(self, x)
+
+
+SyntheticObjective.compute = _compute_twice
+'''
+BENCH = r"^bench_objectives\.ScalarEvaluation\.time_scalar"
+SLOWED = "bench_objectives.ScalarEvaluation.time_scalar('sphere-2d-1ms')"
+
+
+def commit(repo: Path, message: str) -> str:
+    git = ["git", "-c", "user.name=asv test", "-c", "user.email=asv@test.invalid"]
+    sh(git + ["commit", "-qam", message], repo)
+    return sh(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+
+
+def changed_benchmarks(output: str) -> list[str]:
+    """Benchmark names in the changed rows of an ``asv compare``/``continuous`` table."""
+    return re.findall(r"^[+-]\s+\S+\s+\S+\s+[\d.n/a]+\s+(\S.*)$", output, re.M)
+
+
+@pytest.mark.slow
+def test_asv_continuous_flags_a_real_slowdown_and_not_a_noop(tmp_path):
+    repo, home = tmp_path / "repo", tmp_path / "home"
+    home.mkdir()
+    sh(["git", "clone", "-q", str(ROOT), str(repo)], tmp_path)
+    env = asv_env(home)
+    sh(ASV + ["machine", "--yes", "--machine", "asv-test"], repo, env)
+    base = sh(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    synthetic = repo / "objectives" / "synthetic.py"
+    synthetic.write_text(synthetic.read_text() + "\n# a no-op change\n")
+    noop = commit(repo, "no-op")
+    synthetic.write_text(synthetic.read_text() + SLOWDOWN)
+    slow = commit(repo, "2x slower synthetic objective")
+
+    continuous = ASV + ["continuous", "--factor", "1.1", "-E", "sharedvenv:3.11", "-b", BENCH,
+                        "--machine", "asv-test"]
+    quiet = sh(continuous + [base, noop], repo, env)
+    assert "BENCHMARKS NOT SIGNIFICANTLY CHANGED" in quiet.stdout, quiet.stdout
+    loud = sh(continuous + [noop, slow], repo, env, ok=(1,))  # continuous fails on a regression
+    assert "PERFORMANCE DECREASED" in loud.stdout and SLOWED in changed_benchmarks(loud.stdout), loud.stdout
+
+    compare = sh(ASV + ["compare", "--factor", "1.1", "--split", "--machine", "asv-test", noop, slow], repo, env)
+    print(compare.stdout)  # the closing note quotes it
+    row = next(line for line in compare.stdout.splitlines() if line.rstrip().endswith(SLOWED))
+    assert row.startswith("+"), row
+    assert float(row.split()[3]) >= 1.5, row  # the ratio column: about 2×
+
+    sh(ASV + ["publish"], repo, env)
+    assert (repo / "html" / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_asv_results_file_agrees_with_optbench_run(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = asv_env(home)
+    results = tmp_path / "results"
+    sha = sh(["git", "rev-parse", "HEAD"], ROOT).stdout.strip()
+    sh(ASV + ["machine", "--yes", "--machine", "asv-test"], ROOT, env)
+    sh(ASV + ["run", "--python=same", "--quick", "--machine", "asv-test", "--set-commit-hash", sha,
+              "-b", r"MaxDiffQuality\.track_profit_ratio", f"--results-dir={results}"], ROOT, env, ok=(0, 2))
+    [path] = [p for p in (results / "asv-test").glob("*.json") if p.name != "machine.json"]
+    stored = json.loads(path.read_text())["results"]["bench_optimizers.MaxDiffQuality.track_profit_ratio"]
+    keys = [json.loads(json.dumps(p)) for p in stored[1]]
+    ratios = dict(zip([(o, p) for o in keys[0] for p in keys[1]], stored[0]))
+    record = optbench_run("maxdiff-ar200", "random")
+    assert ratios["'maxdiff-ar200'", "'random'"] == record["value"] / record["reference_value"]
