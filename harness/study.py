@@ -3,20 +3,20 @@
 Modes (``MODES``); N = ``workers``, T = ``n_trials``:
 - ``single``: one process, in-memory storage, T trials: the baseline.
 - ``threads``: ``study.optimize(n_jobs=N)`` in one process, in-memory storage, T trials.
-- ``sqlite``: N spawned processes (``ProcessPoolExecutor``) share one study in SQLite with WAL
-  (``study_storage``'s ``sqlite-wal``); the T trials are split between them.
+- ``sqlite``: N processes (a ``ProcessPoolExecutor``) share one study in SQLite with WAL
+  (``study_storage``'s ``sqlite-wal``); each runs its share of the T trials.
 - ``journal``: the same on ``JournalStorage`` with a file backend.
-- ``independent``: N spawned processes, each its own in-memory study of T trials on its own
-  problem (see :func:`problem_options`): the seeds' "parallelize across symbols".
+- ``independent``: N processes, each its own in-memory study of T trials on its own problem
+  (see :func:`problem_options`): the seeds' "parallelize across symbols".
 - ``dask``: the same independent studies as tasks on a ``dask.distributed.LocalCluster`` of N
-  single-threaded worker processes.
+  single-threaded worker processes (started here, with the matrix runner's cluster settings).
 
-Each worker pins torch to one thread, builds its objective, opens its storage and then starts its
-clock. ``wall_s`` = last worker done − first worker ready; ``startup_s`` = last worker ready −
-submission (spawn, imports, objective build). Throughput = trials ÷ ``wall_s``; parallel
-efficiency = throughput ÷ (N × the single mode's throughput at the same evaluation cost).
-
-The evaluation cost knob adds a calibrated CPU-bound :class:`Burn` to every evaluation; no sleeps.
+Every worker pins torch to one thread, builds its objective, warms up, opens its storage and then
+starts its clock. ``wall_s`` = last worker done − first worker ready; ``startup_s`` = last worker
+ready − submission (process start, imports, objective build). Throughput = trials ÷ ``wall_s``;
+parallel efficiency = throughput ÷ (N × the single mode's throughput at the same evaluation cost).
+Every sampler is ``TPESampler(seed=…)`` with Optuna's defaults, as in seed 000; worker i of a
+shared study uses seed + i (equal seeds would propose the same startup points).
 """
 
 from __future__ import annotations
@@ -32,53 +32,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import objectives
 from objectives import CategoricalParam, FloatParam, SearchSpace
 
 from .budget import HarnessError
-from .perf.timing import per_call_s
+from .study_cost import Burn, calibrate, torch_threads
 from .study_storage import close_storage, leftover_files, open_storage, remove_storage_files
 
 MODES = ("single", "threads", "sqlite", "journal", "independent", "dask")
 SHARED_STORAGE = {"sqlite": "sqlite-wal", "journal": "journal"}
-BURNS = ("work", "python")
-WORK_ROWS = 10_000  # rows of the synthetic sphere per burn unit: ~0.2 ms, stays in cache
-PYTHON_UNIT = 2_000  # loop iterations per pure-Python burn unit
-
-
-@dataclass(frozen=True)
-class Burn:
-    """CPU work added to every evaluation: ``units`` calls of a unit of kind ``kind``.
-
-    ``work``: one evaluation of the synthetic ``sphere`` with ``work=10000`` (torch kernels, which
-    release the GIL); ``python``: a pure-Python arithmetic loop (holds the GIL throughout).
-    """
-
-    kind: str = "work"
-    units: int = 0
-
-    def make(self) -> Callable[[], None]:
-        if self.kind not in BURNS:
-            raise HarnessError(f"unknown burn {self.kind!r}; allowed: {', '.join(BURNS)}")
-        units = self.units
-        if self.kind == "work":
-            sphere, x = objectives.get("sphere", work=WORK_ROWS), np.zeros(2)
-
-            def burn() -> None:
-                for _ in range(units):
-                    sphere.compute(x).item()
-        else:
-            def burn() -> None:
-                acc = 0
-                for i in range(units * PYTHON_UNIT):
-                    acc += i * i % 7
-        return burn
+START_METHODS = ("fork", "spawn")  # not forkserver: its server process would outlive the run
 
 
 def suggest(trial, space: SearchSpace) -> dict[str, Any]:
-    """Ask an Optuna trial for every parameter of ``space``."""
+    """Ask an Optuna trial for every parameter of ``space`` (the define-by-run form of
+    ``optuna_adapters.distributions``)."""
     point: dict[str, Any] = {}
     for p in space.params:
         if isinstance(p, FloatParam):
@@ -96,7 +64,7 @@ class TrialFunction:
     def __init__(self, objective: objectives.Objective, burn: Burn):
         self.objective = objective
         self.burn = burn.make()
-        self.eval_s: list[float] = []  # list.append is atomic, so n_jobs threads may share it
+        self.eval_s: list[float] = []  # list.append is atomic: n_jobs threads may share it
 
     def __call__(self, trial) -> float:
         point = suggest(trial, self.objective.space)
@@ -105,33 +73,6 @@ class TrialFunction:
         self.burn()
         self.eval_s.append(time.perf_counter() - t0)
         return value
-
-
-def calibrate(objective: objectives.Objective, target_ms: float, kind: str) -> tuple[Burn, float]:
-    """The burn that brings one evaluation to about ``target_ms``, and the objective's own ms."""
-    with torch_threads(1):
-        point = objective.space.decode((objective.space.lower + objective.space.upper) / 2)
-        base_s = per_call_s(lambda: objective(point), calls=200, repeats=3)
-        unit_s = per_call_s(Burn(kind, 1).make(), calls=20, repeats=3)
-    return Burn(kind, max(0, round((target_ms / 1e3 - base_s) / unit_s))), 1e3 * base_s
-
-
-class torch_threads:
-    """Context manager: torch's intra-op threads set to ``n`` inside, restored after."""
-
-    def __init__(self, n: int):
-        self.n = n
-
-    def __enter__(self) -> None:
-        import torch
-
-        self.saved = torch.get_num_threads()
-        torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc: object) -> None:
-        import torch
-
-        torch.set_num_threads(self.saved)
 
 
 @dataclass(frozen=True)
@@ -151,8 +92,8 @@ class Job:
 
 @dataclass(frozen=True)
 class JobResult:
-    """A worker's clock readings (``time.monotonic``, comparable across processes), its trials,
-    evaluation seconds, CPU seconds and best value."""
+    """A worker's clock readings (``time.monotonic``: one clock for every process on a machine),
+    trials run, evaluation and CPU seconds, and its study's best so far."""
 
     t_ready: float
     t_done: float
@@ -160,6 +101,16 @@ class JobResult:
     eval_s: float
     cpu_s: float
     best_value: float
+    best_point: dict[str, Any]
+
+
+def _warm_up(trial_fn: TrialFunction) -> None:
+    """A few throwaway TPE trials, so first-call costs (lazy imports, first torch ops) count as
+    start-up and not as measured trials."""
+    import optuna
+
+    optuna.create_study(sampler=optuna.samplers.TPESampler(n_startup_trials=2, seed=0)).optimize(trial_fn, n_trials=4)
+    trial_fn.eval_s.clear()
 
 
 def run_job(job: Job) -> JobResult:
@@ -177,26 +128,16 @@ def run_job(job: Job) -> JobResult:
             cpu0, t_ready = time.process_time(), time.monotonic()
             study.optimize(trial_fn, n_trials=job.n_trials, n_jobs=job.n_jobs)
             t_done, cpu_s = time.monotonic(), time.process_time() - cpu0
-            best = study.best_value
+            best = study.best_trial
         finally:
             close_storage(storage)
-    return JobResult(t_ready, t_done, len(trial_fn.eval_s), sum(trial_fn.eval_s), cpu_s, best)
-
-
-def _warm_up(trial_fn: TrialFunction) -> None:
-    """A few throwaway TPE trials so first-call costs (lazy imports, first torch ops) count as
-    start-up, not as the measured trials; the evaluation times it recorded are dropped."""
-    import optuna
-
-    sampler = optuna.samplers.TPESampler(n_startup_trials=2, seed=0)
-    optuna.create_study(sampler=sampler).optimize(trial_fn, n_trials=4)
-    trial_fn.eval_s.clear()
+    return JobResult(t_ready, t_done, len(trial_fn.eval_s), sum(trial_fn.eval_s), cpu_s, best.value, best.params)
 
 
 def problem_options(objective: str, options: dict[str, Any], k: int) -> tuple[dict[str, Any], str]:
-    """Options of the k-th independent problem and how it differs: MaxDiff ``goog`` takes the
+    """Options of the k-th independent problem and how problems differ: MaxDiff ``goog`` takes the
     k-th next window, synthetic functions the k-th next seed; other objectives (``ma_crossover``
-    has no sub-period option) repeat the same problem, and only the sampler seed differs."""
+    has no sub-period option) repeat the same problem and only the sampler seed differs."""
     from objectives.maxdiff_data import GOOG_WINDOWS
     from objectives.synthetic import FUNCTIONS
 
@@ -204,28 +145,31 @@ def problem_options(objective: str, options: dict[str, Any], k: int) -> tuple[di
         return {**options, "window": (int(options.get("window", 0)) + k) % GOOG_WINDOWS}, "goog windows"
     if objective in FUNCTIONS:
         return {**options, "seed": int(options.get("seed", 0)) + k}, "objective seeds"
-    return dict(options), "same problem, sampler seeds"
+    return dict(options), "same problem, other sampler seeds"
 
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """What every mode runs: objective, trials per study, workers, sampler seed."""
+    """What every mode runs: objective, trials per study, workers, sampler seed, process start."""
 
     objective: str = "ma_crossover"
     options: dict[str, Any] = field(default_factory=dict)
     n_trials: int = 40
     workers: int = 2
     seed: int = 0
+    start_method: str = "fork"
 
     def __post_init__(self) -> None:
         if self.n_trials < 1 or self.workers < 1:
-            raise HarnessError(f"trials={self.n_trials} and workers={self.workers} must be ≥ 1")
-        objectives.get(self.objective, **self.options)  # fail now on a bad name or option
+            raise HarnessError(f"trials={self.n_trials} and workers={self.workers} must both be ≥ 1")
+        if self.start_method not in START_METHODS:
+            raise HarnessError(f"start method {self.start_method!r} is unknown; allowed: {', '.join(START_METHODS)}")
+        objectives.get(self.objective, **self.options)  # a bad name or option fails here, before any run
 
 
 @dataclass(frozen=True)
 class ModeResult:
-    """One mode at one evaluation cost: the row the table, the store and the plot read."""
+    """One mode at one evaluation cost: the row of the table, the store and the plot."""
 
     mode: str
     objective: str
@@ -234,12 +178,14 @@ class ModeResult:
     cost_ms: float
     eval_ms: float
     workers: int
+    study_trials: int
     n_trials: int
     wall_s: float
     startup_s: float
     trials_per_s: float
     efficiency: float
     best_value: float
+    best_point: dict[str, Any]
     cpu_ms_per_trial: float
     storage: str
     problems: str
@@ -250,84 +196,80 @@ class ModeResult:
 def _jobs(mode: str, cfg: StudyConfig, burn: Burn, workdir: Path) -> tuple[list[Job], str]:
     base = Job(cfg.objective, dict(cfg.options), burn, cfg.n_trials, cfg.seed, workdir=str(workdir))
     if mode == "single":
-        return [base], "one"
+        return [base], "one study"
     if mode == "threads":
-        return [replace(base, n_jobs=cfg.workers)], "one, shared"
+        return [replace(base, n_jobs=cfg.workers)], "one shared study"
     if mode in SHARED_STORAGE:
         shares = [cfg.n_trials // cfg.workers + (i < cfg.n_trials % cfg.workers) for i in range(cfg.workers)]
         return [replace(base, n_trials=n, seed=cfg.seed + i, storage=SHARED_STORAGE[mode])
-                for i, n in enumerate(shares) if n], "one, shared"
+                for i, n in enumerate(shares) if n], "one shared study"
     jobs, how = [], ""
     for k in range(cfg.workers):
         options, how = problem_options(cfg.objective, cfg.options, k)
         jobs.append(replace(base, options=options, seed=cfg.seed + k))
-    return jobs, f"{cfg.workers} independent ({how})"
+    return jobs, f"{cfg.workers} independent studies ({how})"
 
 
-def _on_processes(jobs: list[Job], workers: int) -> list[JobResult]:
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+def _on_processes(jobs: list[Job], workers: int, start_method: str) -> list[JobResult]:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start_method)) as pool:
         return list(pool.map(run_job, jobs))
 
 
 def _on_dask(jobs: list[Job], workers: int) -> list[JobResult]:
-    from dask.distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=40) as cluster, Client(cluster) as client:
         return client.gather(client.map(run_job, jobs, pure=False))
 
 
-def _create_shared(job: Job) -> None:
+def _open_shared(job: Job, create: bool) -> tuple[float, dict[str, Any], int]:
+    """Create a shared study (once, up front: concurrent creation of a fresh database races), or
+    read back its best value, best point and number of finished trials."""
     import optuna
 
     storage = open_storage(job.storage, job.workdir)
     try:
-        optuna.create_study(study_name=job.study_name, storage=storage)
-    finally:
-        close_storage(storage)
-
-
-def _shared_best(job: Job) -> tuple[float, int]:
-    """Best value and number of finished trials of a shared study, read back from its storage."""
-    import optuna
-
-    storage = open_storage(job.storage, job.workdir)
-    try:
+        if create:
+            optuna.create_study(study_name=job.study_name, storage=storage)
+            return float("nan"), {}, 0
         study = optuna.load_study(study_name=job.study_name, storage=storage)
-        return study.best_value, len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+        done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        return study.best_value, study.best_params, len(done)
     finally:
         close_storage(storage)
 
 
 def run_mode(mode: str, cfg: StudyConfig, burn: Burn, cost_ms: float, workdir: Path) -> ModeResult:
-    """Run ``mode`` once and measure it; storage files go to (and are removed from) ``workdir``."""
+    """Run ``mode`` once and measure it; storage files live in ``workdir`` and are removed after."""
     if mode not in MODES:
         raise HarnessError(f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
     workdir.mkdir(parents=True, exist_ok=True)
     jobs, problems = _jobs(mode, cfg, burn, workdir)
-    if mode in SHARED_STORAGE:  # created once up front: concurrent creation of a fresh database races
-        _create_shared(jobs[0])
-    load_avg = os.getloadavg()[0]
     try:
-        t_submit = time.monotonic()
+        if mode in SHARED_STORAGE:
+            _open_shared(jobs[0], create=True)
+        load_avg, t_submit = os.getloadavg()[0], time.monotonic()
         if mode in ("single", "threads"):
             results = [run_job(jobs[0])]
+        elif mode == "dask":
+            results = _on_dask(jobs, cfg.workers)
         else:
-            results = (_on_dask if mode == "dask" else _on_processes)(jobs, cfg.workers)
-        best, n_trials = results[0].best_value, sum(r.n_trials for r in results)
+            results = _on_processes(jobs, cfg.workers, cfg.start_method)
+        best, point, n_trials = results[0].best_value, results[0].best_point, sum(r.n_trials for r in results)
         if mode in SHARED_STORAGE:
-            best, n_trials = _shared_best(jobs[0])
+            best, point, n_trials = _open_shared(jobs[0], create=False)
         leftovers = leftover_files(workdir)
     finally:
         remove_storage_files(workdir)
     wall_s = max(r.t_done for r in results) - min(r.t_ready for r in results)
     return ModeResult(
         mode=mode, objective=cfg.objective, options=dict(cfg.options), burn=burn.kind, cost_ms=cost_ms,
-        eval_ms=1e3 * sum(r.eval_s for r in results) / max(n_trials, 1),
-        workers=1 if mode == "single" else cfg.workers, n_trials=n_trials, wall_s=wall_s,
-        startup_s=max(r.t_ready for r in results) - t_submit, trials_per_s=n_trials / wall_s,
-        efficiency=float("nan"), best_value=best, cpu_ms_per_trial=1e3 * sum(r.cpu_s for r in results) / n_trials,
-        storage=SHARED_STORAGE.get(mode, "memory"), problems=problems, load_avg=load_avg, leftovers=leftovers)
+        eval_ms=1e3 * sum(r.eval_s for r in results) / n_trials, workers=1 if mode == "single" else cfg.workers,
+        study_trials=cfg.n_trials, n_trials=n_trials, wall_s=wall_s, startup_s=max(r.t_ready for r in results) - t_submit,
+        trials_per_s=n_trials / wall_s, efficiency=float("nan"), best_value=best, best_point=point,
+        cpu_ms_per_trial=1e3 * sum(r.cpu_s for r in results) / n_trials, storage=SHARED_STORAGE.get(mode, "memory"),
+        problems=problems, load_avg=load_avg, leftovers=leftovers)
 
 
 def with_efficiency(rows: Iterable[ModeResult]) -> list[ModeResult]:
@@ -340,12 +282,14 @@ def with_efficiency(rows: Iterable[ModeResult]) -> list[ModeResult]:
 
 def run_modes(cfg: StudyConfig, modes: Iterable[str] = MODES, costs_ms: Iterable[float] = (0.1, 10.0, 200.0),
               burns: Iterable[str] = ("work",), workdir: Path | None = None,
-              progress: Callable[[ModeResult], None] = lambda r: None) -> list[ModeResult]:
-    """Every mode at every evaluation cost and burn kind; ``single`` runs first in each group."""
-    modes = sorted(set(modes), key=MODES.index)
+              progress: Callable[[ModeResult], None] = lambda row: None) -> list[ModeResult]:
+    """Every mode at every evaluation cost and burn kind (``single`` first in each group, as the
+    others' reference); storage files go to a temporary folder unless ``workdir`` is given."""
+    modes = list(dict.fromkeys(modes))
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise HarnessError(f"unknown mode(s) {unknown}; allowed: {', '.join(MODES)}")
+    modes.sort(key=MODES.index)
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="optbench-study-"))
     objective = objectives.get(cfg.objective, **cfg.options)
     rows = []
@@ -354,9 +298,8 @@ def run_modes(cfg: StudyConfig, modes: Iterable[str] = MODES, costs_ms: Iterable
             for cost_ms in costs_ms:
                 burn, _ = calibrate(objective, cost_ms, kind)
                 for mode in modes:
-                    row = run_mode(mode, cfg, burn, cost_ms, root / f"{mode}-{kind}-{cost_ms:g}")
-                    rows.append(row)
-                    progress(row)
+                    rows.append(run_mode(mode, cfg, burn, cost_ms, root / f"{mode}-{kind}-{cost_ms:g}"))
+                    progress(rows[-1])
     finally:
         if workdir is None:
             shutil.rmtree(root, ignore_errors=True)

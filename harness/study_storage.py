@@ -11,6 +11,7 @@ Kinds (``STORAGE_KINDS``):
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -128,11 +129,12 @@ def storage_costs(distributions: dict, n_trials: int, workdir: str | Path,
 
 def sqlite_insert_costs(n_rows: int, workdir: str | Path) -> list[dict[str, Any]]:
     """Seed 003's comparison with plain ``sqlite3``: ms per row inserted one commit per row vs all
-    rows in one transaction (``executemany``), with SQLite's defaults and with WAL + NORMAL."""
+    rows in one transaction (``executemany``), with SQLite's defaults and with WAL + NORMAL; and
+    the cost of one file append + fsync, which the journal backend pays per write."""
     rows = []
-    for journal in ("default", "wal"):
-        path = Path(workdir, f"inserts-{journal}.db")
-        con = sqlite3.connect(path, factory=WALConnection if journal == "wal" else sqlite3.Connection)
+    for setup in ("sqlite default", "sqlite WAL"):
+        path = Path(workdir, "inserts.db")
+        con = sqlite3.connect(path, factory=WALConnection if setup == "sqlite WAL" else sqlite3.Connection)
         con.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, params TEXT, value REAL)")
         data = [(i, '{"fast": 10, "slow": 100, "ma_type": "sma"}', 0.5) for i in range(2 * n_rows)]
 
@@ -146,7 +148,19 @@ def sqlite_insert_costs(n_rows: int, workdir: str | Path) -> list[dict[str, Any]
                 con.executemany("INSERT INTO t VALUES (?, ?, ?)", data[n_rows:])
 
         for method, fn in (("commit per row", one_by_one), ("one transaction", batch)):
-            rows.append(dict(journal=journal, method=method, n_rows=n_rows, ms_per_row=1e3 * _timed(fn) / n_rows))
+            rows.append(dict(setup=setup, method=method, n_rows=n_rows, ms_per_row=1e3 * _timed(fn) / n_rows))
         con.close()
         path.unlink()
+    path, n_appends = Path(workdir, "fsync.log"), max(1, n_rows // 10)  # fsyncs are slow: fewer suffice
+    with open(path, "ab") as f:  # what the journal backend does per write: append, flush, fsync
+
+        def append_fsync():
+            for _ in range(n_appends):
+                f.write(b"x" * 100 + b"\n")
+                f.flush()
+                os.fsync(f.fileno())
+
+        rows.append(dict(setup="plain file (journal backend)", method="append + fsync", n_rows=n_appends,
+                         ms_per_row=1e3 * _timed(append_fsync) / n_appends))
+    path.unlink()
     return rows

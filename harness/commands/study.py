@@ -1,0 +1,110 @@
+"""``optbench study``: one Optuna TPE study in each parallel mode and at each evaluation cost;
+trials/s, parallel efficiency and best value per mode, storage costs, a profile, and a report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .common import console, parse_pairs
+
+
+TERMINAL_COLUMNS = ["burn", "eval ms", "mode", "trials/s", "efficiency", "startup s", "CPU ms/trial", "best value"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("study", help="Run an Optuna TPE study in each parallel mode (single, threads, SQLite, journal, "
+                              "independent studies, Dask) at several evaluation costs; report trials/s, "
+                              "efficiency and best value, storage cost per trial and a profile.")(study)
+
+
+def _floats(text: str, what: str) -> list[float]:
+    from ..budget import HarnessError
+
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise HarnessError(f"{what} {text!r} must be comma-separated numbers") from None
+    if not values or min(values) <= 0:
+        raise HarnessError(f"{what} {text!r} must list positive numbers")
+    return values
+
+
+def study(
+    objective: str = typer.Option("ma_crossover", "--objective", help="objective name (see `optbench list`)"),
+    option: Optional[list[str]] = typer.Option(None, "--option", help="objective option key=value (repeatable)"),
+    trials: int = typer.Option(40, "--trials", help="trials per study"),
+    workers: int = typer.Option(2, "--workers", help="threads / processes / studies in the parallel modes"),
+    mode: str = typer.Option("all", "--mode", help="comma-separated modes, or all: single, threads, sqlite, "
+                                                   "journal, independent, dask"),
+    cost_ms: str = typer.Option("0.1,10,200", "--cost-ms", help="evaluation costs to reach, ms (comma-separated)"),
+    burn: str = typer.Option("work", "--burn", help="CPU work that sets the cost: work (synthetic sphere, torch) "
+                                                    "and/or python (pure-Python loop, holds the GIL)"),
+    seed: int = typer.Option(0, "--seed", help="TPE sampler seed (worker i of a shared study uses seed + i)"),
+    start_method: str = typer.Option("fork", "--start-method", help="worker processes: fork or spawn"),
+    storage_trials: int = typer.Option(100, "--storage-trials", help="trials in the storage benchmark (0: skip)"),
+    profile_trials: int = typer.Option(60, "--profile-trials", help="trials in the profiled study (0: skip)"),
+    store: Optional[Path] = typer.Option(Path("results/study.sqlite"), "--store",
+                                         help="results store the mode rows are written to"),
+    no_store: bool = typer.Option(False, "--no-store", help="do not write the results store"),
+    out: Path = typer.Option(Path("results/study"), "--out", help="folder for CSV/JSON, study.md and plots"),
+) -> None:
+    import shutil
+    import tempfile
+
+    import objectives
+
+    from ..report_study import modes_table, recommendation, write_study_report
+    from ..study import MODES, StudyConfig, run_modes
+    from ..study_profile import profile_study
+    from ..study_results import mode_dicts, save_to_store, write_files
+    from ..study_storage import sqlite_insert_costs, storage_costs
+
+    options = parse_pairs(option, "--option")
+    cfg = StudyConfig(objective, options, trials, workers, seed, start_method)
+    modes = list(MODES) if mode == "all" else [m.strip() for m in mode.split(",")]
+    costs, burns = _floats(cost_ms, "--cost-ms"), [b.strip() for b in burn.split(",")]
+    rows = run_modes(cfg, modes, costs, burns, progress=lambda r: console.print(
+        f"[dim]{r.burn} {r.cost_ms:g} ms · {r.mode}: {r.trials_per_s:.3g} trials/s, eval {r.eval_ms:.3g} ms, "
+        f"start-up {r.startup_s:.2f} s, load {r.load_avg:.1f}[/dim]"))
+    tables = {"modes": mode_dicts(rows)}
+    workdir = Path(tempfile.mkdtemp(prefix="optbench-study-"))
+    try:
+        if storage_trials:
+            from ..optimizers.optuna_adapters import distributions
+            import optuna
+
+            space = objectives.get(objective, **options).space
+            tables["storage"] = storage_costs(distributions(optuna, space), storage_trials, workdir)
+            tables["inserts"] = sqlite_insert_costs(storage_trials, workdir)
+        if profile_trials:
+            (out / "profiles").mkdir(parents=True, exist_ok=True)
+            tables["profile"] = [profile_study(objective, options, profile_trials, kind, workdir,
+                                               out / "profiles" / f"study-{kind}.prof", seed)
+                                 for kind in ("memory", "sqlite-wal", "journal")]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    files = write_files(out, tables)
+    report = write_study_report(out, rows, storage=tables.get("storage"), inserts=tables.get("inserts"),
+                                profile=tables.get("profile"))
+    if not no_store and store is not None:
+        reference = objectives.get(objective, **options).reference().value
+        save_to_store(rows, store, "optbench " + " ".join(sys.argv[1:]), reference)
+    _print(modes_table(rows)[TERMINAL_COLUMNS], f"{objective}: {workers} workers, {trials} trials per study")
+    for line in recommendation(rows, tables.get("storage"), tables.get("profile")):
+        console.print(line)
+    console.print(f"wrote {report}, {len(files)} data files under {out}"
+                  + ("" if no_store or store is None else f", {len(rows)} rows to {store}"))
+
+
+def _print(frame, title: str) -> None:
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*map(str, row))
+    console.print(table)

@@ -1,0 +1,147 @@
+"""The study report: efficiency vs evaluation cost per mode (PNG + SVG), tables, and a
+recommendation written from the measured numbers only.
+
+:func:`study_section` is the hook for the main report (``harness/report``): it returns a
+``render.Section`` and its figure stems; :func:`write_study_report` writes a standalone ``study.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .report import plots
+from .report.render import Figure, Section, Table, markdown
+from .study import MODES, ModeResult
+from .study_results import load_rows
+
+TITLE = "Parallel Optuna studies"
+PLOT_STEM = "study_efficiency"
+
+
+def _pct(x: float) -> str:
+    return "–" if math.isnan(x) else f"{100 * x:.0f} %"
+
+
+def _g(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+
+
+def rows_of(source: Sequence[ModeResult] | str | Path) -> list[ModeResult]:
+    """Mode rows from a list (returned as is) or a results store path."""
+    return list(source) if not isinstance(source, (str, Path)) else load_rows(source)
+
+
+def _cost_x(rows: list[ModeResult]) -> dict[tuple[str, float], float]:
+    """Per (burn, nominal cost): the single mode's measured ms per evaluation (the nominal cost where absent)."""
+    x = {(r.burn, r.cost_ms): r.cost_ms for r in rows}
+    x.update({(r.burn, r.cost_ms): r.eval_ms for r in rows if r.mode == "single"})
+    return x
+
+
+def efficiency_figure(rows: list[ModeResult]):
+    """One panel per burn kind: parallel efficiency vs measured evaluation cost, one line per mode."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    burns = list(dict.fromkeys(r.burn for r in rows))
+    fig, axes = plt.subplots(1, len(burns), figsize=(5.5 * len(burns), 4), squeeze=False, sharey=True)
+    x_of = _cost_x(rows)
+    for ax, burn in zip(axes[0], burns):
+        for i, mode in enumerate(m for m in MODES if m != "single"):
+            pts = sorted((x_of[(r.burn, r.cost_ms)], r.efficiency) for r in rows if r.burn == burn and r.mode == mode)
+            if pts:
+                ax.plot(*zip(*pts), marker=plots.MARKERS[i], label=mode)
+        ax.axhline(1.0, color="grey", linestyle="--", linewidth=1)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.set_xlabel("evaluation cost, ms (measured, single process)")
+        ax.set_title(f"burn: {burn}")
+    workers = max((r.workers for r in rows), default=0)
+    axes[0][0].set_ylabel(f"parallel efficiency ({workers} workers; 1.0 = ideal)")
+    axes[0][-1].legend(fontsize=8)
+    return fig
+
+
+def modes_table(rows: list[ModeResult]) -> pd.DataFrame:
+    """Display rows, one per burn × cost × mode."""
+    return pd.DataFrame([{
+        "burn": r.burn, "target ms": _g(r.cost_ms), "eval ms": _g(r.eval_ms), "mode": r.mode, "workers": r.workers,
+        "trials": r.n_trials, "wall s": _g(r.wall_s), "startup s": _g(r.startup_s), "trials/s": _g(r.trials_per_s),
+        "efficiency": _pct(r.efficiency), "CPU ms/trial": _g(r.cpu_ms_per_trial), "best value": _g(r.best_value),
+        "load 1m": f"{r.load_avg:.1f}", "leftovers": ", ".join(r.leftovers) or "none"} for r in rows])
+
+
+def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
+                   profile: list[dict] | None = None) -> list[str]:
+    """Bullets stating what the numbers show; nothing that is not in them."""
+    out = []
+    by = {(r.burn, r.cost_ms, r.mode): r for r in rows}
+    x_of = _cost_x(rows)
+    for burn in dict.fromkeys(r.burn for r in rows):
+        costs = sorted({r.cost_ms for r in rows if r.burn == burn})
+        for cost in costs:
+            parallel = [r for r in rows if r.burn == burn and r.cost_ms == cost and r.mode != "single"]
+            if not parallel:
+                continue
+            best = max(parallel, key=lambda r: r.trials_per_s)
+            others = ", ".join(f"{r.mode} {_pct(r.efficiency)}" for r in parallel if r is not best)
+            out.append(f"At {_g(x_of[(burn, cost)])} ms per evaluation (burn `{burn}`), the fastest parallel mode is "
+                       f"**{best.mode}**: {_g(best.trials_per_s)} trials/s, {_pct(best.efficiency)} efficiency "
+                       f"({others}).")
+        shared = [c for c in costs if (burn, c, "sqlite") in by and by[(burn, c, "sqlite")].efficiency >= 0.5]
+        if any((burn, c, "sqlite") in by for c in costs):
+            out.append(f"Sharing one study through SQLite reaches 50 % efficiency "
+                       + (f"from {_g(x_of[(burn, shared[0])])} ms per evaluation on (burn `{burn}`)."
+                          if shared else f"at none of the measured costs (burn `{burn}`)."))
+    threads = {r.burn: r for r in rows if r.mode == "threads" and r.cost_ms == max(x.cost_ms for x in rows)}
+    if len(threads) > 1:
+        out.append("Threads at the highest cost: " + ", ".join(f"{_pct(r.efficiency)} with burn `{b}`"
+                                                                 for b, r in threads.items())
+                   + " (`work` is torch, which releases the GIL inside its kernels; `python` holds it).")
+    if profile:
+        out.append("Per cheap trial (cProfile, TPE): " + "; ".join(
+            f"{p['storage']}: {_g(p['ms_per_trial'])} ms, of which sampler {_g(p['sampler_ms'])}, storage "
+            f"{_g(p['storage_ms'])}, objective {_g(p['objective_ms'])}" for p in profile) + ".")
+    if storage:
+        out.append("Storage per trial (ask + tell): " + ", ".join(
+            f"{s['storage']} {_g(s['ask_tell_ms'])} ms" for s in storage) + "; cold load of a study: " + ", ".join(
+            f"{s['storage']} {_g(s['load_ms'])} ms" for s in storage if not math.isnan(s["load_ms"])) + ".")
+    loads = [r.load_avg for r in rows]
+    if loads and max(loads) > os.cpu_count():
+        out.append(f"Caution: the 1-minute load average was {min(loads):.1f}–{max(loads):.1f} on "
+                   f"{os.cpu_count()} cores during these runs; other processes shared the cores, so wall-clock "
+                   f"figures are pessimistic. CPU ms per trial is less sensitive to that.")
+    return [f"- {line}" for line in out]
+
+
+def study_section(source: Sequence[ModeResult] | str | Path, out_dir: Path, storage: list[dict] | None = None,
+                  inserts: list[dict] | None = None, profile: list[dict] | None = None) -> tuple[Section, list[str]]:
+    """The report section (efficiency plot saved under ``out_dir``, tables, recommendation) and the
+    figure stems it wrote. ``source``: mode rows or a results store path."""
+    rows = rows_of(source)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sec = Section(TITLE, items=[
+        "Throughput of one Optuna TPE study per parallel mode, at several evaluation costs. Efficiency = "
+        "trials/s ÷ (workers × single-process trials/s at the same cost); wall time excludes worker start-up "
+        "(shown apart). `sqlite` = SQLite with WAL; `independent`/`dask` run one study per worker.",
+        Figure(plots.save(efficiency_figure(rows), out_dir, PLOT_STEM), "parallel efficiency vs evaluation cost"),
+        Table(modes_table(rows), "modes: measured"), "Recommendation:", "\n".join(recommendation(rows, storage, profile))])
+    for frame, caption in ((storage, "storage cost per trial, ms"), (inserts, "plain sqlite3 inserts (seed 003's comparison)"),
+                           (profile, "where a cheap trial's time goes (cProfile, ms per trial)")):
+        if frame:
+            sec.items.append(Table(pd.DataFrame(frame).map(lambda v: _g(v) if isinstance(v, float) else str(v)), caption))
+    return sec, [PLOT_STEM]
+
+
+def write_study_report(out: Path, rows: list[ModeResult], **tables: Any) -> Path:
+    """``study.md`` under ``out`` with the figure under ``out/plots``; returns its path."""
+    sec, _ = study_section(rows, out / "plots", **tables)
+    path = out / "study.md"
+    path.write_text(markdown(TITLE, [sec]))
+    return path

@@ -1,0 +1,75 @@
+"""The evaluation-cost knob of ``optbench study``: calibrated CPU-bound work added to every
+evaluation (never a sleep), and torch pinned to one thread per worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+import objectives
+
+from .budget import HarnessError
+from .perf.timing import per_call_s
+
+BURNS = ("work", "python")
+WORK_ROWS = 10_000  # rows of the synthetic sphere per unit: ~0.2 ms, small enough to stay in cache
+PYTHON_UNIT = 2_000  # loop iterations per pure-Python unit
+
+
+@dataclass(frozen=True)
+class Burn:
+    """CPU work added to every evaluation: ``units`` calls of one unit of kind ``kind``.
+
+    ``work``: one evaluation of the synthetic ``sphere`` with ``work=10000`` (SPEC §4's knob; its
+    torch kernels release the GIL, the Python between them holds it); ``python``: a pure-Python
+    arithmetic loop that holds the GIL throughout.
+    """
+
+    kind: str = "work"
+    units: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in BURNS:
+            raise HarnessError(f"unknown burn {self.kind!r}; allowed: {', '.join(BURNS)}")
+
+    def make(self) -> Callable[[], None]:
+        units = self.units
+        if self.kind == "work":
+            sphere, x = objectives.get("sphere", work=WORK_ROWS), np.zeros(2)
+
+            def burn() -> None:
+                for _ in range(units):
+                    sphere.compute(x).item()
+        else:
+            def burn() -> None:
+                acc = 0
+                for i in range(units * PYTHON_UNIT):
+                    acc += i * i % 7
+        return burn
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``n`` inside the block (one core per worker), restored after."""
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+def calibrate(objective: objectives.Objective, target_ms: float, kind: str) -> tuple[Burn, float]:
+    """The burn that brings one evaluation of ``objective`` to about ``target_ms`` on one thread,
+    and the objective's own ms per evaluation (no burn when that already reaches the target)."""
+    with torch_threads(1):
+        space = objective.space
+        point = space.decode((space.lower + space.upper) / 2)
+        base_s = per_call_s(lambda: objective(point), calls=200, repeats=3)
+        unit_s = per_call_s(Burn(kind, 1).make(), calls=20, repeats=3)
+    return Burn(kind, max(0, round((target_ms / 1e3 - base_s) / unit_s))), 1e3 * base_s

@@ -1,0 +1,124 @@
+"""optbench study: every parallel mode on a tiny study, determinism, clean teardown, storage costs,
+profile grouping, store round trip, report section and the CLI."""
+
+import math
+
+import optuna
+import psutil
+import pytest
+
+import objectives
+from harness.budget import HarnessError
+from harness.optimizers.optuna_adapters import distributions
+from harness.report_study import study_section
+from harness.study import MODES, ModeResult, StudyConfig, problem_options, run_mode, run_modes
+from harness.study_cost import Burn, calibrate
+from harness.study_profile import GROUPS, profile_study
+from harness.study_results import from_record, load_rows, save_to_store, to_record
+from harness.study_storage import STORAGE_KINDS, leftover_files, sqlite_insert_costs, storage_costs
+
+CFG = StudyConfig(objective="sphere", options={"dim": 2}, n_trials=4, workers=2)
+
+
+def worker_processes() -> list[psutil.Process]:
+    """Children of this process, without multiprocessing's resource tracker (one per parent,
+    started by spawn-context pools and kept until the parent exits)."""
+    return [p for p in psutil.Process().children(recursive=True)
+            if "resource_tracker" not in " ".join(p.cmdline())]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_mode_runs_a_tiny_study_and_tears_down_cleanly(mode, tmp_path):
+    before = {p.pid for p in worker_processes()}
+    row = run_mode(mode, CFG, Burn(), 0.1, tmp_path)
+    per_study = 1 if mode in ("single", "threads", "sqlite", "journal") else CFG.workers
+    assert row.n_trials == per_study * CFG.n_trials
+    assert math.isfinite(row.best_value) and set(row.best_point) == {"x0", "x1"}
+    assert row.wall_s > 0 and row.trials_per_s > 0 and row.startup_s >= 0
+    assert row.leftovers == [] and leftover_files(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []  # the database / journal file is removed too
+    assert {p.pid for p in worker_processes()} - before == set()
+
+
+def test_single_process_mode_is_deterministic_for_a_seed(tmp_path):
+    cfg = StudyConfig(n_trials=15, workers=1, seed=3)  # MA crossover, past TPE's 10 startup trials
+    first, second = (run_mode("single", cfg, Burn(), 0.1, tmp_path / str(i)) for i in range(2))
+    assert (first.best_value, first.best_point) == (second.best_value, second.best_point)
+    assert first.best_value == pytest.approx(objectives.get("ma_crossover")(first.best_point))
+
+
+def test_run_modes_fills_efficiency_relative_to_single(tmp_path):
+    rows = run_modes(CFG, ["threads", "single"], costs_ms=[0.1], workdir=tmp_path)
+    assert [r.mode for r in rows] == ["single", "threads"]
+    assert rows[0].efficiency == 1.0
+    assert rows[1].efficiency == pytest.approx(rows[1].trials_per_s / (2 * rows[0].trials_per_s))
+
+
+def test_bad_mode_burn_or_config_is_a_harness_error(tmp_path):
+    with pytest.raises(HarnessError, match="unknown mode"):
+        run_modes(CFG, ["turbo"], workdir=tmp_path)
+    with pytest.raises(HarnessError, match="unknown burn"):
+        Burn("sleep")
+    with pytest.raises(HarnessError, match="start method"):
+        StudyConfig(start_method="forkserver")
+
+
+def test_independent_problems_differ_where_the_objective_allows():
+    assert problem_options("maxdiff", {"data": "goog", "window": 69}, 1)[0]["window"] == 0
+    assert problem_options("sphere", {"seed": 5}, 2)[0]["seed"] == 7
+    assert problem_options("ma_crossover", {}, 1) == ({}, "same problem, other sampler seeds")
+
+
+def test_calibration_adds_burn_only_above_the_objectives_own_cost():
+    sphere = objectives.get("sphere")
+    assert calibrate(sphere, 1e-6, "work")[0].units == 0
+    burn, base_ms = calibrate(sphere, 2.0, "python")
+    assert burn.units > 0 and base_ms < 2.0
+
+
+def test_storage_costs_cover_every_kind_and_leave_no_files(tmp_path):
+    space = objectives.get("ma_crossover").space
+    rows = storage_costs(distributions(optuna, space), 3, tmp_path)
+    assert [r["storage"] for r in rows] == list(STORAGE_KINDS)
+    assert all(r["ask_tell_ms"] > 0 and r["add_trial_ms"] > 0 for r in rows)
+    assert math.isnan(rows[0]["load_ms"]) and all(r["load_ms"] > 0 for r in rows[1:])
+    inserts = sqlite_insert_costs(10, tmp_path)
+    assert len(inserts) == 5 and all(r["ms_per_row"] > 0 for r in inserts)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_profile_groups_sum_to_the_trial_time(tmp_path):
+    row = profile_study("sphere", {}, 12, "journal", tmp_path / "w", tmp_path / "p.prof")
+    assert sum(row[f"{g}_ms"] for g in GROUPS) == pytest.approx(row["ms_per_trial"])
+    assert row["sampler_ms"] > 0 and row["storage_ms"] > 0 and (tmp_path / "p.prof").exists()
+
+
+def _row(mode: str, tps: float, workers: int = 2) -> ModeResult:
+    return ModeResult(mode, "sphere", {"dim": 2}, "work", 10.0, 10.5, workers, 4, 4, 4 / tps, 0.1, tps, math.nan,
+                      0.25, {"x0": 0.1, "x1": 0.2}, 12.0, "memory", "one study", 0.5)
+
+
+def test_store_round_trip_and_report_section(tmp_path):
+    rows = [_row("single", 10.0, 1), _row("sqlite", 5.0), _row("independent", 18.0)]
+    assert from_record(to_record(rows[1])) == rows[1]
+    save_to_store(rows, tmp_path / "s.sqlite", "test")
+    loaded = load_rows(tmp_path / "s.sqlite")
+    assert [r.efficiency for r in loaded] == pytest.approx([1.0, 0.25, 0.9])
+    section, stems = study_section(loaded, tmp_path / "plots")
+    assert all((tmp_path / "plots" / f"{s}.{ext}").exists() for s in stems for ext in ("png", "svg"))
+    text = "\n".join(str(i) for i in section.items)
+    assert "**independent**" in text and "at none of the measured costs" in text
+
+
+def test_cli_study_writes_report_files_and_store(tmp_path, capsys):
+    from harness.cli import main
+
+    main(["study", "--objective", "sphere", "--mode", "single,threads", "--cost-ms", "0.1", "--trials", "4",
+          "--storage-trials", "2", "--profile-trials", "12", "--out", str(tmp_path), "--store",
+          str(tmp_path / "s.sqlite")])
+    assert {"modes.csv", "storage.csv", "inserts.csv", "profile.csv", "study.json", "study.md"} <= \
+        {p.name for p in tmp_path.iterdir()}
+    assert len(load_rows(tmp_path / "s.sqlite")) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["study", "--mode", "turbo", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
