@@ -25,6 +25,12 @@ REGISTRY: dict[str, str] = {
     "nevergrad.cma": "harness.optimizers.nevergrad_adapters:CMA",
     "optuna.tpe": "harness.optimizers.optuna_adapters:TPE",
     "optuna.cmaes": "harness.optimizers.optuna_adapters:CmaEs",
+    "botorch.qlogei": "harness.optimizers.botorch_adapter:QLogEI",
+    "evotorch.cmaes": "harness.optimizers.evotorch_adapters:CMAES",
+    "evotorch.snes": "harness.optimizers.evotorch_adapters:SNES",
+    "batched.exact": "harness.optimizers.batched_exact:BatchedExact",
+    "batched.grid": "harness.optimizers.batched_search:BatchedGrid",
+    "batched.de": "harness.optimizers.batched_search:BatchedDE",
 }
 
 
