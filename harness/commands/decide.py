@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from .common import console, parse_pairs
-from .report import DEFAULT_STORE
+from .report import STORE_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 
 
 def decide(
-    store: Path = typer.Option(DEFAULT_STORE, "--store", help="results store (or a JSON/JSON-lines file of records)"),
+    store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP),
     rule: Optional[list[str]] = typer.Option(None, "--rule", help="rule parameter key=value (repeatable): "
                                              "tolerance, alpha, fast_factor, level, n_boot, seed"),
     out: Path = typer.Option(Path("results"), "--out", help="folder for DECISION.md and decision.json"),
@@ -27,8 +27,10 @@ def decide(
     from ..report import decision_doc
     from ..report.decide import PRESETS, Rule
     from ..report.frame import load
+    from ..store import DEFAULT_PATH
 
     parsed = Rule.from_pairs(parse_pairs(rule, "--rule"))
+    store = store or DEFAULT_PATH
     command = shlex.join(["optbench", "decide", "--store", str(store), *(a for r in rule or [] for a in ("--rule", r)),
                           "--out", str(out)])
     doc = decision_doc.build(load(store), parsed, str(store), command)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from .common import console
 
-DEFAULT_STORE = Path("results/optbench.sqlite")
+STORE_HELP = "results store (default results/optbench.sqlite), or a JSON/JSON-lines file of records"
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +18,7 @@ def register(app: typer.Typer) -> None:
 
 
 def report(
-    store: Path = typer.Option(DEFAULT_STORE, "--store", help="results store (or a JSON/JSON-lines file of records)"),
+    store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP),
     out: Path = typer.Option(Path("results/report"), "--out", help="output folder"),
     n_boot: int = typer.Option(2000, "--n-boot", min=100, help="bootstrap resamples per confidence interval"),
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap"),

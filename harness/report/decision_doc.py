@@ -18,7 +18,7 @@ from .decide import PRESETS, Rule, decide, rounded
 from .frame import analyse
 
 LIBRARIES = ("python", "numpy", "scipy", "torch", "pandas", "nevergrad", "optuna", "botorch", "evotorch", "optbench")
-DATE_COLUMNS = ("created_at", "started_at", "timestamp", "date")
+DATE_COLUMNS = ("finished_at",)  # written by the results store
 
 
 def _counts(values) -> dict[str, int]:
@@ -71,8 +71,9 @@ def markdown(doc: dict) -> str:
              f"Produced by `{doc['command']}` from {prov['runs']} runs ({prov['failed_runs']} failed) in "
              f"`{prov['store']}`. `harness.recommended(kind, preset)` reads the companion `decision.json`; "
              "`OPTBENCH_OPTIMIZER` overrides it.", "",
-             "Quality per run: ratio to the optimum (MaxDiff: profit ÷ reference profit; MA crossover: Sharpe ÷ "
-             "best Sharpe) or, for synthetic functions, the bayesmark score ÷ 100 (random search = 0, optimum = 1). "
+             "Quality per run: the ratio to the optimum where the optimum is a gain (MaxDiff: profit ÷ reference "
+             "profit; MA crossover: Sharpe ÷ best Sharpe), otherwise (synthetic functions; a MaxDiff window where "
+             "no setting makes a profit) the bayesmark score ÷ 100 (random search's median = 0, optimum = 1). "
              "Class quality of a seed = mean over the class's objectives; class wall time = sum over them. "
              "Figures: median over seeds [95 % bootstrap CI].", ""]
     for cls, d in doc["classes"].items():

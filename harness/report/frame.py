@@ -2,8 +2,9 @@
 
 Quality (SPEC §5), per run, all computed from the float64 ``value`` and ``reference_value``:
 - ``regret = value − reference_value`` (≥ 0; lower is better);
-- ``ratio = value / reference_value`` where the reference is negative (MaxDiff: profit ÷ reference
-  profit; MA crossover: Sharpe ÷ best Sharpe); higher is better, 1 is the optimum;
+- ``ratio = value / reference_value`` where the reference is negative, i.e. the optimum is a gain
+  (MaxDiff: profit ÷ reference profit; MA crossover: Sharpe ÷ best Sharpe); higher is better, 1 is
+  the optimum (a MaxDiff window where no setting makes a profit has no ratio);
 - ``score = 100 · (1 − regret / (random − reference))`` (bayesmark), ``random`` being random
   search's median value on the same objective and budget; NaN when random search is absent;
 - ``quality`` = ``ratio`` where defined, else ``score / 100``: the one higher-is-better number
@@ -21,10 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import objectives
+from objectives.synthetic import FUNCTIONS
+
 from ..budget import HarnessError
 from ..record import RunRecord
 
-SYNTHETIC = ("sphere", "ellipsoid", "rosenbrock", "rastrigin", "ackley", "styblinski_tang")
+SYNTHETIC = tuple(FUNCTIONS)
 RATIO_TARGETS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 REGRET_TARGETS = tuple(10.0**k for k in range(2, -9, -1))
 
@@ -39,22 +43,30 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame([r.to_dict() for r in records], columns=list(RunRecord.__dataclass_fields__))
 
 
-def load(path: str | Path) -> pd.DataFrame:
-    """Records from the results store (``harness.store``), or a JSON / JSON-lines file of records."""
-    path = Path(path)
-    if not path.exists():
-        raise HarnessError(f"no results at {path}: run the matrix (or `optbench demo`) first, or pass --store")
-    if path.suffix in (".json", ".jsonl"):
+def load(path: str | Path | None = None) -> pd.DataFrame:
+    """Records from the results store (default ``harness.store.DEFAULT_PATH``), or from a JSON /
+    JSON-lines file of records (e.g. collected ``optbench run --json`` output)."""
+    from .. import store
+
+    path = Path(path or store.DEFAULT_PATH)
+    if path.suffix not in (".json", ".jsonl"):
+        return store.load_frame(path)
+    try:
         text = path.read_text()
-        rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(s) for s in text.splitlines() if s]
-        return records_frame(RunRecord.from_dict(r) for r in rows)
-    from ..store import load_frame
+    except OSError as exc:
+        raise HarnessError(f"cannot read records from {path}: {exc.strerror}") from None
+    rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(s) for s in text.splitlines() if s]
+    return records_frame(RunRecord.from_dict(r) for r in rows)
 
-    return load_frame(path)
 
-
-def _label(name: str, options: dict) -> str:
-    return name + ("(" + ", ".join(f"{k}={options[k]}" for k in sorted(options)) + ")" if options else "")
+def objective_label(name: str, options: dict) -> str:
+    """``name`` plus its options that differ from the defaults, e.g. ``maxdiff(data=goog, window=3)``."""
+    try:
+        defaults = objectives.option_defaults(name)
+    except objectives.ObjectiveError:  # not registered here (a plug-in): show every option
+        defaults = {}
+    shown = {k: v for k, v in sorted(options.items()) if k not in defaults or defaults[k] != v}
+    return name + ("(" + ", ".join(f"{k}={v}" for k, v in shown.items()) + ")" if shown else "")
 
 
 def budget_label(budget: dict) -> str:
@@ -67,16 +79,17 @@ def budget_label(budget: dict) -> str:
     return ", ".join(parts)
 
 
-def _config_labels(frame: pd.DataFrame) -> pd.Series:
-    """Optimizer name, plus the options that differ between its configurations in this frame."""
-    keys = frame["optimizer_options"].map(lambda o: json.dumps(o, sort_keys=True, default=str))
-    labels = frame["optimizer"].copy()
-    for name, group in frame.groupby("optimizer"):
-        distinct = [json.loads(k) for k in sorted(keys[group.index].unique())]
+def varying_labels(names: pd.Series, options: pd.Series) -> pd.Series:
+    """``name`` plus the options that differ between that name's rows, e.g. ``scipy.direct[maxfun=100]``
+    (options equal on every row of a name, such as filled-in defaults, are left out)."""
+    keys = options.map(lambda o: json.dumps(o, sort_keys=True, default=str))
+    labels = names.astype(str).copy()
+    for name, index in names.groupby(names).groups.items():
+        distinct = [json.loads(k) for k in sorted(keys[index].unique())]
         varying = sorted({k for o in distinct for k in o if any(o.get(k) != d.get(k) for d in distinct)})
         if varying:
-            labels[group.index] = [name + "[" + ", ".join(f"{k}={o.get(k)}" for k in varying) + "]"
-                                   for o in group["optimizer_options"]]
+            labels[index] = [f"{name}[" + ", ".join(f"{k}={o.get(k)}" for k in varying) + "]"
+                             for o in options[index]]
     return labels
 
 
@@ -86,14 +99,14 @@ def analyse(frame: pd.DataFrame) -> pd.DataFrame:
     for col in ("value", "reference_value", "wall_s", "compute_s", "item_s", "overhead_s", "n_evals"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     df["options"] = df["options"].map(lambda o: dict(o or {}))
-    df["objective_label"] = [_label(n, o) for n, o in zip(df["objective"], df["options"])]
+    df["objective_label"] = [objective_label(n, o) for n, o in zip(df["objective"], df["options"])]
     df["objective_class"] = df["objective"].map(objective_class)
     # failed cells may carry no reference; the objective (name + options) determines it
     df["reference_value"] = df.groupby("objective_label")["reference_value"].transform("first")
     df["budget_label"] = df["budget"].map(budget_label)
     df["budget_evals"] = df["budget"].map(lambda b: b.get("max_evals") or math.inf)
     df["budget_seconds"] = df["budget"].map(lambda b: b.get("max_seconds") or math.inf)
-    df["config"] = _config_labels(df)
+    df["config"] = varying_labels(df["optimizer"], df["optimizer_options"])
     df["ok"] = (df["status"] == "ok") & np.isfinite(df["value"])
     df["regret"] = df["value"] - df["reference_value"]
     df["ratio"] = np.where(df["reference_value"] < 0, df["value"] / df["reference_value"], np.nan)

@@ -33,8 +33,8 @@ def palette(configs) -> dict[str, tuple]:
 
 def save(fig, out: Path, stem: str) -> str:
     """Write ``stem``.png and ``stem``.svg under ``out`` and close the figure."""
-    fig.savefig(out / f"{stem}.png", dpi=100, bbox_inches="tight")
-    fig.savefig(out / f"{stem}.svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(out / f"{stem}.png", dpi=100)
+    fig.savefig(out / f"{stem}.svg", metadata={"Date": None})
     plt.close(fig)
     return stem
 
@@ -60,17 +60,27 @@ def _budgets(g: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(g["budget_label"]))
 
 
+def _grid(n_rows: int) -> tuple[plt.Figure, np.ndarray]:
+    """One row per budget; columns: by evaluations, by seconds."""
+    return plt.subplots(n_rows, 2, figsize=(11, 3.8 * n_rows + 0.6), squeeze=False, layout="constrained")
+
+
+UNITS = ((0, "evaluations"), (1, "seconds"))  # trace column, axis unit
+
+
 def convergence(g_obj: pd.DataFrame, colors: dict) -> plt.Figure:
-    """Best-so-far regret vs evaluations (top) and vs seconds (bottom), one column per budget:
+    """Best-so-far regret vs evaluations (left) and vs seconds (right), one row per budget:
     median over successful runs with the interquartile band."""
     budgets = _budgets(g_obj)
-    fig, axes = plt.subplots(2, len(budgets), figsize=(5.5 * len(budgets), 7.5), squeeze=False,
-                             layout="constrained")
+    fig, axes = _grid(len(budgets))
     ref = float(g_obj["reference_value"].iloc[0])
-    for j, budget in enumerate(budgets):
+    for i, budget in enumerate(budgets):
         g_b = g_obj[(g_obj["budget_label"] == budget) & g_obj["ok"]]
-        for row, (column, unit) in enumerate(((0, "evaluations"), (1, "seconds"))):
-            ax, ys = axes[row, j], []
+        for j, (column, unit) in enumerate(UNITS):
+            ax, ys = axes[i, j], []
+            ax.set_xlabel(f"{unit} (log scale)")
+            ax.set_ylabel("best-so-far regret (value − optimum)")
+            ax.set_title(f"{budget}: regret vs {unit}")
             stops = [t[0][column] for t in g_b["trace"] if t]
             end = g_b["n_evals"].max() if column == 0 else g_b["wall_s"].max()
             if not stops or not end > 0:
@@ -87,42 +97,42 @@ def convergence(g_obj: pd.DataFrame, colors: dict) -> plt.Figure:
                 ys.extend(med[np.isfinite(med)])
             ax.set_xscale("log")
             _autolog(ax, "y", ys)
-            ax.set_xlabel(f"{unit} (log scale)")
-            ax.set_ylabel("best-so-far regret (value − optimum)")
-            ax.set_title(f"{budget}: regret vs {unit}")
     axes[0, 0].legend(fontsize=7, loc="best")
     fig.suptitle(f"{g_obj['objective_label'].iloc[0]} — median and interquartile band over seeds")
     return fig
 
 
 def ecdf(g_class: pd.DataFrame, colors: dict) -> plt.Figure:
-    """Runtime ECDFs (COCO): share of (run, target) pairs reached by a number of evaluations
-    (top) and seconds (bottom), pooled over the class's objectives; one column per budget."""
+    """Runtime ECDFs (COCO): share of (run, target) pairs reached within a number of evaluations
+    (left) and seconds (right), pooled over the class's objectives; one row per budget."""
     budgets = _budgets(g_class)
-    fig, axes = plt.subplots(2, len(budgets), figsize=(5.5 * len(budgets), 7.5), squeeze=False,
-                             layout="constrained")
-    for j, budget in enumerate(budgets):
+    fig, axes = _grid(len(budgets))
+    for i, budget in enumerate(budgets):
         g_b = g_class[g_class["budget_label"] == budget]
         for config in sorted(g_b["config"].unique()):
             hits = ([], [])
             for _, g_obj in g_b[g_b["config"] == config].groupby("objective_label"):
                 for trace, ok in zip(g_obj["trace"], g_obj["ok"]):
                     for _, target in targets(g_obj):
-                        for column in (0, 1):
+                        for column, _ in UNITS:
                             hits[column].append(stats.hitting_time(trace, target, column) if ok else np.inf)
-            for row in (0, 1):
-                x, y = stats.runtime_ecdf(hits[row])
-                axes[row, j].step(np.r_[x[:1], x], np.r_[0, y], where="post", color=colors[config], label=config)
-        for row, unit in enumerate(("evaluations", "seconds")):
-            ax = axes[row, j]
+            for column, _ in UNITS:
+                x, y = stats.runtime_ecdf(hits[column])
+                axes[i, column].step(np.r_[x[:1], x], np.r_[0, y], where="post", color=colors[config], label=config)
+        for column, unit in UNITS:
+            ax = axes[i, column]
             ax.set_xscale("log")
             ax.set_ylim(0, 1.02)
             ax.set_xlabel(f"{unit} (log scale)")
             ax.set_ylabel("fraction of (run, target) pairs reached")
             ax.set_title(f"{budget}: runtime ECDF vs {unit}")
     axes[0, 0].legend(fontsize=7, loc="upper left")
-    what = "ratios to the optimum 0.5…0.999" if uses_ratio(g_class) else "regrets 10^2…10^-8"
-    fig.suptitle(f"{g_class['objective_class'].iloc[0]}: runtime ECDFs over targets ({what})")
+    kinds = {uses_ratio(g) for _, g in g_class.groupby("objective_label")}
+    what = {frozenset({True}): "targets: ratios to the optimum 0.5…0.999",
+            frozenset({False}): "targets: regrets 10^2…10^-8",
+            frozenset({True, False}): "targets: ratios to the optimum 0.5…0.999, or regrets 10^2…10^-8 "
+                                      "where the optimum is not a gain"}[frozenset(kinds)]
+    fig.suptitle(f"{g_class['objective_class'].iloc[0]}: runtime ECDFs ({what})")
     return fig
 
 

@@ -1,0 +1,57 @@
+"""Quality columns, tables, fight matrix and Borda ranking on hand-made records with known answers."""
+
+import math
+
+import pytest
+
+from harness.budget import Budget
+from harness.report import tables
+from harness.report.frame import analyse, records_frame
+from harness.runner import Cell, failed_record
+
+from .records import rec
+
+
+def test_quality_columns_ratio_and_bayesmark_score():
+    records = [rec("a", 0, -0.9), rec("b", 0, -0.5),  # MaxDiff-like: reference −1
+               rec("random", 0, 4.0, objective="sphere", reference=0.0),
+               rec("random", 1, 2.0, objective="sphere", reference=0.0),  # random median = 3
+               rec("a", 0, 0.3, objective="sphere", reference=0.0)]
+    df = analyse(records_frame(records)).set_index(["objective", "optimizer", "seed"])
+    assert df.loc[("maxdiff", "a", 0), "ratio"] == pytest.approx(0.9)
+    assert df.loc[("maxdiff", "a", 0), "regret"] == pytest.approx(0.1)
+    assert df.loc[("maxdiff", "b", 0), "quality"] == pytest.approx(0.5)
+    assert df.loc[("sphere", "a", 0), "score"] == pytest.approx(100 * (1 - 0.3 / 3.0))
+    assert df.loc[("sphere", "a", 0), "quality"] == pytest.approx(0.9)
+    assert df.loc[("sphere", "random", 0), "score"] == pytest.approx(100 * (1 - 4 / 3))
+    assert math.isnan(df.loc[("maxdiff", "a", 0), "score"])  # no random on that objective: N/A
+
+
+def test_failures_are_rows_not_crashes():
+    crashed = failed_record(Cell("maxdiff", "b", Budget(100), 1), "crashed", "worker died (signal 9)")
+    records = [rec("a", 0, -0.9), rec("b", 0, -0.8), rec("a", 1, None, status="error"), crashed]
+    df = analyse(records_frame(records))
+    failed = tables.failures(df)
+    assert sorted(zip(failed["config"], failed["seed"], failed["status"])) == [("a", 1, "error"), ("b", 1, "crashed")]
+    summary = tables.summary(df, n_boot=200).set_index("config")
+    assert (summary.loc["a", "runs"], summary.loc["a", "ok"], summary.loc["a", "ratio"]) == (2, 1, pytest.approx(0.9))
+    targets = tables.target_table(df, n_boot=200)
+    at = targets[(targets["config"] == "b") & (targets["target"] == "ratio≥0.8")].iloc[0]
+    assert at["success"] == 0.5 and at["ert_evals"] == pytest.approx((50 + 0) / 1)  # the crash spent nothing
+
+
+def test_fight_matrix_and_borda_hand_worked():
+    # medians per problem (lower value wins); c fails once on P2, so it loses there
+    values = {("P1", "a"): -3, ("P1", "b"): -2, ("P1", "c"): -1,
+              ("P2", "a"): -1, ("P2", "b"): -2, ("P2", "c"): -3}
+    records = [rec(opt, 0, v, options={"window": int(p[1])}) for (p, opt), v in values.items()]
+    records.append(rec("c", 1, None, options={"window": 2}, status="error"))
+    df = analyse(records_frame(records))
+    fight = tables.fight(df)
+    assert fight.loc["a", "b"] == 0.5 and fight.loc["b", "a"] == 0.5
+    assert fight.loc["a", "c"] == 1.0 and fight.loc["c", "a"] == 0.0
+    assert math.isnan(fight.loc["a", "a"])
+    borda = tables.borda(df).set_index("config")
+    # P1: a beats b and c (2), b beats c (1); P2: c failed (inf), b beats a and c (2), a beats c (1)
+    assert borda["points"].to_dict() == {"a": 3.0, "b": 3.0, "c": 0.0}
+    assert borda["rank"].to_dict() == {"a": 1, "b": 2, "c": 3}  # equal points: by name
