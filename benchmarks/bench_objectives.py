@@ -9,6 +9,7 @@ class ScalarEvaluation:
     param_names = ["objective"]
 
     def setup(self, objective):
+        s.limit_threads()
         self.objective = s.make_objective(objective)
         self.x = s.centre_point(self.objective)
 
@@ -21,6 +22,7 @@ class BatchEvaluation:
     param_names = ["objective"]
 
     def setup(self, objective):
+        s.limit_threads()
         self.objective = s.make_objective(objective)
         self.xs = s.candidates(self.objective)
 

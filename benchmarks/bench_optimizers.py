@@ -23,6 +23,7 @@ class Optimize:
 
     def setup(self, objective, optimizer):
         s.require_optimizer(optimizer)
+        s.limit_threads()
         self.cell = s.cell(objective, optimizer)
         s.warm_up(self.cell)
 

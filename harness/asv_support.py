@@ -1,9 +1,11 @@
 """What the asv suite in ``benchmarks/`` runs and tracks; the asv classes there only call this.
 
-The cells are ordinary :class:`~harness.runner.Cell` s run by :func:`~harness.runner.run_cell`, so
-an asv ``track_`` figure and ``optbench run`` on the same cell agree (exactly, for a seeded
-optimizer under an evaluation budget). ``OPTBENCH_ASV_SLOW=1`` adds the expensive cells (like
-scipy's ``SCIPY_XSLOW``); without it ``asv run --quick`` of the whole suite stays within minutes.
+A benchmarked run is an ordinary :class:`~harness.runner.Cell` run the way ``optbench run`` runs
+it: one torch/BLAS thread and the global random generators seeded with the cell's seed
+(``harness.sandbox``). The ``track_`` figures come from :func:`harness.matrix.run_matrix` itself,
+so they equal ``optbench run``'s for the same cell (exactly, for a seeded optimizer under an
+evaluation budget). ``OPTBENCH_ASV_SLOW=1`` adds the expensive cells (like scipy's
+``SCIPY_XSLOW``); without it ``asv run --quick`` of the whole suite takes a few minutes.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import objectives
 
 from . import optimizers
 from .budget import Budget
+from .matrix import resolve, run_matrix as run_cells
 from .record import RunRecord
-from .runner import Cell, reference_value, run_cell
+from .runner import Cell, reference_value
+from .sandbox import _run_seeded, limit_threads  # noqa: F401  (benchmarks' setup calls limit_threads)
 from .versions import versions
 
 SLOW = os.environ.get("OPTBENCH_ASV_SLOW", "") not in ("", "0")
@@ -102,13 +106,14 @@ def warm_up(the_cell: Cell) -> None:
     and the reference, import the optimizer library, read versions, and run a tiny budget once."""
     reference_value(the_cell.objective, the_cell.options)
     versions()
-    run_cell(Cell(the_cell.objective, the_cell.optimizer, Budget(8), the_cell.seed, the_cell.options,
-                  the_cell.optimizer_options), with_reference=False)
+    _run_seeded(Cell(the_cell.objective, the_cell.optimizer, Budget(8), the_cell.seed, the_cell.options,
+                     the_cell.optimizer_options))
 
 
 def optimize(the_cell: Cell) -> RunRecord:
-    """One optimization (the timed body of ``time_optimize`` and ``peakmem_optimize``)."""
-    return run_cell(the_cell, with_reference=False)
+    """One optimization as an ``optbench run`` worker runs it, in this process (the timed body of
+    ``time_optimize`` and ``peakmem_optimize``; peak memory is reset at its start)."""
+    return _run_seeded(the_cell)
 
 
 def metrics(record: RunRecord) -> dict[str, float]:
@@ -129,16 +134,14 @@ def metrics(record: RunRecord) -> dict[str, float]:
 
 
 def run_matrix(objective_keys: list[str], optimizer_names: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Run every registered (objective, optimizer) once; ``{(key, optimizer): {"status", "message",
-    **metrics}}``. Used by asv's ``setup_cache``, so several ``track_`` figures share one run."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for optimizer in optimizer_names:
-        if optimizer not in optimizers.names():
-            continue
-        for key in objective_keys:
-            record = run_cell(cell(key, optimizer))
-            out[key, optimizer] = {"status": record.status, "message": record.message, **metrics(record)}
-    return out
+    """Run every registered (objective, optimizer) once, through ``optbench run``'s matrix runner
+    (one sandboxed worker, no store); ``{(key, optimizer): {"status", "message", **metrics}}``.
+    asv's ``setup_cache`` calls it, so several ``track_`` figures share one run."""
+    keys = [(key, name) for name in optimizer_names if name in optimizers.names() for key in objective_keys]
+    if not keys:
+        return {}
+    result = run_cells(resolve([cell(*key) for key in keys]), None, workers=1, quiet=True, cell_timeout_s=2 * MAX_SECONDS)
+    return {key: {"status": r.status, "message": r.message, **metrics(r)} for key, r in zip(keys, result.records)}
 
 
 def tracked(results: dict[tuple[str, str], dict[str, Any]], key: str, optimizer: str, figure: str) -> float:

@@ -45,7 +45,7 @@ def optbench_run(key: str, optimizer: str) -> dict:
     options = [f"--option={k}={v}" for k, v in cell.options.items()]
     cmd = [sys.executable, "-m", "harness.cli", "run", "--objective", cell.objective, "--optimizer", optimizer,
            *options, "--budget", str(cell.budget.max_evals), "--seconds", str(cell.budget.max_seconds),
-           "--seed", str(cell.seed), "--json"]
+           "--seed", str(cell.seed), "--no-store", "--quiet", "--json"]
     return json.loads(sh(cmd, ROOT).stdout)
 
 
@@ -95,6 +95,8 @@ def test_asv_track_agrees_with_optbench_run(optimizer):
     assert record["value"] == tracked["value"]  # seeded, evaluation budget: exactly the same run
     assert record["n_evals"] == tracked["n_evals"]
     assert record["value"] / record["reference_value"] == tracked["quality_ratio"]
+    timed = asv_support.optimize(asv_support.cell(key, optimizer))  # what time_optimize runs, in-process
+    assert (timed.value, timed.n_evals) == (record["value"], record["n_evals"])
 
 
 # --- slow: a real asv history in a temporary clone -------------------------------------------
