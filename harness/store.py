@@ -142,10 +142,10 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("ROLLBACK")
+            _create_schema(conn)  # before WAL: the marker lands in the main file's header at once
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a kill -9 loses no committed cell
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            _create_schema(conn)
         except sqlite3.OperationalError as exc:
             conn.close()
             if "locked" in str(exc) or "busy" in str(exc):
@@ -211,18 +211,23 @@ def _now() -> str:
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
+    """Create the tables in a new store; add a column per RunRecord field an older store lacks."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+    missing = [name for name in _FIELDS if name not in have]
+    if not missing:
+        return
     with _Transaction(conn):
-        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        conn.execute("CREATE TABLE IF NOT EXISTS runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                     "started_at TEXT, finished_at TEXT, status TEXT, command TEXT, n_cells INTEGER, "
-                     "summary TEXT, versions TEXT, machine TEXT, git_commit TEXT)")
-        columns = ", ".join(f"{name} {_sql_type(name)}" for name in _FIELDS)
-        conn.execute(f"CREATE TABLE IF NOT EXISTS records ({columns}, run_id INTEGER, finished_at TEXT, "
-                     f"PRIMARY KEY ({', '.join(KEY_FIELDS)}))")
-        have = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
-        for name in _FIELDS:
-            if name not in have:  # a RunRecord field added after this store was created
+        if not have:
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT, "
+                         "finished_at TEXT, status TEXT, command TEXT, n_cells INTEGER, summary TEXT, "
+                         "versions TEXT, machine TEXT, git_commit TEXT)")
+            columns = ", ".join(f"{name} {_sql_type(name)}" for name in _FIELDS)
+            conn.execute(f"CREATE TABLE records ({columns}, run_id INTEGER, finished_at TEXT, "
+                         f"PRIMARY KEY ({', '.join(KEY_FIELDS)}))")
+        else:
+            for name in missing:  # a RunRecord field added after this store was created
                 conn.execute(f"ALTER TABLE records ADD COLUMN {name} {_sql_type(name)}")
 
 

@@ -58,6 +58,8 @@ def run(
     try:
         result = run_matrix(cells, opened, workers=workers, dask=dask, cell_timeout_s=cell_timeout or None,
                             force=force, quiet=quiet, command=shlex.join(["optbench", *sys.argv[1:]]))
+    except KeyboardInterrupt:
+        sys.exit(130)  # exit codes go through sys.exit: cli.main drops the code typer returns for Exit/Abort
     finally:
         if opened is not None:
             opened.close()
@@ -69,7 +71,7 @@ def run(
     else:
         _print_records(result.records)
     if result.failed:
-        sys.exit(1)  # (typer.Exit's code is lost when cli.main runs the app with standalone_mode=False)
+        sys.exit(1)
 
 
 def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds):

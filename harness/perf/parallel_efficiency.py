@@ -1,0 +1,81 @@
+"""Parallel efficiency of the matrix runner, and the store's write cost per cell.
+
+48 CPU-bound cells (``sphere`` with the ``work`` knob, random search one point per call, a fixed
+evaluation budget) run with one worker and then with two; efficiency = serial ÷ (2 × parallel)
+(target ≥ 90 %; seed 000's parallel Optuna study reached 2.5 %). Both runs include starting the
+workers. The store's cost is timed by writing those records, one transaction each, to a new store.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ..budget import Budget
+from ..matrix import expand, resolve, run_matrix
+from ..store import Store, load_frame
+
+CELLS, WORK, EVALS = 48, 5000, 300
+
+
+def _values(records) -> list[tuple]:
+    return [(r.seed, r.status, r.value, r.n_evals, tuple(r.point.values())) for r in records]
+
+
+def measure(cells: int = CELLS, work: int = WORK, evals: int = EVALS) -> dict[str, float]:
+    """Wall seconds with 1 and 2 workers, efficiency, per-cell figures and the store's write cost."""
+    matrix = resolve(expand([("sphere", {"work": work})], [("random", {"batch_size": 1})], [Budget(evals)],
+                            range(cells)))
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    serial = run_matrix(matrix, workers=1, quiet=True).records
+    serial_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    parallel = run_matrix(matrix, workers=2, quiet=True).records
+    parallel_s = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "perf.sqlite"
+        with Store.open(path) as store:
+            run_id = store.begin_run("perf parallel_efficiency", len(serial), serial[0].versions)
+            t0 = time.perf_counter()
+            for record in serial:
+                store.put(record, run_id)
+            write_s = (time.perf_counter() - t0) / len(serial)
+        load_frame(path)  # once to import pandas
+        t0 = time.perf_counter()
+        load_frame(path)
+        load_s = time.perf_counter() - t0
+    in_cells_s = sum(r.wall_s for r in serial)
+    return {"cells": cells, "serial_s": serial_s, "parallel_s": parallel_s,
+            "efficiency": serial_s / (2 * parallel_s), "identical": _values(serial) == _values(parallel),
+            "cell_s": in_cells_s / cells, "harness_per_cell_s": (serial_s - in_cells_s) / cells,
+            "write_ms": write_s * 1e3, "load_ms": load_s * 1e3, "load_before": load_before,
+            "load_after": os.getloadavg()[0]}
+
+
+def main() -> None:
+    m = measure()
+    table = Table(title=f"{m['cells']} cells: sphere work={WORK}, random search one point per call, "
+                        f"{EVALS} evaluations each")
+    for col in ("figure", "value"):
+        table.add_column(col)
+    table.add_row("serial (1 worker), wall s", f"{m['serial_s']:.2f}")
+    table.add_row("2 workers, wall s", f"{m['parallel_s']:.2f}")
+    table.add_row("efficiency = serial ÷ (2 × parallel) (target ≥ 90 %)", f"{100 * m['efficiency']:.1f} %")
+    table.add_row("values identical, serial vs 2 workers", "yes" if m["identical"] else "NO")
+    table.add_row("time inside a cell (serial), s", f"{m['cell_s']:.3f}")
+    table.add_row("harness time per cell outside it (serial), ms", f"{1e3 * m['harness_per_cell_s']:.1f}")
+    table.add_row("store write per cell (one transaction), ms", f"{m['write_ms']:.3f}")
+    table.add_row(f"store load_frame of {m['cells']} records, ms", f"{m['load_ms']:.1f}")
+    table.add_row("1-min load average before / after (2 cores here: above 2 means shared CPUs)",
+                  f"{m['load_before']:.1f} / {m['load_after']:.1f}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
