@@ -18,9 +18,11 @@ import inspect
 import os
 import pstats
 import re
-from collections import defaultdict
+import sysconfig
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
 
 GROUPS = ("optimizer", "objective", "item", "harness", "other")
 Func = tuple[str, int, str]  # pstats' key: (filename, first line, function name)
@@ -80,13 +82,34 @@ def owners(library: str) -> list[tuple[str, str | None]]:
 
 
 class _Attributor:
-    """Resolves each function's group distribution from the caller graph (memoized)."""
+    """Each function's shares of the groups, solved over the caller graph: an owned function is
+    all its group; any other function is the average of its callers' shares weighted by their
+    cumulative time through it (iterated to the fixed point, so recursion is handled)."""
 
-    def __init__(self, stats: dict, owner_prefixes: list[tuple[str, str | None]]):
-        self.stats = stats
-        self.prefixes = owner_prefixes
-        self.memo: dict[Func, dict[str, float]] = {}
-        self.visiting: set[Func] = set()
+    def __init__(self, stats: dict, owner_prefixes: list[tuple[str, str | None]], sweeps: int = 1000):
+        self.stats, self.prefixes = stats, owner_prefixes
+        self.index = {f: i for i, f in enumerate(stats)}
+        column = {g: j for j, g in enumerate(GROUPS)}
+        fixed = np.zeros((len(stats), len(GROUPS)))
+        links = []  # (function, caller, caller's weight in the function's calls)
+        for i, func in enumerate(stats):
+            group = self.owner(func)
+            edges = {} if group else {c: ct or nc * 1e-9 for c, (nc, _cc, _tt, ct) in stats[func][4].items()
+                                      if c != func}
+            total = sum(edges.values())
+            if group or total <= 0:  # owned, or called only from the profiler itself
+                fixed[i, column[group or "other"]] = 1.0
+            links += [(i, self.index[caller], w / total) for caller, w in edges.items()]
+        links = np.array(links).reshape(-1, 3)
+        rows, cols, weights = links[:, 0].astype(int), links[:, 1].astype(int), links[:, 2]
+        shares = fixed
+        for _ in range(sweeps):  # shares = fixed + W @ shares, W[i, j] = weight of caller j in i's calls
+            through = [np.bincount(rows, weights * shares[cols, g], len(stats)) for g in range(len(GROUPS))]
+            shares, previous = fixed + np.stack(through, 1), shares
+            if np.abs(shares - previous).max() < 1e-12:
+                break
+        shares[:, column["other"]] += np.clip(1.0 - shares.sum(1), 0.0, None)  # never reaches an owner
+        self.shares = shares
 
     def owner(self, func: Func) -> str | None:
         filename, _, name = func
@@ -94,42 +117,18 @@ class _Attributor:
             return "item" if _SYNC.search(name) else None
         return next((group for prefix, group in self.prefixes if filename.startswith(prefix)), None)
 
-    def dist(self, func: Func) -> dict[str, float] | None:
-        """Fractions of ``func``'s calls on behalf of each group; None while on the current path."""
-        if func in self.memo:
-            return self.memo[func]
-        group = self.owner(func)
-        if group:
-            self.memo[func] = {group: 1.0}
-            return self.memo[func]
-        if func in self.visiting:  # a cycle: this edge carries no information
-            return None
-        self.visiting.add(func)
-        acc: dict[str, float] = defaultdict(float)
-        for caller, (nc, _cc, _tt, ct) in self.stats[func][4].items():
-            weights = self.dist(caller) if caller != func else None
-            for g, share in (weights or {}).items():
-                acc[g] += share * (ct or nc * 1e-9)
-        self.visiting.discard(func)
-        total = sum(acc.values())
-        self.memo[func] = {g: v / total for g, v in acc.items()} if total > 0 else {"other": 1.0}
-        return self.memo[func]
-
     def own_time(self, func: Func) -> dict[str, float]:
-        """``func``'s own time split by group, using each caller edge's own time where it can."""
-        _cc, _nc, tt, _ct, callers = self.stats[func]
-        if self.owner(func) or tt <= 0:
-            return {g: share * tt for g, share in self.dist(func).items()}
-        parts = {c: edge[2] for c, edge in callers.items() if c != func}
-        explained = sum(parts.values())
-        out: dict[str, float] = defaultdict(float)
-        scale = tt / max(explained, tt)  # own time not explained by an edge stays with func's dist
-        for caller, edge_tt in parts.items():
-            for g, share in (self.dist(caller) or self.dist(func)).items():
-                out[g] += share * edge_tt * scale
-        for g, share in self.dist(func).items():
-            out[g] += share * (tt - explained * scale)
-        return out
+        """``func``'s own time split by group; a helper's by each caller edge's own time."""
+        i, (_cc, _nc, tt, _ct, callers) = self.index[func], self.stats[func]
+        split = self.shares[i] * tt
+        if not self.owner(func) and tt > 0:
+            parts = {self.index[c]: edge[2] for c, edge in callers.items() if c != func}
+            explained = sum(parts.values())
+            scale = tt / max(explained, tt)  # own time no edge explains keeps func's own shares
+            split = self.shares[i] * (tt - explained * scale)
+            for j, edge_tt in parts.items():
+                split = split + self.shares[j] * edge_tt * scale
+        return {g: float(v) for g, v in zip(GROUPS, split) if v}
 
 
 def label(func: Func) -> str:
@@ -138,15 +137,14 @@ def label(func: Func) -> str:
     if filename == "~":
         return "{" + name.strip("<>") + "}"
     path = Path(filename)
-    parts = path.parts
-    for anchor in ("site-packages", "dist-packages"):
-        if anchor in parts:
-            path = Path(*parts[parts.index(anchor) + 1:])
-            break
+    anchor = next((a for a in ("site-packages", "dist-packages") if a in path.parts), None)
+    if anchor:
+        path = Path(*path.parts[path.parts.index(anchor) + 1:])
     else:
-        root = Path(__file__).resolve().parent.parent
-        if path.is_absolute() and root in path.parents:
-            path = path.relative_to(root)
+        for root in (Path(__file__).resolve().parent.parent, Path(sysconfig.get_paths()["stdlib"])):
+            if root in path.parents:
+                path = path.relative_to(root)
+                break
     return f"{path}:{line}({name})"
 
 
