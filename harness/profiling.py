@@ -4,7 +4,7 @@ flamegraph, ``NAME.speedscope.json``) recorded on a child process running the sa
 The cProfile'd run is the cell's own ``run_cell``, so its ``RunRecord`` (the instrument's
 ``compute_s``/``item_s``/``overhead_s``) is shown beside the profile's groups, together with the
 record of one plain (unprofiled) run that shows what cProfile's own overhead adds. Objective
-construction and the optimizer library's import happen in a warm-up before any of them. The
+construction, imports and a short run of the cell happen in a warm-up before any of them. The
 py-spy child repeats the cell until it has run ``PY_SPY_MIN_S`` so short cells get enough samples.
 
 Child entry point: ``python -m harness.profiling --child CELL_JSON MIN_S STATUS_OUT``.
@@ -33,10 +33,10 @@ from .budget import Budget
 from .profile_breakdown import GROUPS, Breakdown, breakdown
 from .record import RunRecord
 from .runner import Cell, reference_value, run_cell
-from .versions import versions
 
 PY_SPY_RATE = 100  # py-spy's default; it pauses the child per sample, and 1000/s slowed runs ~40x here
 PY_SPY_MIN_S = 1.0  # the child repeats a short cell until this much run time, for enough samples
+WARM_UP_EVALS = 10
 PY_SPY_FORMATS = (("svg", "flamegraph", ".svg"), ("speedscope", "speedscope", ".speedscope.json"))
 GROUP_TITLES = {"objective": "objective math", "item": ".item()/sync", "optimizer": "optimizer",
                 "harness": "harness", "other": "other"}
@@ -82,15 +82,12 @@ def profile_name(cell: Cell) -> str:
 
 
 def warm_up(cell: Cell) -> objectives.Objective:
-    """Build the objective (data and tensors are cached), evaluate it once, import the optimizer
-    library: one-off costs that would otherwise dominate a profile of a short run."""
+    """One-off costs that would otherwise dominate a profile: build the objective (data and
+    tensors are cached), import the optimizer library, and run the cell briefly (``WARM_UP_EVALS``)
+    so that imports a library makes lazily on its first run (scipy.stats in shgo, cma) are done."""
     objective = objectives.get(cell.objective, **cell.options)
-    space = objective.space
-    centre = space.snap((space.lower + space.upper) / 2)
-    objective.compute(centre).item()
-    objective.compute_batch(centre[None]).cpu()
     optimizers.make(cell.optimizer, **cell.optimizer_options).prepare()
-    versions()
+    run_cell(dataclasses.replace(cell, budget=Budget(max_evals=WARM_UP_EVALS)), with_reference=False)
     return objective
 
 
