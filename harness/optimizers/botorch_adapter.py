@@ -26,11 +26,12 @@ class QLogEI(OptimizerAdapter):
     defaults: dict[str, Any] = {"n_init": 8, "q": 1, "num_restarts": 2, "raw_samples": 64}
 
     def prepare(self) -> None:
-        import botorch.acquisition.logei  # noqa: F401  (the heavy imports, before the clock starts)
-        import botorch.fit  # noqa: F401
-        import botorch.models  # noqa: F401
-        import botorch.optim  # noqa: F401
-        import gpytorch.mlls  # noqa: F401
+        with ignoring(DeprecationWarning):  # torch.jit.script deprecation at import
+            import botorch.acquisition.logei  # noqa: F401  (the heavy imports, before the clock starts)
+            import botorch.fit  # noqa: F401
+            import botorch.models  # noqa: F401
+            import botorch.optim  # noqa: F401
+            import gpytorch.mlls  # noqa: F401
 
     def minimize(self, problem: Instrument, seed: int) -> None:
         import torch

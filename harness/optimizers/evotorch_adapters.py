@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from ..instrument import Instrument
 from .base import OptimizerAdapter
-from .common import UnitBox
+from .common import UnitBox, ignoring
 
 
 class _EvotorchAdapter(OptimizerAdapter):
@@ -26,9 +26,14 @@ class _EvotorchAdapter(OptimizerAdapter):
     def prepare(self) -> None:
         import logging
 
-        import evotorch.algorithms  # noqa: F401  (imports ray: ~5 s, kept before the clock starts)
+        # evotorch logs every Problem it builds (INFO) and, when the root logger is configured,
+        # warns at import that its own logging setup was skipped: keep both out of the output.
+        logger = logging.getLogger("evotorch")
+        logger.setLevel(logging.ERROR)
+        with ignoring(DeprecationWarning):  # torch.jit.script deprecation at import
+            import evotorch.algorithms  # noqa: F401  (imports ray: ~5 s, kept before the clock starts)
 
-        logging.getLogger("evotorch").setLevel(logging.WARNING)  # it logs every Problem it builds
+        logger.setLevel(logging.WARNING)
 
     def minimize(self, problem: Instrument, seed: int) -> None:
         import torch
