@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -52,8 +53,33 @@ def targets_display(rows: pd.DataFrame) -> pd.DataFrame:
     return pivot[list(dict.fromkeys(rows["target"]))].rename_axis(None, axis=1).reset_index(names="optimizer")
 
 
-def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, seed: int = 0) -> Path:
-    """Write the whole report under ``out``; returns the path of ``index.html``."""
+def objective_section(g_obj: pd.DataFrame, summary: pd.DataFrame, target_rows: pd.DataFrame, colors: dict,
+                      plots_dir: Path) -> Section:
+    """One objective: convergence, Pareto and time-split figures, then per budget its two tables."""
+    obj = g_obj["objective_label"].iloc[0]
+    stem, s_obj = slug(obj), summary[summary["objective"] == obj]
+    sec = Section(obj, level=3, items=[
+        Figure(plots.save(plots.convergence(g_obj, colors), plots_dir, f"convergence_{stem}"),
+               f"{obj}: best-so-far regret vs evaluations and seconds"),
+        Figure(plots.save(plots.pareto(s_obj, colors), plots_dir, f"pareto_{stem}"),
+               f"{obj}: time vs quality with the Pareto front"),
+        Figure(plots.save(plots.time_split(g_obj, colors), plots_dir, f"time_split_{stem}"),
+               f"{obj}: overhead / compute / .item() per evaluation")])
+    for budget in dict.fromkeys(g_obj["budget_label"]):
+        has_random = g_obj.loc[g_obj["budget_label"] == budget, "random_value"].notna().any()
+        sec.items.append(Table(summary_display(s_obj[s_obj["budget"] == budget], uses_ratio(g_obj), has_random),
+                               f"{obj}, budget {budget}: median [95 % CI]"))
+        t_rows = target_rows[(target_rows["objective"] == obj) & (target_rows["budget"] == budget)]
+        if len(t_rows):
+            sec.items.append(Table(targets_display(t_rows),
+                                   f"{obj}, budget {budget}: success rate [95 % CI] · ERT (evaluations)"))
+    return sec
+
+
+def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, seed: int = 0,
+                 extra: Sequence[Section] = ()) -> Path:
+    """Write the whole report under ``out``; returns the path of ``index.html``. ``extra`` sections
+    (e.g. ``harness.report_study.study_section``, figures saved under ``out/plots``) go before the failures."""
     out = Path(out)
     (out / "plots").mkdir(parents=True, exist_ok=True)
     df = analyse(frame)
@@ -69,8 +95,8 @@ def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, see
         f"{len(df)} runs ({int(df['ok'].sum())} succeeded, {len(failed)} failed) of {df['config'].nunique()} "
         f"optimizer configurations on {df['objective_label'].nunique()} objectives. Every statistic is the median "
         f"over seeds with a seeded {int(100 * stats.LEVEL)} % percentile-bootstrap CI ({n_boot} resamples) in "
-        "brackets. regret = value − optimum (lower is better); ratio to optimum = value / reference (MaxDiff: "
-        "profit ratio); score = bayesmark normalized score, 100·(1 − regret / (random search's median − optimum)) "
+        "brackets. regret = value − optimum (lower is better); ratio to optimum = value / reference where the "
+        "optimum is a gain (MaxDiff: profit ratio; MA crossover: Sharpe ratio); score = bayesmark normalized score, 100·(1 − regret / (random search's median − optimum)) "
         "at the same budget. Success = final value at the target; ERT = evaluations summed over all runs ÷ "
         "runs that reached it (COCO). Failed runs are listed at the end and excluded from medians; they count "
         "as misses in success rates and as losses in the fight matrix.",
@@ -85,30 +111,13 @@ def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, see
     sections.append(overview)
 
     for cls, g_cls in df.groupby("objective_class", sort=True):
-        sec = Section(f"Objective class: {cls}", items=[Figure(
+        sections.append(Section(f"Objective class: {cls}", items=[Figure(
             plots.save(plots.ecdf(g_cls, colors), out / "plots", f"ecdf_{slug(cls)}"),
-            f"{cls}: runtime ECDFs over targets, by evaluations and by seconds")])
-        sections.append(sec)
-        for obj, g_obj in g_cls.groupby("objective_label", sort=True):
-            stem, s_obj = slug(obj), summary[summary["objective"] == obj]
-            sub = Section(obj, level=3, items=[
-                Figure(plots.save(plots.convergence(g_obj, colors), out / "plots", f"convergence_{stem}"),
-                       f"{obj}: best-so-far regret vs evaluations and seconds"),
-                Figure(plots.save(plots.pareto(s_obj, colors), out / "plots", f"pareto_{stem}"),
-                       f"{obj}: time vs quality with the Pareto front"),
-                Figure(plots.save(plots.time_split(g_obj, colors), out / "plots", f"time_split_{stem}"),
-                       f"{obj}: overhead / compute / .item() per evaluation")])
-            for budget in dict.fromkeys(g_obj["budget_label"]):
-                rows = s_obj[s_obj["budget"] == budget]
-                has_random = g_obj.loc[g_obj["budget_label"] == budget, "random_value"].notna().any()
-                t_rows = target_rows[(target_rows["objective"] == obj) & (target_rows["budget"] == budget)]
-                sub.items.append(Table(summary_display(rows, uses_ratio(g_obj), has_random),
-                                       f"{obj}, budget {budget}: median [95 % CI]"))
-                if len(t_rows):
-                    sub.items.append(Table(targets_display(t_rows),
-                                           f"{obj}, budget {budget}: success rate [95 % CI] · ERT (evaluations)"))
-            sections.append(sub)
+            f"{cls}: runtime ECDFs over targets, by evaluations and by seconds")]))
+        sections += [objective_section(g_obj, summary, target_rows, colors, out / "plots")
+                     for _, g_obj in g_cls.groupby("objective_label", sort=True)]
 
+    sections.extend(extra)
     sections.append(Section("Failures", items=[Table(failed.assign(message=failed["message"].str.slice(0, 200)),
                                                      "runs that did not succeed")] if len(failed) else ["none"]))
     (out / "report.md").write_text(markdown(TITLE, sections))

@@ -95,6 +95,8 @@ def varying_labels(names: pd.Series, options: pd.Series) -> pd.Series:
 
 def analyse(frame: pd.DataFrame) -> pd.DataFrame:
     """Add labels, success flags and quality columns; rows sorted deterministically."""
+    if frame.empty:
+        raise HarnessError("the store holds no runs: run a matrix first (`optbench run --suite quick`)")
     df = frame.copy()
     for col in ("value", "reference_value", "wall_s", "compute_s", "item_s", "overhead_s", "n_evals"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)

@@ -61,6 +61,8 @@ def bootstrap(values: Sequence[float], statistic: Callable = np.median, level: f
     x = _clean(values)
     if len(x) == 0:
         return Estimate(math.nan, math.nan, math.nan)
+    if np.all(x == x[0]):  # every resample is the same: skip the work (deterministic runs, 0/1 rates)
+        return Estimate(float(x[0]), float(x[0]), float(x[0]))
     dist = bootstrap_distribution(x, np.random.default_rng(seed), statistic, n_boot)
     return Estimate(float(statistic(x)), *interval(dist, level))
 

@@ -16,8 +16,7 @@ from . import stats
 from .frame import targets
 
 CELL = ["objective_label", "budget_label", "config"]
-MEDIANS = {"value": "value", "regret": "regret", "ratio": "ratio", "score": "score", "wall_s": "wall_s",
-           "n_evals": "n_evals", "overhead_ms_per_eval": "overhead_ms_per_eval"}
+MEDIANS = ("value", "regret", "ratio", "score", "wall_s", "n_evals", "overhead_ms_per_eval")
 
 
 def _with_ci(row: dict, name: str, est: stats.Estimate) -> None:
