@@ -161,7 +161,7 @@ def test_asv_continuous_flags_a_real_slowdown_and_not_a_noop(tmp_path):
     print(compare.stdout)  # the closing note quotes it
     rows = table_rows(compare.stdout)
     mark, ratio = rows[SLOWED]
-    assert mark == "+" and float(ratio) >= 1.5, compare.stdout  # about 2×
+    assert mark == "+" and float(ratio) >= 1.25, compare.stdout  # 2× the work: 1.6–2.0 measured
     untouched = {name: row for name, row in rows.items() if "maxdiff" in name}  # the patch left these alone
     assert untouched and all(mark != "+" for mark, _ in untouched.values()), compare.stdout
 
