@@ -17,7 +17,7 @@ import pandas as pd
 
 from .report import plots
 from .report.render import Figure, Section, Table, markdown
-from .study import MODES, ModeResult
+from .study import MODES, ModeResult, with_efficiency
 from .study_results import load_rows
 
 TITLE = "Parallel Optuna studies"
@@ -32,9 +32,17 @@ def _g(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
 
 
-def rows_of(source: Sequence[ModeResult] | str | Path) -> list[ModeResult]:
-    """Mode rows from a list (returned as is) or a results store path."""
-    return list(source) if not isinstance(source, (str, Path)) else load_rows(source)
+def _speedup(r: ModeResult) -> float:
+    return r.efficiency * r.workers
+
+
+def rows_of(source: Sequence[ModeResult] | pd.DataFrame | str | Path) -> list[ModeResult]:
+    """Mode rows from a list (as is), a frame of ``modes`` rows, ``study.json`` or a results store."""
+    if isinstance(source, pd.DataFrame):
+        return with_efficiency(ModeResult(**row) for row in source.to_dict("records"))
+    if isinstance(source, (str, Path)):
+        return load_rows(source)
+    return list(source)
 
 
 def _cost_x(rows: list[ModeResult]) -> dict[tuple[str, float], float]:
@@ -73,14 +81,14 @@ def modes_table(rows: list[ModeResult]) -> pd.DataFrame:
     return pd.DataFrame([{
         "burn": r.burn, "target ms": _g(r.cost_ms), "eval ms": _g(r.eval_ms), "mode": r.mode, "workers": r.workers,
         "trials": r.n_trials, "wall s": _g(r.wall_s), "startup s": _g(r.startup_s), "trials/s": _g(r.trials_per_s),
-        "efficiency": _pct(r.efficiency), "CPU ms/trial": _g(r.cpu_ms_per_trial), "best value": _g(r.best_value),
+        "speedup": f"×{_g(_speedup(r))}", "efficiency": _pct(r.efficiency), "CPU ms/trial": _g(r.cpu_ms_per_trial), "best value": _g(r.best_value),
         "load 1m": f"{r.load_avg:.1f}", "leftovers": ", ".join(r.leftovers) or "none"} for r in rows])
 
 
 def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
                    profile: list[dict] | None = None) -> list[str]:
-    """Bullets stating what the numbers show; nothing that is not in them."""
-    out = []
+    """Bullets stating what the numbers show, ending with the choice they support; nothing else."""
+    out, choice = [], []
     by = {(r.burn, r.cost_ms, r.mode): r for r in rows}
     x_of = _cost_x(rows)
     for burn in dict.fromkeys(r.burn for r in rows):
@@ -91,15 +99,18 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
                 continue
             best = max(parallel, key=lambda r: r.trials_per_s)
             others = ", ".join(f"{r.mode} {_pct(r.efficiency)}" for r in parallel if r is not best)
-            out.append(f"At {_g(x_of[(burn, cost)])} ms per evaluation (burn `{burn}`), the fastest parallel mode is "
-                       f"**{best.mode}**: {_g(best.trials_per_s)} trials/s, {_pct(best.efficiency)} efficiency "
-                       f"({others}).")
+            where = f"{_g(x_of[(burn, cost)])} ms per evaluation (burn `{burn}`)"
+            out.append(f"At {where}, the fastest parallel mode is **{best.mode}**: {_g(best.trials_per_s)} trials/s, "
+                       f"{_pct(best.efficiency)} efficiency, ×{_g(_speedup(best))} the single process ({others}).")
+            choice.append(f"at {where}: {best.mode}" if _speedup(best) >= 1.1 else
+                          f"at {where}: a single process (no mode was 10 % faster)")
         shared = [c for c in costs if (burn, c, "sqlite") in by and by[(burn, c, "sqlite")].efficiency >= 0.5]
         if any((burn, c, "sqlite") in by for c in costs):
-            out.append(f"Sharing one study through SQLite reaches 50 % efficiency "
+            out.append("Sharing one study through SQLite reaches 50 % efficiency "
                        + (f"from {_g(x_of[(burn, shared[0])])} ms per evaluation on (burn `{burn}`)."
                           if shared else f"at none of the measured costs (burn `{burn}`)."))
-    threads = {r.burn: r for r in rows if r.mode == "threads" and r.cost_ms == max(x.cost_ms for x in rows)}
+    top = max((r.cost_ms for r in rows), default=0.0)
+    threads = {r.burn: r for r in rows if r.mode == "threads" and r.cost_ms == top}
     if len(threads) > 1:
         out.append("Threads at the highest cost: " + ", ".join(f"{_pct(r.efficiency)} with burn `{b}`"
                                                                  for b, r in threads.items())
@@ -117,13 +128,16 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
         out.append(f"Caution: the 1-minute load average was {min(loads):.1f}–{max(loads):.1f} on "
                    f"{os.cpu_count()} cores during these runs; other processes shared the cores, so wall-clock "
                    f"figures are pessimistic. CPU ms per trial is less sensitive to that.")
+    if choice:
+        out.append("**Use** " + "; ".join(choice) + ".")
     return [f"- {line}" for line in out]
 
 
-def study_section(source: Sequence[ModeResult] | str | Path, out_dir: Path, storage: list[dict] | None = None,
-                  inserts: list[dict] | None = None, profile: list[dict] | None = None) -> tuple[Section, list[str]]:
-    """The report section (efficiency plot saved under ``out_dir``, tables, recommendation) and the
-    figure stems it wrote. ``source``: mode rows or a results store path."""
+def study_section(source: Sequence[ModeResult] | pd.DataFrame | str | Path, out_dir: Path,
+                  storage: list[dict] | None = None, inserts: list[dict] | None = None,
+                  profile: list[dict] | None = None) -> tuple[Section, list[Path]]:
+    """The report section (tables, recommendation, the efficiency figure saved under ``out_dir``) and
+    the figure's paths. ``source``: see :func:`rows_of`; the other tables as ``study.json`` holds them."""
     rows = rows_of(source)
     out_dir.mkdir(parents=True, exist_ok=True)
     sec = Section(TITLE, items=[
@@ -136,7 +150,7 @@ def study_section(source: Sequence[ModeResult] | str | Path, out_dir: Path, stor
                            (profile, "where a cheap trial's time goes (cProfile, ms per trial)")):
         if frame:
             sec.items.append(Table(pd.DataFrame(frame).map(lambda v: _g(v) if isinstance(v, float) else str(v)), caption))
-    return sec, [PLOT_STEM]
+    return sec, [out_dir / f"{PLOT_STEM}.{ext}" for ext in ("png", "svg")]
 
 
 def write_study_report(out: Path, rows: list[ModeResult], **tables: Any) -> Path:

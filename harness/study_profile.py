@@ -1,83 +1,118 @@
-"""Where a trial's time goes: cProfile on a short single-process TPE study per storage kind.
+"""Where a trial's time goes, per storage kind, on a short single-process TPE study.
 
-Own time is grouped with ``profile_breakdown``'s attribution (each function's own time goes to
-the group owning it by file, or to its callers' groups: sqlalchemy and sqlite3 to ``storage``,
-torch ops to ``objective``), with the groups of :data:`GROUPS`. ``harness.profiling`` profiles a
-cell (an optimizer adapter's run); a study with a storage is not a cell, so the study is
-profiled here and only the attribution is shared.
+Two runs of the same study (same seed):
+1. timed, without a profiler (whose overhead would inflate Python-heavy code such as SQLAlchemy):
+   the study's storage object and its sampler have their public methods wrapped in timers that
+   keep *exclusive* time (a storage read the sampler makes counts as storage, not sampler). Groups:
+   ``objective`` (the evaluations), ``sampler``, ``storage``, and ``optuna_loop`` = the rest of the
+   wall time (trial objects, the suggest API, tell bookkeeping, this harness's glue).
+2. under plain ``cProfile`` (``harness.profiling`` profiles an optimizer cell, not a study with a
+   storage): the ``.prof`` file for snakeviz and the functions with the most own time (pstats).
+The timers wrap ``study._storage``, the storage object Optuna actually calls (for SQLite that is
+its ``_CachedStorage`` in front of ``RDBStorage``), so the cache's own work counts as storage.
 """
 
 from __future__ import annotations
 
 import cProfile
-import os
 import pstats
+import time
+from collections import defaultdict
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import objectives
 
-from . import study_cost
-from .profile_breakdown import _Attributor
 from .study import TrialFunction, _warm_up
 from .study_cost import Burn, torch_threads
-from .study_storage import close_storage, open_storage, remove_storage_files
+from .study_storage import opened, remove_storage_files
 
-GROUPS = ("objective", "sampler", "storage", "optuna", "harness", "other")
-
-
-def _owners() -> list[tuple[str, str]]:
-    """(path prefix, group) in match order: Optuna's samplers and storages before the rest of it.
-    SQLAlchemy is owned by ``storage`` (only Optuna's RDB storage uses it here): its recursive
-    internals would defeat attribution through callers."""
-    import optuna
-    import sqlalchemy
-
-    def folder(module) -> str:
-        return os.path.join(os.path.dirname(module.__file__), "")
-
-    optuna_dir = folder(optuna)
-    return [(optuna_dir + "samplers" + os.sep, "sampler"), (optuna_dir + "storages" + os.sep, "storage"),
-            (folder(sqlalchemy), "storage"),
-            (optuna_dir, "optuna"), (folder(objectives), "objective"), (study_cost.__file__, "objective"),
-            (os.path.join(os.path.dirname(__file__), ""), "harness")]
+GROUPS = ("objective", "sampler", "storage", "optuna_loop")
+SAMPLER_METHODS = ("infer_relative_search_space", "sample_relative", "sample_independent", "before_trial",
+                   "after_trial")
 
 
-def grouped(stats: pstats.Stats) -> dict[str, float]:
-    """Seconds of own time per group of :data:`GROUPS` (they sum to the profile's total)."""
-    raw = stats.stats  # type: ignore[attr-defined]
-    attributor = _Attributor(raw, _owners())
-    out = dict.fromkeys(GROUPS, 0.0)
-    for func in raw:
-        for group, seconds in attributor.own_time(func).items():
-            out["objective" if group == "item" else group] += seconds
-    return out
+class ExclusiveTimers:
+    """Wall time per region, exclusive of nested timed regions (one thread)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.stack: list[str] = []
+
+    def wrap(self, obj: Any, region: str, names) -> None:
+        """Replace ``obj``'s methods ``names`` (on the instance) by timed versions."""
+        for name in names:
+            setattr(obj, name, self._timed(region, getattr(obj, name)))
+
+    def _timed(self, region: str, method):
+        @wraps(method)
+        def timed(*args, **kwargs):
+            self.stack.append(region)
+            t0 = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                dt = time.perf_counter() - t0
+                self.stack.pop()
+                self.seconds[region] += dt
+                if self.stack:  # the enclosing region keeps only its exclusive time
+                    self.seconds[self.stack[-1]] -= dt
+        return timed
+
+
+def _study(optuna, storage, seed: int):
+    return optuna.create_study(storage=storage, sampler=optuna.samplers.TPESampler(seed=seed))
 
 
 def profile_study(objective: str, options: dict[str, Any], n_trials: int, storage: str, workdir: Path,
-                  prof_path: Path | None = None, seed: int = 0) -> dict[str, Any]:
-    """Profile ``study.optimize`` of ``n_trials`` TPE trials on ``storage``; ms per trial per group.
-    The study is built and warmed up before the profiler starts; ``prof_path`` keeps the raw profile
-    (open it with ``snakeviz``)."""
+                  prof_path: Path | None = None, seed: int = 0, top_n: int = 5) -> dict[str, Any]:
+    """ms per trial in each of :data:`GROUPS` (summing to the wall time), and with ``prof_path``
+    the cProfile'd run's file and its ``top_n`` functions by own time."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     workdir.mkdir(parents=True, exist_ok=True)
+    row: dict[str, Any] = {"storage": storage, "n_trials": n_trials}
     with torch_threads(1):
         trial_fn = TrialFunction(objectives.get(objective, **options), Burn())
         _warm_up(trial_fn)
-        store = open_storage(storage, workdir)
         try:
-            study = optuna.create_study(storage=store, sampler=optuna.samplers.TPESampler(seed=seed))
-            profiler = cProfile.Profile()
-            profiler.runcall(study.optimize, trial_fn, n_trials=n_trials)
-        finally:
-            close_storage(store)
+            with opened(storage, workdir) as store:
+                seconds = _timed_run(optuna, _study(optuna, store, seed), trial_fn, n_trials)
             remove_storage_files(workdir)
-    if prof_path is not None:
-        profiler.dump_stats(prof_path)
-    groups = grouped(pstats.Stats(profiler))
-    total = sum(groups.values())
-    return {"storage": storage, "n_trials": n_trials, "ms_per_trial": 1e3 * total / n_trials,
-            **{f"{g}_ms": 1e3 * s / n_trials for g, s in groups.items()},
-            "profile": str(prof_path) if prof_path else ""}
+            if prof_path is not None:
+                with opened(storage, workdir) as store:
+                    profiler = cProfile.Profile()
+                    profiler.runcall(_study(optuna, store, seed).optimize, trial_fn, n_trials=n_trials)
+                profiler.dump_stats(prof_path)
+                row.update(profile=str(prof_path), top=top_functions(pstats.Stats(profiler), top_n))
+        finally:
+            remove_storage_files(workdir)
+    row["ms_per_trial"] = 1e3 * sum(seconds.values()) / n_trials
+    row.update({f"{g}_ms": 1e3 * seconds[g] / n_trials for g in GROUPS})
+    return row
+
+
+def _timed_run(optuna, study, trial_fn: TrialFunction, n_trials: int) -> dict[str, float]:
+    """Seconds per group of one ``study.optimize`` with timers on its storage and sampler."""
+    timers = ExclusiveTimers()
+    names = [n for n in dir(optuna.storages.BaseStorage) if not n.startswith("_")]
+    timers.wrap(study._storage, "storage", [n for n in names if callable(getattr(study._storage, n))])
+    timers.wrap(study.sampler, "sampler", SAMPLER_METHODS)
+    trial_fn.eval_s.clear()
+    t0 = time.perf_counter()
+    study.optimize(trial_fn, n_trials=n_trials)
+    wall_s = time.perf_counter() - t0
+    seconds = {"objective": sum(trial_fn.eval_s), "sampler": timers.seconds["sampler"],
+               "storage": timers.seconds["storage"]}
+    return {**seconds, "optuna_loop": wall_s - sum(seconds.values())}
+
+
+def top_functions(stats: pstats.Stats, n: int) -> str:
+    """``label own-ms`` of the ``n`` functions with the most own time, joined by ``; ``."""
+    from .profile_breakdown import label
+
+    raw = stats.stats  # type: ignore[attr-defined]
+    top = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:n]
+    return "; ".join(f"{label(func)} {1e3 * tt:.0f} ms" for func, (_cc, _nc, tt, _ct, _callers) in top)

@@ -1,7 +1,8 @@
 """``optbench study`` results: mode rows as run records in a results store, and CSV/JSON files.
 
 A mode row becomes a :class:`RunRecord` of optimizer ``optuna.tpe`` whose ``optimizer_options``
-name the mode (``study_mode``, ``workers``, ``burn``, ``cost_ms``, ``storage``, ``problems``), so
+name the mode (``study_mode``, ``workers``, ``burn``, ``cost_ms``, ``storage``, ``problems``,
+``repeats``), so
 re-running a configuration replaces its row. Field meanings for these records: ``budget`` = trials
 per study, ``n_evals`` = trials run by all workers, ``compute_s`` = evaluation seconds summed over
 workers, ``overhead_s`` = ``workers × wall_s − compute_s`` (worker-seconds spent outside the
@@ -32,7 +33,7 @@ _LEFTOVERS = "leftover files: "
 def to_record(row: ModeResult, reference_value: float | None = None) -> RunRecord:
     """The run record of one mode row (see the module docstring for the field meanings)."""
     options = {"study_mode": row.mode, "workers": row.workers, "burn": row.burn, "cost_ms": row.cost_ms,
-               "storage": row.storage, "problems": row.problems}
+               "storage": row.storage, "problems": row.problems, "repeats": row.repeats}
     compute_s = row.eval_ms * row.n_trials / 1e3
     return RunRecord(
         objective=row.objective, options=dict(row.options), optimizer=OPTIMIZER, optimizer_options=options,
@@ -60,7 +61,7 @@ def from_record(record: RunRecord) -> ModeResult:
         startup_s=record.phases_s["startup_s"], trials_per_s=record.n_evals / record.wall_s,
         efficiency=math.nan, best_value=record.value, best_point=dict(record.point or {}),
         cpu_ms_per_trial=1e3 * record.phases_s["cpu_s"] / n, storage=o["storage"], problems=o["problems"],
-        load_avg=record.phases_s["load_avg_1m"],
+        load_avg=record.phases_s["load_avg_1m"], repeats=int(o.get("repeats", 1)),
         leftovers=record.message.removeprefix(_LEFTOVERS).split(", ") if record.message.startswith(_LEFTOVERS) else [])
 
 
@@ -79,10 +80,18 @@ def save_to_store(rows: Iterable[ModeResult], path: Path | str, command: str,
 
 
 def load_rows(path: Path | str = DEFAULT_STORE) -> list[ModeResult]:
-    """The study rows of a results store, with efficiencies filled in."""
+    """The mode rows of a results store or of a ``study.json``, with efficiencies filled in."""
     from .store import load_records
 
+    if Path(path).suffix == ".json":
+        return with_efficiency(ModeResult(**row) for row in json.loads(Path(path).read_text())["modes"])
     return with_efficiency(from_record(r) for r in load_records(path) if is_study_record(r))
+
+
+def load_tables(path: Path | str = DEFAULT_OUT / "study.json") -> dict[str, list[dict[str, Any]]]:
+    """The storage, inserts and profile tables of a ``study.json`` (keyword arguments of ``study_section``)."""
+    tables = json.loads(Path(path).read_text())
+    return {name: tables[name] for name in ("storage", "inserts", "profile") if name in tables}
 
 
 def write_files(out: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Path]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,16 @@ def close_storage(storage) -> None:
         engine.dispose()
 
 
+@contextmanager
+def opened(kind: str, workdir: str | Path) -> Iterator[Any]:
+    """:func:`open_storage` for the block, closed after it."""
+    storage = open_storage(kind, workdir)
+    try:
+        yield storage
+    finally:
+        close_storage(storage)
+
+
 def leftover_files(workdir: str | Path) -> list[str]:
     """Lock, WAL, SHM and rollback-journal files left in ``workdir`` (empty after a clean teardown)."""
     root = Path(workdir)
@@ -112,14 +124,12 @@ def storage_costs(distributions: dict, n_trials: int, workdir: str | Path,
         add_s = _timed(lambda: [study.add_trial(t) for t in finished])
         n_read = 5
         read_s = _timed(lambda: [study.get_trials(deepcopy=False) for _ in range(n_read)]) / n_read
+        close_storage(storage)
         load_ms = float("nan")
         if kind != "memory":
-            close_storage(storage)
-            fresh = open_storage(kind, workdir)
-            load_ms = 1e3 * _timed(lambda: optuna.load_study(study_name=f"bench-{kind}", storage=fresh)
-                                   .get_trials(deepcopy=False))
-            close_storage(fresh)
-        close_storage(storage)
+            with opened(kind, workdir) as fresh:
+                load_ms = 1e3 * _timed(lambda: optuna.load_study(study_name=f"bench-{kind}", storage=fresh)
+                                       .get_trials(deepcopy=False))
         rows.append(dict(storage=kind, n_trials=n_trials, ask_tell_ms=1e3 * ask_tell_s / n_trials,
                          add_trial_ms=1e3 * add_s / n_trials, read_all_ms=1e3 * read_s,
                          trials_at_read=2 * n_trials, load_ms=load_ms))

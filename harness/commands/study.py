@@ -13,7 +13,8 @@ from rich.table import Table
 from .common import console, parse_pairs
 
 
-TERMINAL_COLUMNS = ["burn", "eval ms", "mode", "trials/s", "efficiency", "startup s", "CPU ms/trial", "best value"]
+TERMINAL_COLUMNS = ["burn", "eval ms", "mode", "trials/s", "speedup", "efficiency", "startup s", "CPU ms/trial",
+                    "best value"]
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +45,7 @@ def study(
     cost_ms: str = typer.Option("0.1,10,200", "--cost-ms", help="evaluation costs to reach, ms (comma-separated)"),
     burn: str = typer.Option("work", "--burn", help="CPU work that sets the cost: work (synthetic sphere, torch) "
                                                     "and/or python (pure-Python loop, holds the GIL)"),
+    repeats: int = typer.Option(1, "--repeats", help="runs per mode; the fastest is kept (damps other load)"),
     seed: int = typer.Option(0, "--seed", help="TPE sampler seed (worker i of a shared study uses seed + i)"),
     start_method: str = typer.Option("fork", "--start-method", help="worker processes: fork or spawn"),
     storage_trials: int = typer.Option(100, "--storage-trials", help="trials in the storage benchmark (0: skip)"),
@@ -68,7 +70,7 @@ def study(
     cfg = StudyConfig(objective, options, trials, workers, seed, start_method)
     modes = list(MODES) if mode == "all" else [m.strip() for m in mode.split(",")]
     costs, burns = _floats(cost_ms, "--cost-ms"), [b.strip() for b in burn.split(",")]
-    rows = run_modes(cfg, modes, costs, burns, progress=lambda r: console.print(
+    rows = run_modes(cfg, modes, costs, burns, repeats=max(1, repeats), progress=lambda r: console.print(
         f"[dim]{r.burn} {r.cost_ms:g} ms · {r.mode}: {r.trials_per_s:.3g} trials/s, eval {r.eval_ms:.3g} ms, "
         f"start-up {r.startup_s:.2f} s, load {r.load_avg:.1f}[/dim]"))
     tables = {"modes": mode_dicts(rows)}

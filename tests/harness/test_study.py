@@ -2,6 +2,7 @@
 profile grouping, store round trip, report section and the CLI."""
 
 import math
+import time
 
 import optuna
 import psutil
@@ -13,7 +14,7 @@ from harness.optimizers.optuna_adapters import distributions
 from harness.report_study import study_section
 from harness.study import MODES, ModeResult, StudyConfig, problem_options, run_mode, run_modes
 from harness.study_cost import Burn, calibrate
-from harness.study_profile import GROUPS, profile_study
+from harness.study_profile import GROUPS, ExclusiveTimers, profile_study
 from harness.study_results import from_record, load_rows, save_to_store, to_record
 from harness.study_storage import STORAGE_KINDS, leftover_files, sqlite_insert_costs, storage_costs
 
@@ -90,7 +91,27 @@ def test_storage_costs_cover_every_kind_and_leave_no_files(tmp_path):
 def test_profile_groups_sum_to_the_trial_time(tmp_path):
     row = profile_study("sphere", {}, 12, "journal", tmp_path / "w", tmp_path / "p.prof")
     assert sum(row[f"{g}_ms"] for g in GROUPS) == pytest.approx(row["ms_per_trial"])
-    assert row["sampler_ms"] > 0 and row["storage_ms"] > 0 and (tmp_path / "p.prof").exists()
+    assert all(row[f"{g}_ms"] > 0 for g in GROUPS)
+    assert (tmp_path / "p.prof").exists() and "fsync" in row["top"]  # the journal backend fsyncs every write
+    assert list((tmp_path / "w").iterdir()) == []
+
+
+def test_exclusive_timers_charge_nested_time_to_the_inner_region():
+    class Thing:
+        def outer(self):
+            time.sleep(0.02)
+            return self.inner()
+
+        def inner(self):
+            time.sleep(0.03)
+            return 1
+
+    thing, timers = Thing(), ExclusiveTimers()
+    timers.wrap(thing, "outer", ["outer"])
+    timers.wrap(thing, "inner", ["inner"])
+    assert thing.outer() == 1
+    assert timers.seconds["inner"] >= 0.03
+    assert 0.02 <= timers.seconds["outer"] < 0.045  # ≥ 0.05 if the inner call were not taken out
 
 
 def _row(mode: str, tps: float, workers: int = 2) -> ModeResult:
@@ -104,8 +125,8 @@ def test_store_round_trip_and_report_section(tmp_path):
     save_to_store(rows, tmp_path / "s.sqlite", "test")
     loaded = load_rows(tmp_path / "s.sqlite")
     assert [r.efficiency for r in loaded] == pytest.approx([1.0, 0.25, 0.9])
-    section, stems = study_section(loaded, tmp_path / "plots")
-    assert all((tmp_path / "plots" / f"{s}.{ext}").exists() for s in stems for ext in ("png", "svg"))
+    section, paths = study_section(loaded, tmp_path / "plots")
+    assert [p.suffix for p in paths] == [".png", ".svg"] and all(p.exists() for p in paths)
     text = "\n".join(str(i) for i in section.items)
     assert "**independent**" in text and "at none of the measured costs" in text
 
@@ -118,7 +139,10 @@ def test_cli_study_writes_report_files_and_store(tmp_path, capsys):
           str(tmp_path / "s.sqlite")])
     assert {"modes.csv", "storage.csv", "inserts.csv", "profile.csv", "study.json", "study.md"} <= \
         {p.name for p in tmp_path.iterdir()}
-    assert len(load_rows(tmp_path / "s.sqlite")) == 2
+    assert [r.mode for r in load_rows(tmp_path / "s.sqlite")] == ["single", "threads"]
+    from_json, from_store = load_rows(tmp_path / "study.json"), load_rows(tmp_path / "s.sqlite")
+    assert [(r.mode, r.n_trials, r.best_value, r.wall_s) for r in from_json] == \
+        [(r.mode, r.n_trials, r.best_value, r.wall_s) for r in from_store]
     with pytest.raises(SystemExit) as exit_info:
         main(["study", "--mode", "turbo", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
