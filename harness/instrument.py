@@ -134,6 +134,19 @@ class Instrument:
             raise BudgetExhausted("evaluation budget reached")
         return out
 
+    @contextmanager
+    def external(self, k: int) -> Iterator[None]:
+        """Count ``k`` evaluations an optimizer computes outside the objective (a whole candidate
+        grid through the objective's known structure) and time the block as compute. The budget is
+        checked first; the optimizer then evaluates its answer here, so the best point stays ours."""
+        t0 = self._clock()
+        self._check_budget(t0)
+        if k > self._max_evals - self.n_evals:
+            raise BudgetExhausted(f"{k} evaluations needed at once, {self.remaining_evals} left in the budget")
+        yield
+        self.compute_s += self._clock() - t0
+        self.n_evals += k
+
     def _nonfinite(self) -> float:
         self.n_nonfinite += 1
         return self.worst_finite if self.worst_finite > -math.inf else NONFINITE_FALLBACK

@@ -31,6 +31,9 @@ REGISTRY: dict[str, str] = {
     "batched.exact": "harness.optimizers.batched_exact:BatchedExact",
     "batched.grid": "harness.optimizers.batched_search:BatchedGrid",
     "batched.de": "harness.optimizers.batched_search:BatchedDE",
+    "batched.exact": "harness.optimizers.batched_exact:BatchedExact",
+    "batched.grid": "harness.optimizers.batched_search:BatchedGrid",
+    "batched.de": "harness.optimizers.batched_search:BatchedDE",
 }
 
 
