@@ -31,9 +31,6 @@ REGISTRY: dict[str, str] = {
     "batched.exact": "harness.optimizers.batched_exact:BatchedExact",
     "batched.grid": "harness.optimizers.batched_search:BatchedGrid",
     "batched.de": "harness.optimizers.batched_search:BatchedDE",
-    "batched.exact": "harness.optimizers.batched_exact:BatchedExact",
-    "batched.grid": "harness.optimizers.batched_search:BatchedGrid",
-    "batched.de": "harness.optimizers.batched_search:BatchedDE",
 }
 
 
