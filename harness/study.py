@@ -171,7 +171,7 @@ class ModeResult:
     ``cost_ms`` is the target, ``eval_ms`` the measured mean per evaluation (objective + burn);
     ``study_trials`` = trials per study, ``n_trials`` = trials run by all workers; ``load_avg`` =
     the machine's 1-minute load average at the start; ``leftovers`` = lock/WAL files found after;
-    ``repeats`` = runs this row is the fastest of.
+    ``repeats`` = runs this row is the fastest of; ``seed`` = the sampler seed (worker i: seed + i).
     """
 
     mode: str
@@ -195,6 +195,7 @@ class ModeResult:
     load_avg: float
     leftovers: list[str] = field(default_factory=list)
     repeats: int = 1
+    seed: int = 0
 
 
 def _jobs(mode: str, cfg: StudyConfig, burn: Burn, workdir: Path) -> tuple[list[Job], str]:
@@ -274,7 +275,7 @@ def run_mode(mode: str, cfg: StudyConfig, burn: Burn, cost_ms: float, workdir: P
         study_trials=cfg.n_trials, n_trials=n_trials, wall_s=wall_s, startup_s=max(r.t_ready for r in results) - t_submit,
         trials_per_s=n_trials / wall_s, efficiency=float("nan"), best_value=best, best_point=point,
         cpu_ms_per_trial=1e3 * sum(r.cpu_s for r in results) / n_trials, storage=SHARED_STORAGE.get(mode, "memory"),
-        problems=problems, load_avg=load_avg, leftovers=leftovers)
+        problems=problems, load_avg=load_avg, leftovers=leftovers, seed=cfg.seed)
 
 
 def with_efficiency(rows: Iterable[ModeResult]) -> list[ModeResult]:

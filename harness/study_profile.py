@@ -26,9 +26,10 @@ import objectives
 
 from .study import TrialFunction, _warm_up
 from .study_cost import Burn, torch_threads
-from .study_storage import opened, remove_storage_files
+from .study_storage import opened, remove_storage_files, sqlite_insert_costs, storage_costs
 
 GROUPS = ("objective", "sampler", "storage", "optuna_loop")
+PROFILED_STORAGES = ("memory", "sqlite-wal", "journal")
 SAMPLER_METHODS = ("infer_relative_search_space", "sample_relative", "sample_independent", "before_trial",
                    "after_trial")
 
@@ -116,3 +117,31 @@ def top_functions(stats: pstats.Stats, n: int) -> str:
     raw = stats.stats  # type: ignore[attr-defined]
     top = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:n]
     return "; ".join(f"{label(func)} {1e3 * tt:.0f} ms" for func, (_cc, _nc, tt, _ct, _callers) in top)
+
+
+def measure_overheads(objective: str, options: dict[str, Any], storage_trials: int, profile_trials: int,
+                      profiles_dir: Path, seed: int = 0) -> dict[str, list[dict[str, Any]]]:
+    """The ``storage`` and ``inserts`` tables (``storage_trials`` > 0) and the ``profile`` table
+    (``profile_trials`` > 0, ``.prof`` files under ``profiles_dir``); scratch files in a temporary folder."""
+    import shutil
+    import tempfile
+
+    import optuna
+
+    from .optimizers.optuna_adapters import distributions
+
+    tables: dict[str, list[dict[str, Any]]] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="optbench-study-"))
+    try:
+        if storage_trials:
+            space = objectives.get(objective, **options).space
+            tables["storage"] = storage_costs(distributions(optuna, space), storage_trials, workdir)
+            tables["inserts"] = sqlite_insert_costs(storage_trials, workdir)
+        if profile_trials:
+            profiles_dir.mkdir(parents=True, exist_ok=True)
+            tables["profile"] = [profile_study(objective, options, profile_trials, kind, workdir,
+                                               profiles_dir / f"study-{kind}.prof", seed)
+                                 for kind in PROFILED_STORAGES]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return tables

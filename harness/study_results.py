@@ -2,8 +2,7 @@
 
 A mode row becomes a :class:`RunRecord` of optimizer ``optuna.tpe`` whose ``optimizer_options``
 name the mode (``study_mode``, ``workers``, ``burn``, ``cost_ms``, ``storage``, ``problems``,
-``repeats``), so
-re-running a configuration replaces its row. Field meanings for these records: ``budget`` = trials
+``repeats``), so re-running a configuration replaces its row. Field meanings for these records: ``budget`` = trials
 per study, ``n_evals`` = trials run by all workers, ``compute_s`` = evaluation seconds summed over
 workers, ``overhead_s`` = ``workers × wall_s − compute_s`` (worker-seconds spent outside the
 objective), ``phases_s`` = ``startup_s``, ``cpu_s`` and ``load_avg_1m`` (the machine's 1-minute
@@ -37,7 +36,7 @@ def to_record(row: ModeResult, reference_value: float | None = None) -> RunRecor
     compute_s = row.eval_ms * row.n_trials / 1e3
     return RunRecord(
         objective=row.objective, options=dict(row.options), optimizer=OPTIMIZER, optimizer_options=options,
-        budget={"max_evals": row.study_trials, "max_seconds": None}, seed=0,
+        budget={"max_evals": row.study_trials, "max_seconds": None}, seed=row.seed,
         status="error" if row.leftovers else "ok",
         message=_LEFTOVERS + ", ".join(row.leftovers) if row.leftovers else "",
         point=dict(row.best_point), value=row.best_value, n_evals=row.n_trials, wall_s=row.wall_s,
@@ -61,7 +60,7 @@ def from_record(record: RunRecord) -> ModeResult:
         startup_s=record.phases_s["startup_s"], trials_per_s=record.n_evals / record.wall_s,
         efficiency=math.nan, best_value=record.value, best_point=dict(record.point or {}),
         cpu_ms_per_trial=1e3 * record.phases_s["cpu_s"] / n, storage=o["storage"], problems=o["problems"],
-        load_avg=record.phases_s["load_avg_1m"], repeats=int(o.get("repeats", 1)),
+        load_avg=record.phases_s["load_avg_1m"], repeats=int(o.get("repeats", 1)), seed=record.seed,
         leftovers=record.message.removeprefix(_LEFTOVERS).split(", ") if record.message.startswith(_LEFTOVERS) else [])
 
 

@@ -12,7 +12,6 @@ from rich.table import Table
 
 from .common import console, parse_pairs
 
-
 TERMINAL_COLUMNS = ["burn", "eval ms", "mode", "trials/s", "speedup", "efficiency", "startup s", "CPU ms/trial",
                     "best value"]
 
@@ -55,16 +54,12 @@ def study(
     no_store: bool = typer.Option(False, "--no-store", help="do not write the results store"),
     out: Path = typer.Option(Path("results/study"), "--out", help="folder for CSV/JSON, study.md and plots"),
 ) -> None:
-    import shutil
-    import tempfile
-
     import objectives
 
     from ..report_study import modes_table, recommendation, write_study_report
     from ..study import MODES, StudyConfig, run_modes
-    from ..study_profile import profile_study
+    from ..study_profile import measure_overheads
     from ..study_results import mode_dicts, save_to_store, write_files
-    from ..study_storage import sqlite_insert_costs, storage_costs
 
     options = parse_pairs(option, "--option")
     cfg = StudyConfig(objective, options, trials, workers, seed, start_method)
@@ -73,23 +68,8 @@ def study(
     rows = run_modes(cfg, modes, costs, burns, repeats=max(1, repeats), progress=lambda r: console.print(
         f"[dim]{r.burn} {r.cost_ms:g} ms · {r.mode}: {r.trials_per_s:.3g} trials/s, eval {r.eval_ms:.3g} ms, "
         f"start-up {r.startup_s:.2f} s, load {r.load_avg:.1f}[/dim]"))
-    tables = {"modes": mode_dicts(rows)}
-    workdir = Path(tempfile.mkdtemp(prefix="optbench-study-"))
-    try:
-        if storage_trials:
-            from ..optimizers.optuna_adapters import distributions
-            import optuna
-
-            space = objectives.get(objective, **options).space
-            tables["storage"] = storage_costs(distributions(optuna, space), storage_trials, workdir)
-            tables["inserts"] = sqlite_insert_costs(storage_trials, workdir)
-        if profile_trials:
-            (out / "profiles").mkdir(parents=True, exist_ok=True)
-            tables["profile"] = [profile_study(objective, options, profile_trials, kind, workdir,
-                                               out / "profiles" / f"study-{kind}.prof", seed)
-                                 for kind in ("memory", "sqlite-wal", "journal")]
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    tables = {"modes": mode_dicts(rows),
+              **measure_overheads(objective, options, storage_trials, profile_trials, out / "profiles", seed)}
     files = write_files(out, tables)
     report = write_study_report(out, rows, storage=tables.get("storage"), inserts=tables.get("inserts"),
                                 profile=tables.get("profile"))
