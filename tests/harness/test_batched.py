@@ -1,0 +1,109 @@
+"""Batched optimizers: exact equals reference(), alone equals stacked, honest counts, large n, errors."""
+
+import numpy as np
+import pytest
+import torch
+
+import objectives
+from harness.budget import Budget, HarnessError
+from harness.optimizers import make
+from harness.optimizers.batched import MaxDiffStack
+from harness.optimizers.batched_exact import candidate_grid, solve_exact
+from harness.runner import Cell, run_cell
+
+BATCHED = ["batched.exact", "batched.grid", "batched.de"]
+# A mixed stack: both close policies, both strategies, different lengths (padding), ar200 and goog.
+MIXED = [dict(seed=3, n=60, close_at_eod=False), dict(seed=4, n=80, close_at_eod=True, always_on=True),
+         dict(data="goog", window=5, close_at_eod=False, always_on=True), dict(data="goog", window=6, close_at_eod=True),
+         dict(seed=5, n=40, close_at_eod=False, always_on=True)]
+SMALL = dict(points_per_axis=9, rounds=3)  # keep the searches quick
+OPTIONS = {"batched.exact": {}, "batched.grid": SMALL, "batched.de": dict(popsize=12, generations=10)}
+
+
+def profit(obj, point):
+    return -obj.exact_value({"h": float(point[0]), "l": float(point[1])})
+
+
+def alone(name, opts, seed=0):
+    """One problem through run_cell, the normal adapter path."""
+    return run_cell(Cell("maxdiff", name, Budget(10**9), seed, opts, OPTIONS[name]), with_reference=False)
+
+
+@pytest.mark.parametrize("opts", [dict(seed=s, n=60, close_at_eod=e, always_on=a)
+                                  for s in (1, 2) for e in (False, True) for a in (False, True)])
+def test_exact_equals_the_reference_optimum(opts):
+    obj = objectives.get("maxdiff", **opts)
+    record = alone("batched.exact", opts)
+    assert record.status == "ok"
+    assert record.value == pytest.approx(obj.reference().value, abs=1e-12)
+
+
+def test_exact_stays_exact_when_blocks_are_tiny():
+    """Chunking the l-candidates (many row blocks, running sums carried across) changes nothing."""
+    obj = objectives.get("maxdiff", seed=9, n=120)
+    blocked = solve_exact([obj], chunk_elems=2_000)[0]
+    assert profit(obj, blocked) == pytest.approx(-obj.reference().value, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", BATCHED)
+def test_a_problem_alone_equals_its_result_inside_a_stack(name):
+    objs = [objectives.get("maxdiff", **o) for o in MIXED]
+    stacked = make(name, **OPTIONS[name]).solve_many(objs, seed=7)
+    for obj, opts, point in zip(objs, MIXED, stacked.points):
+        record = alone(name, opts, seed=7)
+        assert record.value == pytest.approx(-profit(obj, point), abs=1e-12)
+        np.testing.assert_allclose([record.point["h"], record.point["l"]], point, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, bound", [("batched.grid", 0.9), ("batched.de", 0.9)])
+def test_black_box_searches_reach_their_stated_quality_on_ar200(name, bound):
+    objs = [objectives.get("maxdiff", seed=s, close_at_eod=e) for s in (0, 1) for e in (False, True)]
+    points = make(name).solve_many(objs, seed=0).points
+    for obj, point in zip(objs, points):
+        assert profit(obj, point) >= bound * -obj.reference().value
+
+
+def test_exact_counts_its_grid_and_refuses_a_budget_too_small_for_it():
+    opts = dict(seed=2, n=50)
+    h, l = candidate_grid(objectives.get("maxdiff", **opts))
+    assert alone("batched.exact", opts).n_evals == len(h) * len(l)
+    small = run_cell(Cell("maxdiff", "batched.exact", Budget(100), 0, opts), with_reference=False)
+    assert small.status == "error" and "left in the budget" in small.message and small.n_evals == 0
+
+
+def test_stacked_evaluation_equals_each_objective():
+    objs = [objectives.get("maxdiff", **o) for o in MIXED]
+    xs = np.random.default_rng(0).uniform(-0.03, 0.03, (len(objs), 16, 2))
+    values = MaxDiffStack(objs, chunk_elems=3_000).evaluate(xs)
+    for obj, x, v in zip(objs, xs, values):
+        np.testing.assert_allclose(v, obj.batch(x), rtol=0, atol=1e-12)
+
+
+def test_ten_thousand_days_run_in_bounded_blocks():
+    obj = objectives.get("maxdiff", seed=1, n=10_000)
+    point = solve_exact([obj])[0]
+    others = np.random.default_rng(0).uniform(-0.03, 0.03, (256, 2))
+    assert profit(obj, point) >= -obj.batch(others).min() - 1e-12
+    de = run_cell(Cell("maxdiff", "batched.de", Budget(10**9), 0, dict(seed=1, n=10_000),
+                       dict(popsize=8, generations=3)), with_reference=False)
+    assert de.status == "ok" and profit(obj, point) >= -de.value - 1e-12
+
+
+def test_searches_work_on_any_objective_but_exact_needs_maxdiff():
+    record = run_cell(Cell("sphere", "batched.de", Budget(10**9), 0, dict(dim=3)), with_reference=False)
+    assert record.status == "ok" and record.value < 1.0
+    failed = run_cell(Cell("sphere", "batched.exact", Budget(10**9), 0, dict(dim=2)), with_reference=False)
+    assert failed.status == "error" and "MaxDiff" in failed.message
+    with pytest.raises(HarnessError, match="MaxDiff"):
+        make("batched.grid").solve_many([objectives.get("sphere", dim=2)], seed=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_cuda_gives_the_cpu_answer():
+    cpu = [objectives.get("maxdiff", **o) for o in MIXED]
+    gpu = [objectives.get("maxdiff", device="cuda", **o) for o in MIXED]
+    for name in BATCHED:
+        a = make(name, **OPTIONS[name]).solve_many(cpu, seed=1).points
+        b = make(name, **OPTIONS[name]).solve_many(gpu, seed=1).points
+        for obj, p, q in zip(cpu, a, b):
+            assert profit(obj, q) == pytest.approx(profit(obj, p), abs=1e-9)
