@@ -9,10 +9,11 @@ read from asv's own results file equals ``optbench run``'s.
 
 from __future__ import annotations
 
+import ast
+import itertools
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -169,19 +170,29 @@ def test_asv_continuous_flags_a_real_slowdown_and_not_a_noop(tmp_path):
     assert (repo / "html" / "index.html").is_file()
 
 
+def stored_results(results_dir: Path, benchmark: str) -> dict[tuple[str, ...], float]:
+    """``{(param, …): value}`` of one benchmark from asv's results file (one commit, one machine)."""
+    [path] = [p for p in results_dir.glob("*.json") if p.name != "machine.json"]
+    data = json.loads(path.read_text())
+    row = dict(zip(data["result_columns"], data["results"][benchmark]))
+    combos = itertools.product(*[[ast.literal_eval(p) for p in axis] for axis in row["params"]])
+    return dict(zip(combos, row["result"]))
+
+
 @pytest.mark.slow
-def test_asv_results_file_agrees_with_optbench_run(tmp_path):
-    home = tmp_path / "home"
+def test_asv_track_figures_in_asv_results_equal_optbench_run(tmp_path):
+    repo, home = tmp_path / "repo", tmp_path / "home"
     home.mkdir()
+    sh(["git", "clone", "-q", str(ROOT), str(repo)], tmp_path)  # keeps results out of the working copy
     env = asv_env(home)
-    results = tmp_path / "results"
-    sha = sh(["git", "rev-parse", "HEAD"], ROOT).stdout.strip()
-    sh(ASV + ["machine", "--yes", "--machine", "asv-test"], ROOT, env)
+    sha = sh(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    sh(ASV + ["machine", "--yes", "--machine", "asv-test"], repo, env)
     sh(ASV + ["run", "--python=same", "--quick", "--machine", "asv-test", "--set-commit-hash", sha,
-              "-b", r"MaxDiffQuality\.track_profit_ratio", f"--results-dir={results}"], ROOT, env, ok=(0, 2))
-    [path] = [p for p in (results / "asv-test").glob("*.json") if p.name != "machine.json"]
-    stored = json.loads(path.read_text())["results"]["bench_optimizers.MaxDiffQuality.track_profit_ratio"]
-    keys = [json.loads(json.dumps(p)) for p in stored[1]]
-    ratios = dict(zip([(o, p) for o in keys[0] for p in keys[1]], stored[0]))
-    record = optbench_run("maxdiff-ar200", "random")
-    assert ratios["'maxdiff-ar200'", "'random'"] == record["value"] / record["reference_value"]
+              "-b", r"MaxDiffQuality\.track_profit_ratio|OptimizeQuality\.track_n_evals"], repo, env, ok=(0, 2))
+    results = repo / ".asv" / "results" / "asv-test"
+    ratios = stored_results(results, "bench_optimizers.MaxDiffQuality.track_profit_ratio")
+    evals = stored_results(results, "bench_optimizers.OptimizeQuality.track_n_evals")
+    for optimizer in [o for o in ("random", "scipy.de") if o in optimizers.names()]:
+        record = optbench_run("maxdiff-ar200", optimizer)
+        assert ratios["maxdiff-ar200", optimizer] == record["value"] / record["reference_value"]
+        assert evals["maxdiff-ar200", optimizer] == record["n_evals"]
