@@ -105,8 +105,9 @@ def candidates(g_cls: pd.DataFrame, rule: Rule) -> tuple[list[Candidate], list[d
         if (~g["ok"]).any():
             excluded.append({**key, "reason": f"{int((~g['ok']).sum())} failed run(s)"})
         elif complete.empty:
-            missing = sorted(objectives - set(g["objective_label"]))
-            excluded.append({**key, "reason": f"no seed covers every objective (missing {missing or 'per seed'})"})
+            covered = len(set(g["objective_label"]))
+            excluded.append({**key, "reason": f"ran on {covered} of the class's {len(objectives)} objectives"
+                             if covered < len(objectives) else "no seed ran on every objective of the class"})
         elif complete["quality"].isna().any():
             excluded.append({**key, "reason": "quality unknown (synthetic objectives need random search at "
                                               "the same budget)"})

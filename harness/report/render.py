@@ -65,16 +65,20 @@ _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
 table{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}td:first-child,th:first-child{text-align:left}
 th{background:#f0f0f0}img{max-width:100%;border:1px solid #eee}figure{margin:1em 0}
-figcaption,.caption{font-size:12px;color:#555}"""
+figcaption,.caption{font-size:12px;color:#555}nav ul{list-style:none;padding:0;font-size:13px}"""
 
 
 def page(title: str, sections: list[Section], plots: Path) -> str:
-    """The report as one HTML page; PNGs under ``plots`` are embedded so the file stands alone."""
+    """The report as one HTML page with a table of contents (anchors ``#s0``, ``#s1``, …); PNGs under
+    ``plots`` are embedded so the file stands alone."""
     esc = html.escape
     out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
-           f"<style>{_CSS}</style></head><body><h1>{esc(title)}</h1>"]
-    for sec in sections:
-        out.append(f"<h{sec.level}>{esc(sec.title)}</h{sec.level}>")
+           f"<style>{_CSS}</style></head><body><h1>{esc(title)}</h1><nav><ul>"]
+    out += [f"<li style='margin-left:{sec.level - 2}em'><a href='#s{i}'>{esc(sec.title)}</a></li>"
+            for i, sec in enumerate(sections)]
+    out.append("</ul></nav>")
+    for i, sec in enumerate(sections):
+        out.append(f"<h{sec.level} id='s{i}'>{esc(sec.title)}</h{sec.level}>")
         for item in sec.items:
             if isinstance(item, Table):
                 out.append(f"<div class='caption'>{esc(item.caption)}</div><table><tr>"
