@@ -94,10 +94,10 @@ def evaluate_scalar(objective: objectives.Objective, x: np.ndarray) -> float:
     return objective.compute(x).item()
 
 
-def cell(objective_key: str, optimizer: str, max_evals: int | None = None) -> Cell:
+def cell(objective_key: str, optimizer: str) -> Cell:
     """The cell an asv benchmark runs for (objective key, optimizer)."""
     name, options = OBJECTIVES[objective_key]
-    evals = max_evals or MAX_EVALS_BY_OPTIMIZER.get(optimizer, MAX_EVALS)
+    evals = MAX_EVALS_BY_OPTIMIZER.get(optimizer, MAX_EVALS)
     return Cell(name, optimizer, Budget(evals, MAX_SECONDS), SEED, dict(options))
 
 
@@ -140,7 +140,8 @@ def run_matrix(objective_keys: list[str], optimizer_names: list[str]) -> dict[tu
     keys = [(key, name) for name in optimizer_names if name in optimizers.names() for key in objective_keys]
     if not keys:
         return {}
-    result = run_cells(resolve([cell(*key) for key in keys]), None, workers=1, quiet=True, cell_timeout_s=2 * MAX_SECONDS)
+    result = run_cells(resolve([cell(*key) for key in keys]), None, workers=1, quiet=True,
+                       cell_timeout_s=2 * MAX_SECONDS)
     return {key: {"status": r.status, "message": r.message, **metrics(r)} for key, r in zip(keys, result.records)}
 
 

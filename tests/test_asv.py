@@ -25,6 +25,7 @@ from harness.record import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 ASV = [sys.executable, "-m", "asv"]
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def asv_env(home: Path) -> dict[str, str]:
@@ -150,7 +151,7 @@ def test_asv_continuous_flags_a_real_slowdown_and_not_a_noop(tmp_path):
     synthetic.write_text(synthetic.read_text() + SLOWDOWN)
     slow = commit(repo, "2x slower synthetic objective")
 
-    continuous = ASV + ["continuous", "--factor", "1.1", "-E", "sharedvenv:3.11", "-b", BENCH,
+    continuous = ASV + ["continuous", "--factor", "1.1", "-E", f"sharedvenv:{PYTHON}", "-b", BENCH,
                         "--machine", "asv-test"]
     quiet = sh(continuous + [base, noop], repo, env)
     assert "BENCHMARKS NOT SIGNIFICANTLY CHANGED" in quiet.stdout, quiet.stdout
