@@ -93,7 +93,6 @@ class Shgo(_ScipyAdapter):
     defaults: dict[str, Any] = {"n": 100, "iters": None, "sampling_method": "sobol", "maxfev": None}
 
     def minimize(self, problem: Instrument, seed: int) -> None:
-        options = dict(self.options)
-        maxfev = self._sized("maxfev", problem)
-        del options["maxfev"]
-        self._optimize.shgo(problem.evaluate, bounds_list(problem), options={"maxfev": maxfev}, **options)
+        options = {k: v for k, v in self.options.items() if k != "maxfev"}
+        self._optimize.shgo(problem.evaluate, bounds_list(problem), options={"maxfev": self._sized("maxfev", problem)},
+                            **options)
