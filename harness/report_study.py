@@ -79,7 +79,7 @@ def efficiency_figure(rows: list[ModeResult]):
 def modes_table(rows: list[ModeResult]) -> pd.DataFrame:
     """Display rows, one per burn × cost × mode."""
     return pd.DataFrame([{
-        "burn": r.burn, "target ms": _g(r.cost_ms), "eval ms": _g(r.eval_ms), "mode": r.mode, "workers": r.workers,
+        "burn": r.burn, "target ms": _g(r.cost_ms), "eval ms": _g(r.eval_ms), "eval CPU ms": _g(r.eval_cpu_ms), "mode": r.mode, "workers": r.workers,
         "trials": r.n_trials, "wall s": _g(r.wall_s), "startup s": _g(r.startup_s), "trials/s": _g(r.trials_per_s),
         "speedup": f"×{_g(_speedup(r))}", "efficiency": _pct(r.efficiency), "CPU ms/trial": _g(r.cpu_ms_per_trial), "best value": _g(r.best_value),
         "load 1m": f"{r.load_avg:.1f}", "leftovers": ", ".join(r.leftovers) or "none"} for r in rows])
@@ -116,7 +116,7 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
                                                                  for b, r in threads.items())
                    + " (`work` is torch, which releases the GIL inside its kernels; `python` holds it).")
     if profile:
-        out.append("Per cheap trial (cProfile, TPE): " + "; ".join(
+        out.append("Per cheap trial (one process, TPE, timers on the storage and sampler): " + "; ".join(
             f"{p['storage']}: {_g(p['ms_per_trial'])} ms, of which sampler {_g(p['sampler_ms'])}, storage "
             f"{_g(p['storage_ms'])}, objective {_g(p['objective_ms'])}" for p in profile) + ".")
     if storage:
@@ -147,7 +147,7 @@ def study_section(source: Sequence[ModeResult] | pd.DataFrame | str | Path, out_
         Figure(plots.save(efficiency_figure(rows), out_dir, PLOT_STEM), "parallel efficiency vs evaluation cost"),
         Table(modes_table(rows), "modes: measured"), "Recommendation:", "\n".join(recommendation(rows, storage, profile))])
     for frame, caption in ((storage, "storage cost per trial, ms"), (inserts, "plain sqlite3 inserts (seed 003's comparison)"),
-                           (profile, "where a cheap trial's time goes (cProfile, ms per trial)")):
+                           (profile, "where a cheap trial's time goes, ms per trial (top: cProfile's heaviest functions)")):
         if frame:
             sec.items.append(Table(pd.DataFrame(frame).map(lambda v: _g(v) if isinstance(v, float) else str(v)), caption))
     return sec, [out_dir / f"{PLOT_STEM}.{ext}" for ext in ("png", "svg")]

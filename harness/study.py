@@ -59,20 +59,27 @@ def suggest(trial, space: SearchSpace) -> dict[str, Any]:
 
 
 class TrialFunction:
-    """The Optuna objective: suggest, evaluate, burn; records each evaluation's seconds."""
+    """The Optuna objective: suggest, evaluate, burn; records each evaluation's wall seconds and
+    its thread's CPU seconds (wall > CPU: the thread waited, for the GIL or for a core)."""
 
     def __init__(self, objective: objectives.Objective, burn: Burn):
         self.objective = objective
         self.burn = burn.make()
-        self.eval_s: list[float] = []  # list.append is atomic: n_jobs threads may share it
+        self.eval_s: list[float] = []  # list.append is atomic: n_jobs threads may share these
+        self.eval_cpu_s: list[float] = []
 
     def __call__(self, trial) -> float:
         point = suggest(trial, self.objective.space)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         value = self.objective(point)
         self.burn()
+        self.eval_cpu_s.append(time.thread_time() - c0)
         self.eval_s.append(time.perf_counter() - t0)
         return value
+
+    def clear(self) -> None:
+        self.eval_s.clear()
+        self.eval_cpu_s.clear()
 
 
 @dataclass(frozen=True)
@@ -93,12 +100,13 @@ class Job:
 @dataclass(frozen=True)
 class JobResult:
     """A worker's clock readings (``time.monotonic``: one clock for every process on a machine),
-    trials run, evaluation and CPU seconds, and its study's best so far."""
+    trials run, evaluation wall and CPU seconds, process CPU seconds, and its study's best so far."""
 
     t_ready: float
     t_done: float
     n_trials: int
     eval_s: float
+    eval_cpu_s: float
     cpu_s: float
     best_value: float
     best_point: dict[str, Any]
@@ -110,7 +118,7 @@ def _warm_up(trial_fn: TrialFunction) -> None:
     import optuna
 
     optuna.create_study(sampler=optuna.samplers.TPESampler(n_startup_trials=2, seed=0)).optimize(trial_fn, n_trials=4)
-    trial_fn.eval_s.clear()
+    trial_fn.clear()
 
 
 def run_job(job: Job) -> JobResult:
@@ -128,7 +136,8 @@ def run_job(job: Job) -> JobResult:
             study.optimize(trial_fn, n_trials=job.n_trials, n_jobs=job.n_jobs)
             t_done, cpu_s = time.monotonic(), time.process_time() - cpu0
             best = study.best_trial
-    return JobResult(t_ready, t_done, len(trial_fn.eval_s), sum(trial_fn.eval_s), cpu_s, best.value, best.params)
+    return JobResult(t_ready, t_done, len(trial_fn.eval_s), sum(trial_fn.eval_s), sum(trial_fn.eval_cpu_s), cpu_s,
+                     best.value, best.params)
 
 
 def problem_options(objective: str, options: dict[str, Any], k: int) -> tuple[dict[str, Any], str]:
@@ -168,7 +177,8 @@ class StudyConfig:
 class ModeResult:
     """One mode at one evaluation cost: the row of the table, the store and the plot.
 
-    ``cost_ms`` is the target, ``eval_ms`` the measured mean per evaluation (objective + burn);
+    ``cost_ms`` is the target, ``eval_ms`` / ``eval_cpu_ms`` the measured mean wall / CPU time per
+    evaluation (objective + burn);
     ``study_trials`` = trials per study, ``n_trials`` = trials run by all workers; ``load_avg`` =
     the machine's 1-minute load average at the start; ``leftovers`` = lock/WAL files found after;
     ``repeats`` = runs this row is the fastest of; ``seed`` = the sampler seed (worker i: seed + i).
@@ -180,6 +190,7 @@ class ModeResult:
     burn: str
     cost_ms: float
     eval_ms: float
+    eval_cpu_ms: float
     workers: int
     study_trials: int
     n_trials: int
@@ -221,8 +232,12 @@ def _on_processes(jobs: list[Job], workers: int, start_method: str) -> list[JobR
 
 
 def _on_dask(jobs: list[Job], workers: int) -> list[JobResult]:
+    import warnings
+
     from distributed import Client, LocalCluster
 
+    # the dashboard is off; the scheduler's HTTP endpoint warns when another cluster holds its port
+    warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=40) as cluster, Client(cluster) as client:
         return client.gather(client.map(run_job, jobs, pure=False))
@@ -271,7 +286,8 @@ def run_mode(mode: str, cfg: StudyConfig, burn: Burn, cost_ms: float, workdir: P
     wall_s = max(r.t_done for r in results) - min(r.t_ready for r in results)
     return ModeResult(
         mode=mode, objective=cfg.objective, options=dict(cfg.options), burn=burn.kind, cost_ms=cost_ms,
-        eval_ms=1e3 * sum(r.eval_s for r in results) / n_trials, workers=1 if mode == "single" else cfg.workers,
+        eval_ms=1e3 * sum(r.eval_s for r in results) / n_trials,
+        eval_cpu_ms=1e3 * sum(r.eval_cpu_s for r in results) / n_trials, workers=1 if mode == "single" else cfg.workers,
         study_trials=cfg.n_trials, n_trials=n_trials, wall_s=wall_s, startup_s=max(r.t_ready for r in results) - t_submit,
         trials_per_s=n_trials / wall_s, efficiency=float("nan"), best_value=best, best_point=point,
         cpu_ms_per_trial=1e3 * sum(r.cpu_s for r in results) / n_trials, storage=SHARED_STORAGE.get(mode, "memory"),

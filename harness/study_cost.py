@@ -3,6 +3,7 @@ evaluation (never a sleep), and torch pinned to one thread per worker."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,7 +13,6 @@ import numpy as np
 import objectives
 
 from .budget import HarnessError
-from .perf.timing import per_call_s
 
 BURNS = ("work", "python")
 WORK_ROWS = 10_000  # rows of the synthetic sphere per unit: ~0.2 ms, small enough to stay in cache
@@ -64,12 +64,25 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(saved)
 
 
+def cpu_per_call_s(fn: Callable[[], object], calls: int, repeats: int = 3) -> float:
+    """CPU seconds of this thread per call of ``fn`` (best of ``repeats``, after one warm-up call):
+    unlike wall time, it does not grow when other processes share the cores."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        c0 = time.thread_time()
+        for _ in range(calls):
+            fn()
+        best = min(best, (time.thread_time() - c0) / calls)
+    return best
+
+
 def calibrate(objective: objectives.Objective, target_ms: float, kind: str) -> tuple[Burn, float]:
-    """The burn that brings one evaluation of ``objective`` to about ``target_ms`` on one thread,
-    and the objective's own ms per evaluation (no burn when that already reaches the target)."""
+    """The burn that brings one evaluation of ``objective`` to about ``target_ms`` of CPU time on
+    one thread, and the objective's own CPU ms (no burn when that already reaches the target)."""
     with torch_threads(1):
         space = objective.space
         point = space.decode((space.lower + space.upper) / 2)
-        base_s = per_call_s(lambda: objective(point), calls=200, repeats=3)
-        unit_s = per_call_s(Burn(kind, 1).make(), calls=20, repeats=3)
+        base_s = cpu_per_call_s(lambda: objective(point), calls=200)
+        unit_s = cpu_per_call_s(Burn(kind, 1).make(), calls=20)
     return Burn(kind, max(0, round((target_ms / 1e3 - base_s) / unit_s))), 1e3 * base_s

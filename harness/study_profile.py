@@ -101,7 +101,7 @@ def _timed_run(optuna, study, trial_fn: TrialFunction, n_trials: int) -> dict[st
     names = [n for n in dir(optuna.storages.BaseStorage) if not n.startswith("_")]
     timers.wrap(study._storage, "storage", [n for n in names if callable(getattr(study._storage, n))])
     timers.wrap(study.sampler, "sampler", SAMPLER_METHODS)
-    trial_fn.eval_s.clear()
+    trial_fn.clear()
     t0 = time.perf_counter()
     study.optimize(trial_fn, n_trials=n_trials)
     wall_s = time.perf_counter() - t0

@@ -5,7 +5,8 @@ name the mode (``study_mode``, ``workers``, ``burn``, ``cost_ms``, ``storage``, 
 ``repeats``), so re-running a configuration replaces its row. Field meanings for these records: ``budget`` = trials
 per study, ``n_evals`` = trials run by all workers, ``compute_s`` = evaluation seconds summed over
 workers, ``overhead_s`` = ``workers × wall_s − compute_s`` (worker-seconds spent outside the
-objective), ``phases_s`` = ``startup_s``, ``cpu_s`` and ``load_avg_1m`` (the machine's 1-minute
+objective), ``phases_s`` = ``startup_s``, ``cpu_s`` (all workers' processes), ``eval_cpu_s`` (the
+evaluations' thread CPU time) and ``load_avg_1m`` (the machine's 1-minute
 load average when the mode started: not a time, but the context that makes a time trustworthy).
 They go to their own store file by default so they do not mix with optimizer comparisons.
 """
@@ -43,7 +44,7 @@ def to_record(row: ModeResult, reference_value: float | None = None) -> RunRecor
         compute_s=compute_s, overhead_s=row.workers * row.wall_s - compute_s, versions=versions(),
         reference_value=reference_value,
         phases_s={"startup_s": row.startup_s, "cpu_s": row.cpu_ms_per_trial * row.n_trials / 1e3,
-                  "load_avg_1m": row.load_avg})
+                  "eval_cpu_s": row.eval_cpu_ms * row.n_trials / 1e3, "load_avg_1m": row.load_avg})
 
 
 def is_study_record(record: RunRecord) -> bool:
@@ -55,7 +56,8 @@ def from_record(record: RunRecord) -> ModeResult:
     o, n = record.optimizer_options, max(record.n_evals, 1)
     return ModeResult(
         mode=o["study_mode"], objective=record.objective, options=dict(record.options), burn=o["burn"],
-        cost_ms=float(o["cost_ms"]), eval_ms=1e3 * record.compute_s / n, workers=int(o["workers"]),
+        cost_ms=float(o["cost_ms"]), eval_ms=1e3 * record.compute_s / n,
+        eval_cpu_ms=1e3 * record.phases_s["eval_cpu_s"] / n, workers=int(o["workers"]),
         study_trials=int(record.budget["max_evals"]), n_trials=record.n_evals, wall_s=record.wall_s,
         startup_s=record.phases_s["startup_s"], trials_per_s=record.n_evals / record.wall_s,
         efficiency=math.nan, best_value=record.value, best_point=dict(record.point or {}),

@@ -115,8 +115,10 @@ def test_exclusive_timers_charge_nested_time_to_the_inner_region():
 
 
 def _row(mode: str, tps: float, workers: int = 2) -> ModeResult:
-    return ModeResult(mode, "sphere", {"dim": 2}, "work", 10.0, 10.5, workers, 4, 4, 4 / tps, 0.1, tps, math.nan,
-                      0.25, {"x0": 0.1, "x1": 0.2}, 12.0, "memory", "one study", 0.5)
+    return ModeResult(mode=mode, objective="sphere", options={"dim": 2}, burn="work", cost_ms=10.0, eval_ms=10.5,
+                      eval_cpu_ms=10.0, workers=workers, study_trials=4, n_trials=4, wall_s=4 / tps, startup_s=0.1,
+                      trials_per_s=tps, efficiency=math.nan, best_value=0.25, best_point={"x0": 0.1, "x1": 0.2},
+                      cpu_ms_per_trial=12.0, storage="memory", problems="one study", load_avg=0.5)
 
 
 def test_store_round_trip_and_report_section(tmp_path):
