@@ -41,8 +41,8 @@ def decide(
     for cls, entry in doc["classes"].items():
         for preset in PRESETS:
             p = entry["presets"][preset]
-            c = p["choice"] or {}
-            table.add_row(cls, preset, c.get("candidate", "–"), p["verdict"],
-                          f"{c['quality']['median']:.4g}" if c else "–", f"{c['wall_s']['median']:.3g}" if c else "–")
+            c = p["choice"]
+            figures = (f"{c['quality']['median']:.4g}", f"{c['wall_s']['median']:.3g}") if c else ("–", "–")
+            table.add_row(cls, preset, c["candidate"] if c else "–", p["verdict"], *figures)
     console.print(table)
     console.print(f"wrote {md} and {js}")

@@ -96,7 +96,8 @@ def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, see
         f"optimizer configurations on {df['objective_label'].nunique()} objectives. Every statistic is the median "
         f"over seeds with a seeded {int(100 * stats.LEVEL)} % percentile-bootstrap CI ({n_boot} resamples) in "
         "brackets. regret = value − optimum (lower is better); ratio to optimum = value / reference where the "
-        "optimum is a gain (MaxDiff: profit ratio; MA crossover: Sharpe ratio); score = bayesmark normalized score, 100·(1 − regret / (random search's median − optimum)) "
+        "optimum is a gain (MaxDiff: profit ratio; MA crossover: Sharpe ratio); score = bayesmark normalized "
+        "score, 100·(1 − regret / (random search's median − optimum)) "
         "at the same budget. Success = final value at the target; ERT = evaluations summed over all runs ÷ "
         "runs that reached it (COCO). Failed runs are listed at the end and excluded from medians; they count "
         "as misses in success rates and as losses in the fight matrix.",

@@ -109,8 +109,8 @@ def candidates(g_cls: pd.DataFrame, rule: Rule) -> tuple[list[Candidate], list[d
             excluded.append({**key, "reason": f"ran on {covered} of the class's {len(objectives)} objectives"
                              if covered < len(objectives) else "no seed ran on every objective of the class"})
         elif complete["quality"].isna().any():
-            excluded.append({**key, "reason": "quality unknown (synthetic objectives need random search at "
-                                              "the same budget)"})
+            excluded.append({**key, "reason": "quality unknown: objectives whose optimum is not a gain (synthetic) "
+                                              "need random search at the same budget"})
         else:
             per_seed = complete.groupby("seed").agg(quality=("quality", "mean"), wall_s=("wall_s", "sum"))
             first = g.iloc[0]
@@ -140,8 +140,8 @@ def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> dict:
               "eligible": ok} for c, p, ok in sorted(tested, key=lambda t: (not t[2], t[0].wall_s.value, t[0].key))]
     return {
         "verdict": "tie" if tied else "win",
-        "choice": {"candidate": winner.key, "optimizer": winner.optimizer, "optimizer_options": winner.optimizer_options,
-                   "budget": winner.budget, "quality": _est(winner.quality), "wall_s": _est(winner.wall_s),
+        "choice": {"candidate": winner.key, "optimizer": winner.optimizer,
+                   "optimizer_options": winner.optimizer_options, "budget": winner.budget, "quality": _est(winner.quality), "wall_s": _est(winner.wall_s),
                    "n_evals": winner.n_evals, "seeds": winner.seeds},
         "best_quality": best.key,
         "quality_floor": floor,

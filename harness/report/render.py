@@ -63,7 +63,8 @@ def markdown(title: str, sections: list[Section]) -> str:
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
 table{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}
-td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}td:first-child,th:first-child{text-align:left}
+td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}
+td:first-child,th:first-child{text-align:left}
 th{background:#f0f0f0}img{max-width:100%;border:1px solid #eee}figure{margin:1em 0}
 figcaption,.caption{font-size:12px;color:#555}nav ul{list-style:none;padding:0;font-size:13px}"""
 
