@@ -46,9 +46,10 @@ def rows_of(source: Sequence[ModeResult] | pd.DataFrame | str | Path) -> list[Mo
 
 
 def _cost_x(rows: list[ModeResult]) -> dict[tuple[str, float], float]:
-    """Per (burn, nominal cost): the single mode's measured ms per evaluation (the nominal cost where absent)."""
+    """Per (burn, target cost): the single mode's measured CPU ms per evaluation (the target where
+    absent); CPU time, because other load on the machine inflates wall time."""
     x = {(r.burn, r.cost_ms): r.cost_ms for r in rows}
-    x.update({(r.burn, r.cost_ms): r.eval_ms for r in rows if r.mode == "single"})
+    x.update({(r.burn, r.cost_ms): r.eval_cpu_ms for r in rows if r.mode == "single"})
     return x
 
 
@@ -68,7 +69,7 @@ def efficiency_figure(rows: list[ModeResult]):
         ax.axhline(1.0, color="grey", linestyle="--", linewidth=1)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-        ax.set_xlabel("evaluation cost, ms (measured, single process)")
+        ax.set_xlabel("evaluation cost, CPU ms (measured, single process)")
         ax.set_title(f"burn: {burn}")
     workers = max((r.workers for r in rows), default=0)
     axes[0][0].set_ylabel(f"parallel efficiency ({workers} workers; 1.0 = ideal)")
@@ -79,9 +80,10 @@ def efficiency_figure(rows: list[ModeResult]):
 def modes_table(rows: list[ModeResult]) -> pd.DataFrame:
     """Display rows, one per burn × cost × mode."""
     return pd.DataFrame([{
-        "burn": r.burn, "target ms": _g(r.cost_ms), "eval ms": _g(r.eval_ms), "eval CPU ms": _g(r.eval_cpu_ms), "mode": r.mode, "workers": r.workers,
-        "trials": r.n_trials, "wall s": _g(r.wall_s), "startup s": _g(r.startup_s), "trials/s": _g(r.trials_per_s),
-        "speedup": f"×{_g(_speedup(r))}", "efficiency": _pct(r.efficiency), "CPU ms/trial": _g(r.cpu_ms_per_trial), "best value": _g(r.best_value),
+        "burn": r.burn, "target ms": _g(r.cost_ms), "eval ms": _g(r.eval_ms), "eval CPU ms": _g(r.eval_cpu_ms),
+        "mode": r.mode, "workers": r.workers, "trials": r.n_trials, "wall s": _g(r.wall_s),
+        "startup s": _g(r.startup_s), "trials/s": _g(r.trials_per_s), "speedup": f"×{_g(_speedup(r))}",
+        "efficiency": _pct(r.efficiency), "CPU ms/trial": _g(r.cpu_ms_per_trial), "best value": _g(r.best_value),
         "load 1m": f"{r.load_avg:.1f}", "leftovers": ", ".join(r.leftovers) or "none"} for r in rows])
 
 
@@ -99,7 +101,7 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
                 continue
             best = max(parallel, key=lambda r: r.trials_per_s)
             others = ", ".join(f"{r.mode} {_pct(r.efficiency)}" for r in parallel if r is not best)
-            where = f"{_g(x_of[(burn, cost)])} ms per evaluation (burn `{burn}`)"
+            where = f"{_g(x_of[(burn, cost)])} CPU ms per evaluation (burn `{burn}`)"
             out.append(f"At {where}, the fastest parallel mode is **{best.mode}**: {_g(best.trials_per_s)} trials/s, "
                        f"{_pct(best.efficiency)} efficiency, ×{_g(_speedup(best))} the single process ({others}).")
             choice.append(f"at {where}: {best.mode}" if _speedup(best) >= 1.1 else
@@ -107,7 +109,7 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
         shared = [c for c in costs if (burn, c, "sqlite") in by and by[(burn, c, "sqlite")].efficiency >= 0.5]
         if any((burn, c, "sqlite") in by for c in costs):
             out.append("Sharing one study through SQLite reaches 50 % efficiency "
-                       + (f"from {_g(x_of[(burn, shared[0])])} ms per evaluation on (burn `{burn}`)."
+                       + (f"from {_g(x_of[(burn, shared[0])])} CPU ms per evaluation on (burn `{burn}`)."
                           if shared else f"at none of the measured costs (burn `{burn}`)."))
     top = max((r.cost_ms for r in rows), default=0.0)
     threads = {r.burn: r for r in rows if r.mode == "threads" and r.cost_ms == top}
