@@ -173,7 +173,7 @@ def comparison_rows(result: ProfileResult) -> list[list[str]]:
         return cells + [f"{getattr(r, field_name):.4f}" if field_name and r else "" for r in runs]
 
     instrument_field = {"objective": "compute_s", "item": "item_s"}
-    rows = [["group", "cProfile s", "%", "instrument", "profiled run", "plain run"]]
+    rows = [["group", "cProfile s", "%", "instrument", "profiled", "plain"]]
     rows += [row(GROUP_TITLES[g], b.groups[g], instrument_field.get(g, "")) for g in GROUPS]
     rows.append(row("optimizer+harness+other", rest, "overhead_s"))
     rows.append(row("total", b.total_s, "wall_s"))

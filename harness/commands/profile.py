@@ -78,7 +78,7 @@ def print_result(result, out: Path) -> None:
     for row in rows[1:]:
         table.add_row(*row, end_section=row[0] == "other")
     console.print(table)
-    console.print("cProfile own time by group beside the instrument's split of the same run and of a plain run")
+    console.print("cProfile own time by group; the instrument's split of the profiled run and of a plain run")
     console.print(calls_summary(result))
     top = Table(title="top functions by own time (cProfile)")
     for col in ("own s", "calls", "cum s", "group", "function"):
