@@ -59,7 +59,8 @@ def resolve(cells: Sequence[Cell]) -> list[Cell]:
         if obj_key not in full_objective:
             full_objective[obj_key] = _checked(problems, lambda: objectives.get(cell.objective, **cell.options).options)
         if opt_key not in full_optimizer:
-            full_optimizer[opt_key] = _checked(problems, lambda: optimizers.make(cell.optimizer, **cell.optimizer_options).options)
+            full_optimizer[opt_key] = _checked(
+                problems, lambda: optimizers.make(cell.optimizer, **cell.optimizer_options).options)
         if full_objective[obj_key] is not None and full_optimizer[opt_key] is not None:
             full = replace(cell, options=dict(full_objective[obj_key]), optimizer_options=dict(full_optimizer[opt_key]))
             out.setdefault(cell_key(full), full)
@@ -121,7 +122,7 @@ def _dask_executor(workers: int, address: str) -> Iterator[Executor]:
 
     cluster = None
     if address == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     try:
         with Client(cluster if cluster is not None else address) as client:
             pool = client.get_executor(pure=False)

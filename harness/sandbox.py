@@ -15,6 +15,7 @@ which cells a child ran before), and stdout is sent to stderr (a run's ``--json`
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import os
 import random
 import signal
@@ -121,6 +122,7 @@ class Sandbox:
 
 def _serve(conn: Connection) -> None:
     die_with_parent()
+    faulthandler.disable()  # a crash is reported as the cell's row, not as a traceback over the progress bar
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.dup2(2, 1)
     sys.stdout = sys.stderr

@@ -23,15 +23,19 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    objective: Optional[list[str]] = typer.Option(None, "--objective", help="objective name (repeatable; `optbench list`)"),
+    objective: Optional[list[str]] = typer.Option(None, "--objective",
+                                                  help="objective name (repeatable; `optbench list`)"),
     optimizer: Optional[list[str]] = typer.Option(None, "--optimizer", help="optimizer name (repeatable)"),
-    option: Optional[list[str]] = typer.Option(None, "--option", help="objective option key=value, for every objective (repeatable)"),
-    opt: Optional[list[str]] = typer.Option(None, "--opt", help="optimizer option key=value, for every optimizer (repeatable)"),
+    option: Optional[list[str]] = typer.Option(None, "--option",
+                                               help="objective option key=value, for every objective (repeatable)"),
+    opt: Optional[list[str]] = typer.Option(None, "--opt",
+                                            help="optimizer option key=value, for every optimizer (repeatable)"),
     budget: Optional[list[int]] = typer.Option(None, "--budget", help="maximum evaluations (repeatable; default 500)"),
     seconds: Optional[float] = typer.Option(None, "--seconds", help="maximum wall time per cell in seconds"),
     seed: Optional[int] = typer.Option(None, "--seed", help="one seed (default 0)"),
     seeds: Optional[int] = typer.Option(None, "--seeds", help="seeds 0 … N−1"),
-    suite: Optional[str] = typer.Option(None, "--suite", help="a named matrix from harness/suites.toml: quick, full, backtest"),
+    suite: Optional[str] = typer.Option(None, "--suite",
+                                        help="a named matrix from harness/suites.toml: quick, full, backtest"),
     store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
     no_store: bool = typer.Option(False, "--no-store", help="do not read or write a store (no resume)"),
     workers: Optional[int] = typer.Option(None, "--workers", help="worker processes (default: every core)"),
@@ -108,7 +112,8 @@ def _labels(objective: str, options: dict, optimizer: str, optimizer_options: di
 
     max_evals, max_s = budget["max_evals"], budget["max_seconds"]
     return [" ".join(filter(None, (objective, _changed(options, objectives.option_defaults(objective))))),
-            " ".join(filter(None, (optimizer, _changed(optimizer_options, optimizers.adapter_class(optimizer).defaults)))),
+            " ".join(filter(None, (optimizer,
+                                   _changed(optimizer_options, optimizers.adapter_class(optimizer).defaults)))),
             f"{max_evals}" + (f", {max_s:g} s" if max_s else ""), str(seed)]
 
 

@@ -31,7 +31,8 @@ def _locked(path: Path):
 
 @pytest.mark.parametrize("args, make_store, words", [
     (["--objective", "nope", "--optimizer", "random"], _make_store, "unknown objective 'nope'"),
-    (["--objective", "sphere", "--optimizer", "random", "--optimizer", "nope"], _make_store, "unknown optimizer 'nope'"),
+    (["--objective", "sphere", "--optimizer", "random", "--optimizer", "nope"], _make_store,
+     "unknown optimizer 'nope'"),
     (["--objective", "sphere", "--option", "dim=0", "--optimizer", "random"], _make_store, "dim=0"),
     (["--objective", "sphere"], _make_store, "the matrix is empty"),
     (["--suite", "quick", "--seeds", "2"], _make_store, "--suite quick defines the whole matrix"),
@@ -141,3 +142,12 @@ def test_ctrl_c_keeps_finished_cells_stops_workers_and_exits_130(tmp_path):
     conn = sqlite3.connect(tmp_path / "s.sqlite")
     assert conn.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
     conn.close()
+
+
+def test_export_writes_the_store_as_csv_and_refuses_an_unknown_format(tmp_path, capsys):
+    _make_store(tmp_path / "s.sqlite")
+    main(["export", "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "out" / "r.csv")])
+    assert (tmp_path / "out" / "r.csv").read_text().count("\n") == 4  # header + 3 records
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "r.txt")])
+    assert exit_.value.code == 2 and "export format 'txt'" in capsys.readouterr().err

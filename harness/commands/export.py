@@ -1,0 +1,33 @@
+"""``optbench export``: the results store as one parquet or CSV table (one row per cell)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import console
+
+FORMATS = ("parquet", "csv")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export", help="Write the results store as a parquet or CSV table, one row per cell "
+                               "(dict and list fields as JSON text).")(export)
+
+
+def export(
+    out: Path = typer.Option(..., "--out", help="output file"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="parquet or csv (default: from --out's suffix)"),
+    store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
+) -> None:
+    from ..budget import HarnessError
+    from ..store import export as write
+
+    fmt = fmt or out.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise HarnessError(f"export format {fmt or '(none)'!r} is unknown; give --format parquet or csv "
+                           f"(or an --out ending in .parquet / .csv)")
+    rows = write(store, out, fmt)
+    console.print(f"wrote {rows} records from {store} to {out} ({fmt})", highlight=False)
