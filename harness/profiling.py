@@ -130,7 +130,8 @@ def run_py_spy(cell: Cell, out_dir: Path, name: str, native: bool = False, rate:
     with tempfile.TemporaryDirectory() as tmp:
         status_path = Path(tmp) / "status.json"
         for kind, fmt, suffix in PY_SPY_FORMATS:
-            status_path.unlink(missing_ok=True)
+            for stale in (status_path, out_dir / f"{name}{suffix}"):
+                stale.unlink(missing_ok=True)
             cmd = [exe, "record", "--format", fmt, "--rate", str(rate), "--output", str(out_dir / f"{name}{suffix}"),
                    *(["--native"] if native else []), "--", sys.executable, "-m", "harness.profiling", "--child",
                    json.dumps(cell_to_dict(cell)), str(min_s), str(status_path)]
