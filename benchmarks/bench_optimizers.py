@@ -11,7 +11,7 @@ class _OneRunPerCell:
     def setup_cache(self):
         return s.run_matrix(s.OPTIMIZE_OBJECTIVES, s.OPTIMIZERS)
 
-    setup_cache.timeout = 1800  # the whole matrix in one process (OPTBENCH_ASV_SLOW=1 adds botorch)
+    setup_cache.timeout = 1800  # every cell, one after another (OPTBENCH_ASV_SLOW=1 adds botorch)
 
 
 class Optimize:
