@@ -150,7 +150,7 @@ def reference_profits(probs: Sequence[Problem]) -> np.ndarray:
     """Each problem's reference profit (SPEC §1's breakpoint optimum), via the exact solver: equal to
     ``reference()`` on every goog problem (``optbench perf backtest_speed`` re-checks all 280)."""
     objs = build(probs)
-    points = solve_exact(objs)
+    points, _ = solve_exact(objs)
     return np.array([-o.exact_value({"h": float(h), "l": float(l)}) for o, (h, l) in zip(objs, points)])
 
 

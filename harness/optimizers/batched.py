@@ -10,6 +10,8 @@ steps. Random draws are shared by all problems of a stack for the same reason.
 
 from __future__ import annotations
 
+import ctypes
+import sys
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +27,17 @@ from ..instrument import Instrument
 from .base import OptimizerAdapter
 
 CHUNK_ELEMS = 1 << 19  # elements per tensor pass: 4 MB in float64 stays in cache (2^19 measured fastest)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
+
+
+def keep_freed_memory() -> None:
+    """Let glibc keep freed memory for reuse (heap, not mmap, up to 32 MB; no trimming). A solve
+    allocates MB-sized tensors over and over, and handing them back to the OS each time made page
+    faults ~60 % of ``batched.exact``'s time (measured). Process-wide; a no-op without glibc."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,9 @@ class Solutions:
 
 class BatchedAdapter(OptimizerAdapter):
     """An adapter that can also solve a list of problems at once (:meth:`solve_many`)."""
+
+    def prepare(self) -> None:
+        keep_freed_memory()
 
     @abstractmethod
     def solve_many(self, objectives: Sequence[Objective], seed: int) -> Solutions:
@@ -57,9 +73,10 @@ def stack_days(objectives: Sequence[MaxDiffObjective], dtype: str) -> DayTensors
     device = objectives[0].options["device"]
     rows = [day_tensors(o.days, o.options["always_on"], device, dtype) for o in objectives]
     n = max(len(r.c) for r in rows)
-    pad = lambda name: torch.stack([torch.nn.functional.pad(getattr(r, name), (0, n - len(r.c))) for r in rows])  # noqa: E731
+    pad = lambda t: t if len(t) == n else torch.nn.functional.pad(t, (0, n - len(t)))  # noqa: E731
     fee = torch.tensor([[r.fee] for r in rows], dtype=rows[0].c.dtype, device=device)
-    return DayTensors(*(pad(k) for k in ("c", "H", "L", "hp", "lp", "long", "short")), fee)
+    fields = ("c", "H", "L", "hp", "lp", "long", "short")
+    return DayTensors(*(torch.stack([pad(getattr(r, k)) for r in rows]) for k in fields), fee)
 
 
 class InstrumentStack:

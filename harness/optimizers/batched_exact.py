@@ -1,20 +1,22 @@
 """``batched.exact``: the exact MaxDiff optimum (SPEC §1's reference) through the objective's structure.
 
-Two exact reductions, then one pass over a candidate grid for many problems at once:
+1. **Fewer candidates, the same optimum.** Inside a piece between breakpoints profit is nondecreasing
+   in ``h`` and nonincreasing in ``l`` (∂/∂h = Σ long·fill·[exit at hp'] − Σ short·fill ≥ 0 as
+   short ≤ 0; ∂/∂l ≤ 0 likewise), and it is continuous where hp' or lp' clips at 0: it jumps only
+   where a fill or an exit switches (``h = H − hp``, ``l = L − lp``). So of SPEC's candidates only
+   the largest ``h`` and the smallest ``l`` between consecutive jumps can win: about n per axis, not 4n.
+2. **Axis terms in O((n + k) log k).** Each day's fill, exit and clip are steps along the sorted
+   candidates: counts by ``searchsorted`` (corrected with the exact predicate) and interval sums
+   give the h-only and l-only parts of profit on every candidate at once.
+3. **Cross terms by prefix sums.** ``profit = u(l) + v(h) + C1(l, h) + C2(l, h)`` with
+   ``C1 = Σ_i long_i·fill_i(l)·g_i(h)`` and ``C2 = Σ_i short_i·fill_i(h)·m_i(l)``. The days filled at
+   a candidate are a prefix of the days sorted by where they start (l) or stop (h) filling, so C1 is
+   a running sum over l-candidates and C2 a cumulative sum over days read at each h-candidate's
+   count: O(k·n + k²) per problem instead of the O(k²·n) of two matrix products. With
+   ``close_at_eod=True`` the cross terms depend on one axis only: profit = A(l) + B(h), per axis.
 
-1. **Candidates.** Between breakpoints profit is nondecreasing in ``h`` and nonincreasing in ``l``
-   (∂/∂h = Σ long·fill·[exit at hp'] − Σ short·fill ≥ 0 as short ≤ 0; ∂/∂l ≤ 0 likewise). So of
-   SPEC's candidates only the largest ``h`` and the smallest ``l`` of each linear piece can win:
-   half of each axis, a quarter of the grid, and the same optimum as ``reference()``.
-2. **Cross terms by prefix sums.** ``profit = u(l) + v(h) + C1(l, h) + C2(l, h)`` with
-   ``C1 = Σ_i long_i·fill_i(l)·g_i(h)`` and ``C2 = Σ_i short_i·fill_i(h)·m_i(l)``. A day's fill is a
-   step along its own axis (monotone in float arithmetic too), so C1 is a running sum over the
-   l-candidates of the days that start filling there, and C2 a scatter of each day onto the
-   h-candidate where it stops filling followed by a cumulative sum: O(k·n + k²) per problem instead
-   of the O(k²·n) of two matrix products. With ``close_at_eod=True`` the cross terms do not depend on
-   the other axis: profit = A(l) + B(h), maximized per axis.
-
-Everything is computed in float64 on the objectives' device, chunked to ``chunk_elems`` elements.
+Problems are stacked as (P, k, n) tensors in float64 on the objectives' device, about
+``chunk_elems`` elements at a time; a problem too large for that runs in row blocks of l-candidates.
 """
 
 from __future__ import annotations
@@ -25,43 +27,52 @@ import numpy as np
 import torch
 
 from objectives import Objective
-from objectives.maxdiff import DayTensors, MaxDiffObjective, breakpoint_candidates, position_rows
+from objectives.maxdiff import BOX, EPS, DayTensors, MaxDiffObjective
 
 from ..budget import HarnessError
 from ..instrument import Instrument
 from .batched import CHUNK_ELEMS, BatchedAdapter, Solutions, maxdiff_objectives, stack_days
 
 
-def dominant_candidates(shift: np.ndarray, limit: np.ndarray, jumps: np.ndarray, keep_largest: bool) -> np.ndarray:
-    """SPEC's per-axis candidates reduced to one per piece between consecutive ``jumps``: the largest
-    (h-axis) or the smallest (l-axis). Profit is continuous at the other breakpoints (the clip of
-    hp' or lp' at 0), so pieces merge across them; a candidate exactly on a jump stays."""
-    cands = breakpoint_candidates(shift, limit)
-    bps = np.unique(jumps)
-    piece = np.searchsorted(bps, cands, "left") + np.searchsorted(bps, cands, "right")  # odd: on a jump
-    change = piece[1:] != piece[:-1]
-    keep = np.r_[change, True] if keep_largest else np.r_[True, change]
-    return cands[keep]
+def _candidates(limit: torch.Tensor, shift: torch.Tensor, days: torch.Tensor, jumps: torch.Tensor,
+                keep_largest: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """One axis of every stacked problem (day tensors (P, n)): SPEC's candidates (box ends, in-box
+    breakpoints ``limit − shift`` and ``−shift`` ± EPS of the real ``days``) reduced to the largest
+    (h-axis) or the smallest (l-axis) one between consecutive jumps (``limit − shift`` where ``jumps``);
+    a candidate exactly on a jump stays. Returns (P, k) ascending candidates, each row padded with its
+    own last value, and the counts (P,)."""
+    P, dev = limit.shape[0], limit.device
+    bps = torch.cat([limit - shift, -shift], 1)
+    inside = torch.cat([days, days], 1) & (bps >= BOX[0]) & (bps <= BOX[1])
+    ends = torch.tensor(BOX, dtype=bps.dtype, device=dev).expand(P, 2)
+    cands = torch.cat([torch.where(inside, bps - EPS, BOX[0]), torch.where(inside, bps + EPS, BOX[0]), ends], 1)
+    cands = cands.clamp_(*BOX).sort(1).values  # repeats are harmless: no piece boundary between them
+    m = cands.shape[1]
+    # A piece boundary lies in the gap after candidate j when a jump J has c_j ≤ J ≤ c_(j+1), c_j < c_(j+1).
+    at = torch.where(jumps, limit - shift, torch.inf)
+    gaps = torch.cat([torch.searchsorted(cands, at), torch.searchsorted(cands, at, right=True)], 1) - 1
+    boundary = torch.zeros(P, m + 1, dtype=torch.bool, device=dev)
+    boundary.scatter_(1, torch.where(gaps < 0, m, gaps), True)
+    boundary = boundary[:, :m - 1] & (cands[:, 1:] != cands[:, :-1])
+    end = torch.ones(P, 1, dtype=torch.bool, device=dev)
+    keep = torch.cat([boundary, end], 1) if keep_largest else torch.cat([end, boundary], 1)
+    counts = keep.sum(1)
+    slot = torch.where(keep, keep.cumsum(1) - 1, m)
+    kept = torch.zeros(P, m + 1, dtype=cands.dtype, device=dev).scatter_(1, slot, cands)[:, :int(counts.max())]
+    last = kept.gather(1, counts[:, None] - 1)
+    return torch.where(torch.arange(kept.shape[1], device=dev) < counts[:, None], kept, last), counts
 
 
-def candidate_grid(obj: MaxDiffObjective) -> tuple[np.ndarray, np.ndarray]:
-    """The reduced (h, l) candidates of one problem, each sorted ascending. Profit jumps on the h-axis
-    at ``H − hp`` of days whose short fills or (closing intraday) whose long exits there; likewise on
-    the l-axis at ``L − lp``."""
-    days = obj.days
-    pos = position_rows(days.p, obj.options["always_on"])
-    long, short = np.clip(pos, 0, 10).sum(0) != 0, np.clip(pos, -10, 0).sum(0) != 0
-    h_days = short | (long & (not obj.close_at_eod))
-    l_days = long | (short & (not obj.close_at_eod))
-    return (dominant_candidates(days.hp, days.H, (days.H - days.hp)[h_days], True),
-            dominant_candidates(days.lp, days.L, (days.L - days.lp)[l_days], False))
-
-
-def _padded(rows: list[np.ndarray], device) -> torch.Tensor:
-    """Rows of different lengths as one (P, k) tensor, each padded with its own last (largest) value,
-    which keeps every row sorted and adds no new candidate."""
-    k = max(len(r) for r in rows)
-    return torch.as_tensor(np.stack([np.pad(r, (0, k - len(r)), mode="edge") for r in rows]), device=device)
+def _grid(d: DayTensors, real: torch.Tensor, close_at_eod: bool):
+    """Both axes' candidates of stacked problems: padded (P, kh) and (P, kl), and the grid sizes (P,).
+    Profit jumps on the h-axis at ``H − hp`` of days whose short fills or (closing intraday) whose
+    long exits there; likewise on the l-axis at ``L − lp``."""
+    if bool((d.hp + BOX[1] >= 10).any()) or bool((d.lp + BOX[0] <= -1).any()):
+        raise HarnessError("batched.exact assumes hp + h < 10 and lp + l > -1 over the box (no outer clip)")
+    long, short = d.long != 0, d.short != 0
+    h, kh = _candidates(d.H, d.hp, real, short | (long & (not close_at_eod)), True)
+    l, kl = _candidates(d.L, d.lp, real, long | (short & (not close_at_eod)), False)
+    return h, l, kh * kl
 
 
 def _count(cands: torch.Tensor, thr: torch.Tensor, holds) -> torch.Tensor:
@@ -111,7 +122,7 @@ def _argmax_rows(x: torch.Tensor) -> torch.Tensor:
     return x.argmax(1) if x.is_cuda else torch.from_numpy(x.numpy().argmax(1))
 
 
-def _best_separable(d, h, l, chunk_elems):
+def _best_separable(d, h, l):
     """close_at_eod=True: profit = A(l) + B(h); the best of each axis."""
     b, a = _h_axis(d, h, True)[0], _l_axis(d, l, True)[0]
     rows = torch.arange(len(h), device=h.device)
@@ -121,7 +132,7 @@ def _best_separable(d, h, l, chunk_elems):
 def _best_coupled(d, h, l, chunk_elems):
     """close_at_eod=False: the whole (l × h) grid, in row blocks of l-candidates when one problem is
     too large for one block (stacked problems always fit one: ``solve_exact`` sizes the stacks)."""
-    P, n = d.c.shape
+    (P, n), dev, dtype = d.c.shape, d.c.device, d.c.dtype
     kh, kl = h.shape[1], l.shape[1]
     v, h_fills = _h_axis(d, h, False)
     u, first = _l_axis(d, l, False)
@@ -139,13 +150,13 @@ def _best_coupled(d, h, l, chunk_elems):
     ka = kl if P > 1 else max(1, min(kl, chunk_elems // max(kh, n + 1)))
     sub = max(1, chunk_elems // (P * kh))
     carry = v  # C1 + v: each block's first row starts from the previous block's last
-    best = torch.full((P,), -torch.inf, dtype=d.c.dtype, device=d.c.device)
+    best = torch.full((P,), -torch.inf, dtype=dtype, device=dev)
     best_h, best_l = h[:, 0].clone(), l[:, 0].clone()
-    problem_rows = torch.arange(P, device=d.c.device)[:, None]
+    problem_rows = torch.arange(P, device=dev)[:, None]
     for a0 in range(0, kl, ka):
         rows = min(ka, kl - a0)
-        lo, hi = (0, n) if P > 1 else torch.searchsorted(first[0], torch.tensor([a0, a0 + rows], device=first.device)).tolist()
-        c1 = torch.zeros(P, rows, kh, dtype=d.c.dtype, device=d.c.device)
+        lo, hi = (0, n) if P > 1 else torch.searchsorted(first[0], torch.tensor([a0, a0 + rows], device=dev)).tolist()
+        c1 = torch.zeros(P, rows, kh, dtype=dtype, device=dev)
         c1[:, 0] = carry
         for s in range(lo, hi, sub):
             e = min(s + sub, hi)
@@ -154,7 +165,7 @@ def _best_coupled(d, h, l, chunk_elems):
             c1.view(-1, kh).index_add_(0, (first[:, s:e] - a0 + rows * problem_rows).flatten(), g.view(-1, kh))
         c1 = c1.cumsum_(1)
         carry = c1[:, -1].clone()
-        prefix = torch.empty(P, rows, n + 1, dtype=d.c.dtype, device=d.c.device)
+        prefix = torch.empty(P, rows, n + 1, dtype=dtype, device=dev)
         prefix[:, :, 0] = u[:, a0:a0 + rows]  # u rides along the cumulative sum
         m = torch.add(lp, l[:, a0:a0 + rows, None], out=prefix[:, :, 1:]).clamp_(-1.0, 0.0)
         torch.where(m >= L, m, c, out=m).mul_(short)
@@ -168,22 +179,35 @@ def _best_coupled(d, h, l, chunk_elems):
     return best_h, best_l
 
 
-def solve_exact(objectives: Sequence[MaxDiffObjective], chunk_elems: int = CHUNK_ELEMS,
-                grids: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
-    """The exact optimum (h, l) of each MaxDiff problem as a (P, 2) array, solved in stacked passes
-    of at most about ``chunk_elems`` elements; ``grids`` are the problems' ``candidate_grid``s if known."""
-    grids = [candidate_grid(o) for o in objectives] if grids is None else grids
-    points = np.empty((len(objectives), 2))
-    for eod, solve in ((False, _best_coupled), (True, _best_separable)):
+def _stacks(objectives: Sequence[MaxDiffObjective], chunk_elems: int):
+    """Groups of problems solved together: one close policy each, about ``chunk_elems`` elements per
+    tensor pass (a grid of about n × n candidates per problem). Yields (indices, close policy, stacked
+    days, mask of the real days)."""
+    for eod in (False, True):
         idx = [i for i, o in enumerate(objectives) if o.close_at_eod == eod]
-        size = max([len(grids[i][0]) * max(len(grids[i][1]), len(objectives[i].days)) for i in idx], default=1)
-        step = max(1, chunk_elems // size)
+        step = max(1, chunk_elems // (max([len(objectives[i].days) for i in idx], default=1) + 1) ** 2)
         for part in (idx[s:s + step] for s in range(0, len(idx), step)):
-            d = stack_days([objectives[i] for i in part], "float64")
-            h = _padded([grids[i][0] for i in part], d.c.device)
-            l = _padded([grids[i][1] for i in part], d.c.device)
-            points[part] = torch.stack(solve(d, h, l, chunk_elems), 1).cpu().numpy()
-    return points
+            group = [objectives[i] for i in part]
+            d = stack_days(group, "float64")
+            lengths = torch.tensor([[len(o.days)] for o in group], device=d.c.device)
+            yield part, eod, d, torch.arange(d.c.shape[1], device=d.c.device) < lengths
+
+
+def solve_exact(objectives: Sequence[MaxDiffObjective],
+                chunk_elems: int = CHUNK_ELEMS) -> tuple[np.ndarray, np.ndarray]:
+    """The exact optimum (h, l) of each MaxDiff problem (P, 2) and the size of its candidate grid (P,)."""
+    points, sizes = np.empty((len(objectives), 2)), np.empty(len(objectives), dtype=np.int64)
+    for part, eod, d, real in _stacks(objectives, chunk_elems):
+        h, l, size = _grid(d, real, eod)
+        points[part] = _search(d, h, l, eod, chunk_elems)
+        sizes[part] = size.cpu().numpy()
+    return points, sizes
+
+
+def _search(d: DayTensors, h: torch.Tensor, l: torch.Tensor, close_at_eod: bool, chunk_elems: int) -> np.ndarray:
+    """The best candidate pair of each stacked problem, (P, 2)."""
+    best = _best_separable(d, h, l) if close_at_eod else _best_coupled(d, h, l, chunk_elems)
+    return torch.stack(best, 1).cpu().numpy()
 
 
 class BatchedExact(BatchedAdapter):
@@ -194,17 +218,14 @@ class BatchedExact(BatchedAdapter):
     defaults = {"chunk_elems": CHUNK_ELEMS}
 
     def solve_many(self, objectives: Sequence[Objective], seed: int) -> Solutions:
-        objs = maxdiff_objectives(objectives)
-        grids = [candidate_grid(o) for o in objs]
-        sizes = np.array([len(h) * len(l) for h, l in grids])
-        return Solutions(solve_exact(objs, self.options["chunk_elems"], grids), sizes)
+        return Solutions(*solve_exact(maxdiff_objectives(objectives), self.options["chunk_elems"]))
 
     def minimize(self, problem: Instrument, seed: int) -> None:
         obj = problem.objective
         if not isinstance(obj, MaxDiffObjective):
             raise HarnessError(f"{self.name} uses MaxDiff's breakpoint structure; it cannot solve {obj!r}")
-        h, l = grid = candidate_grid(obj)
-        with problem.external(len(h) * len(l) - 1):  # the grid but its winner, evaluated below
-            point = solve_exact([obj], self.options["chunk_elems"], [grid])[0]
+        ((_, eod, d, real),) = _stacks([obj], self.options["chunk_elems"])
+        h, l, size = _grid(d, real, eod)
+        with problem.external(int(size) - 1):  # the grid but its winner, evaluated below
+            point = _search(d, h, l, eod, self.options["chunk_elems"])[0]
         problem.evaluate(point)
-
