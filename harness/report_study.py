@@ -128,8 +128,9 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
     loads = [r.load_avg for r in rows]
     if loads and max(loads) > os.cpu_count():
         out.append(f"Caution: the 1-minute load average was {min(loads):.1f}–{max(loads):.1f} on "
-                   f"{os.cpu_count()} cores during these runs; other processes shared the cores, so wall-clock "
-                   f"figures are pessimistic. CPU ms per trial is less sensitive to that.")
+                   f"{os.cpu_count()} cores during these runs: other processes shared the cores, so wall times, "
+                   f"trials/s and efficiencies are inflated and noisy (rerun on an idle machine, or with --repeats); "
+                   f"CPU ms per evaluation and per trial are much less sensitive to that.")
     if choice:
         out.append("**Use** " + "; ".join(choice) + ".")
     return [f"- {line}" for line in out]
