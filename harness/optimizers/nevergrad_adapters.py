@@ -35,6 +35,31 @@ def parametrization(ng: Any, space: SearchSpace) -> tuple[Any, Callable[[Any], n
     return ng.p.Dict(**params), space.encode
 
 
+def _metamodel_falls_back_on_numpy2() -> None:
+    """Compatibility shim for nevergrad 1.0.12 under numpy ≥ 2.3.
+
+    Its MetaModel (which NGOpt picks for some budgets) calls ``float()`` on a one-element array,
+    a ``TypeError`` under numpy 2, and the run dies. nevergrad already falls back to its base
+    optimizer when the surrogate fails (``MetaModelFailure``); this turns the ``TypeError`` into
+    that failure so the designed fallback happens. Installed once, idempotent.
+    """
+    from nevergrad.optimization import metamodel, optimizerlib
+
+    original = metamodel.learn_on_k_best
+    if getattr(original, "optbench_shim", False):
+        return
+
+    def learn_on_k_best(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(*args, **kwargs)
+        except TypeError as exc:
+            raise metamodel.MetaModelFailure(f"surrogate unusable under numpy 2: {exc}") from exc
+
+    learn_on_k_best.optbench_shim = True  # type: ignore[attr-defined]
+    metamodel.learn_on_k_best = learn_on_k_best
+    optimizerlib.learn_on_k_best = learn_on_k_best
+
+
 class _NevergradAdapter(OptimizerAdapter):
     """One nevergrad registry entry (``ng_name``) driven by ask/tell for the run's budget."""
 
@@ -46,6 +71,7 @@ class _NevergradAdapter(OptimizerAdapter):
         import nevergrad
 
         self._ng = nevergrad
+        _metamodel_falls_back_on_numpy2()
 
     def minimize(self, problem: Instrument, seed: int) -> None:
         ng, k = self._ng, max(int(self.options["num_workers"]), 1)
