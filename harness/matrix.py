@@ -57,7 +57,7 @@ def resolve(cells: Sequence[Cell]) -> list[Cell]:
     for cell in cells:
         obj_key, opt_key = (cell.objective, to_json(cell.options)), (cell.optimizer, to_json(cell.optimizer_options))
         if obj_key not in full_objective:
-            full_objective[obj_key] = _checked(problems, lambda: objectives.get(cell.objective, **cell.options).options)
+            full_objective[obj_key] = _checked(problems, lambda: _objective_options(cell.objective, cell.options))
         if opt_key not in full_optimizer:
             full_optimizer[opt_key] = _checked(
                 problems, lambda: optimizers.make(cell.optimizer, **cell.optimizer_options).options)
@@ -67,6 +67,15 @@ def resolve(cells: Sequence[Cell]) -> list[Cell]:
     if problems:
         raise HarnessError(f"{len(problems)} problem(s) in the matrix, nothing was run:\n  " + "\n  ".join(problems))
     return list(out.values())
+
+
+def _objective_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """All of an objective's options, found by building it here, on the CPU: CUDA started in this
+    process would be unusable in the workers forked from it (the workers' cells start their own)."""
+    device = options.get("device")
+    on_gpu = isinstance(device, str) and device.startswith("cuda")
+    full = objectives.get(name, **{**options, "device": "cpu"} if on_gpu else options).options
+    return {**full, "device": device} if on_gpu else full
 
 
 def _checked(problems: dict[str, None], build) -> dict | None:

@@ -48,6 +48,13 @@ def test_resolve_lists_every_problem_at_once():
         resolve([])
 
 
+def test_resolve_keeps_a_cuda_device_without_starting_cuda_in_the_parent():
+    torch = pytest.importorskip("torch")
+    (cell,) = resolve(expand([("maxdiff", {"device": "cuda", "n": 20})], [("random", {})], [Budget(5)], [0]))
+    assert cell.options["device"] == "cuda" and cell.options["n"] == 20
+    assert not torch.cuda.is_initialized()  # forked workers could not use CUDA otherwise
+
+
 def test_serial_and_two_workers_give_identical_values():
     optimizers = [(name, {}) for name in ("random", "grid", "scipy.de", "optuna.tpe") if name in REGISTRY]
     cells = resolve(expand([("rastrigin", {}), ("maxdiff", {"n": 50})], optimizers, [Budget(60)], [0, 1]))
