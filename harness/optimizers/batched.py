@@ -98,6 +98,7 @@ class MaxDiffStack:
         space = objs[0].space
         self.lower, self.upper, self.n_problems = space.lower, space.upper, len(objs)
         self.chunk_elems = chunk_elems
+        self.n_evals = 0  # per problem
         self.groups = []  # (problem indices, close_at_eod, tensors shaped for ``profit``)
         for eod in (False, True):
             idx = [i for i, o in enumerate(objs) if o.close_at_eod == eod]
@@ -111,6 +112,7 @@ class MaxDiffStack:
     def evaluate(self, xs: np.ndarray) -> np.ndarray:
         """Values (−profit) of candidates xs (P, k, 2), clipped into the box like the instrument does."""
         xs = np.clip(xs, self.lower, self.upper)
+        self.n_evals += xs.shape[1]
         out = np.empty(xs.shape[:2])
         for idx, eod, d in self.groups:
             x = torch.as_tensor(xs[idx], dtype=d.c.dtype, device=d.c.device)

@@ -27,52 +27,47 @@ import numpy as np
 import torch
 
 from objectives import Objective
-from objectives.maxdiff import BOX, EPS, DayTensors, MaxDiffObjective
+from objectives.maxdiff import BOX, DayTensors, MaxDiffObjective, breakpoint_candidates, position_rows
 
 from ..budget import HarnessError
 from ..instrument import Instrument
 from .batched import CHUNK_ELEMS, BatchedAdapter, Solutions, maxdiff_objectives, stack_days
 
 
-def _candidates(limit: torch.Tensor, shift: torch.Tensor, days: torch.Tensor, jumps: torch.Tensor,
-                keep_largest: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """One axis of every stacked problem (day tensors (P, n)): SPEC's candidates (box ends, in-box
-    breakpoints ``limit − shift`` and ``−shift`` ± EPS of the real ``days``) reduced to the largest
-    (h-axis) or the smallest (l-axis) one between consecutive jumps (``limit − shift`` where ``jumps``);
-    a candidate exactly on a jump stays. Returns (P, k) ascending candidates, each row padded with its
-    own last value, and the counts (P,)."""
-    P, dev = limit.shape[0], limit.device
-    bps = torch.cat([limit - shift, -shift], 1)
-    inside = torch.cat([days, days], 1) & (bps >= BOX[0]) & (bps <= BOX[1])
-    ends = torch.tensor(BOX, dtype=bps.dtype, device=dev).expand(P, 2)
-    cands = torch.cat([torch.where(inside, bps - EPS, BOX[0]), torch.where(inside, bps + EPS, BOX[0]), ends], 1)
-    cands = cands.clamp_(*BOX).sort(1).values  # repeats are harmless: no piece boundary between them
-    m = cands.shape[1]
-    # A piece boundary lies in the gap after candidate j when a jump J has c_j ≤ J ≤ c_(j+1), c_j < c_(j+1).
-    at = torch.where(jumps, limit - shift, torch.inf)
-    gaps = torch.cat([torch.searchsorted(cands, at), torch.searchsorted(cands, at, right=True)], 1) - 1
-    boundary = torch.zeros(P, m + 1, dtype=torch.bool, device=dev)
-    boundary.scatter_(1, torch.where(gaps < 0, m, gaps), True)
-    boundary = boundary[:, :m - 1] & (cands[:, 1:] != cands[:, :-1])
-    end = torch.ones(P, 1, dtype=torch.bool, device=dev)
-    keep = torch.cat([boundary, end], 1) if keep_largest else torch.cat([end, boundary], 1)
-    counts = keep.sum(1)
-    slot = torch.where(keep, keep.cumsum(1) - 1, m)
-    kept = torch.zeros(P, m + 1, dtype=cands.dtype, device=dev).scatter_(1, slot, cands)[:, :int(counts.max())]
-    last = kept.gather(1, counts[:, None] - 1)
-    return torch.where(torch.arange(kept.shape[1], device=dev) < counts[:, None], kept, last), counts
+def dominant_candidates(shift: np.ndarray, limit: np.ndarray, jumps: np.ndarray, keep_largest: bool) -> np.ndarray:
+    """SPEC's candidates of one axis reduced to the largest (h-axis) or the smallest (l-axis) one
+    between consecutive ``jumps``; a candidate exactly on a jump stays."""
+    cands = breakpoint_candidates(shift, limit)
+    jumps = np.unique(jumps)
+    piece = np.searchsorted(jumps, cands, "left") + np.searchsorted(jumps, cands, "right")  # odd: on a jump
+    change = piece[1:] != piece[:-1]
+    return cands[np.r_[change, True] if keep_largest else np.r_[True, change]]
 
 
-def _grid(d: DayTensors, real: torch.Tensor, close_at_eod: bool):
-    """Both axes' candidates of stacked problems: padded (P, kh) and (P, kl), and the grid sizes (P,).
-    Profit jumps on the h-axis at ``H − hp`` of days whose short fills or (closing intraday) whose
-    long exits there; likewise on the l-axis at ``L − lp``."""
-    if bool((d.hp + BOX[1] >= 10).any()) or bool((d.lp + BOX[0] <= -1).any()):
+def candidate_grid(obj: MaxDiffObjective) -> tuple[np.ndarray, np.ndarray]:
+    """The reduced (h, l) candidates of one problem, each ascending. Profit jumps on the h-axis at
+    ``H − hp`` of days whose short fills or (closing intraday) whose long exits there; likewise on
+    the l-axis at ``L − lp``."""
+    days = obj.days
+    if days.hp.max() + BOX[1] >= 10 or days.lp.min() + BOX[0] <= -1:
         raise HarnessError("batched.exact assumes hp + h < 10 and lp + l > -1 over the box (no outer clip)")
-    long, short = d.long != 0, d.short != 0
-    h, kh = _candidates(d.H, d.hp, real, short | (long & (not close_at_eod)), True)
-    l, kl = _candidates(d.L, d.lp, real, long | (short & (not close_at_eod)), False)
-    return h, l, kh * kl
+    pos = position_rows(days.p, obj.options["always_on"])
+    long, short = np.clip(pos, 0, 10).sum(0) != 0, np.clip(pos, -10, 0).sum(0) != 0
+    intraday = not obj.close_at_eod
+    return (dominant_candidates(days.hp, days.H, (days.H - days.hp)[short | (long & intraday)], True),
+            dominant_candidates(days.lp, days.L, (days.L - days.lp)[long | (short & intraday)], False))
+
+
+def _grid(group: Sequence[MaxDiffObjective], device) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """The group's candidates as (P, kh) and (P, kl) tensors, each row padded with its own last
+    (largest) value, which keeps it sorted and adds no candidate; and the grid sizes (P,)."""
+    grids = [candidate_grid(o) for o in group]
+    padded = []
+    for axis in (0, 1):
+        k = max(len(g[axis]) for g in grids)
+        rows = np.stack([np.pad(g[axis], (0, k - len(g[axis])), mode="edge") for g in grids])
+        padded.append(torch.as_tensor(rows, device=device))
+    return padded[0], padded[1], np.array([len(h) * len(l) for h, l in grids])
 
 
 def _count(cands: torch.Tensor, thr: torch.Tensor, holds) -> torch.Tensor:
@@ -87,34 +82,37 @@ def _count(cands: torch.Tensor, thr: torch.Tensor, holds) -> torch.Tensor:
 
 
 def _interval_sums(k: int, start: torch.Tensor, stop: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """For each candidate index b < k (P, k): the sum of the days' weights with start ≤ b < stop."""
-    diff = torch.zeros(weight.shape[0], k + 1, dtype=weight.dtype, device=weight.device)
+    """For each candidate index b < k: the sum over days of the weights with start ≤ b < stop.
+    All three are (P, n, m) (m sums at once); returns (P, k, m)."""
+    diff = torch.zeros(weight.shape[0], k + 1, weight.shape[2], dtype=weight.dtype, device=weight.device)
     diff.scatter_add_(1, start, weight).scatter_add_(1, torch.maximum(start, stop), -weight)
     return diff.cumsum_(1)[:, :k]
 
 
 def _h_axis(d: DayTensors, h: torch.Tensor, close_at_eod: bool):
-    """The h-only part of profit per h-candidate (P, kh) and, per day, on how many of the first
-    h-candidates its short fills. hp' = hp + h once positive (0 before); the short fills while hp' < H."""
-    kh = h.shape[1]
+    """Per h-candidate (P, kh): the h-only part of profit, and how many days' shorts fill there;
+    per day (P, n): on how many of the first h-candidates its short fills.
+    hp' = hp + h once positive (0 before); the short fills while hp' < H."""
     fills = _count(h, torch.where(d.H > 0, d.H - d.hp, -torch.inf), lambda x: (d.hp + x).clamp(0.0, 10.0) < d.H)
     clipped = _count(h, -d.hp, lambda x: d.hp + x <= 0)
     const = d.short * (d.fee + d.c) if close_at_eod else d.short * d.fee
-    zero = torch.zeros_like(fills)
-    return (_interval_sums(kh, zero, fills, const) - _interval_sums(kh, clipped, fills, d.short * d.hp)
-            - h * _interval_sums(kh, clipped, fills, d.short)), fills
+    start = torch.stack([torch.zeros_like(fills), clipped, clipped, torch.zeros_like(fills)], 2)
+    weight = torch.stack([const, d.short * d.hp, d.short, torch.ones_like(const)], 2)
+    sums = _interval_sums(h.shape[1], start, fills[:, :, None].expand_as(start), weight)
+    return sums[..., 0] - sums[..., 1] - h * sums[..., 2], sums[..., 3].long(), fills
 
 
 def _l_axis(d: DayTensors, l: torch.Tensor, close_at_eod: bool):
-    """The l-only part of profit per l-candidate (P, kl) and, per day, on how many of the first
+    """Per l-candidate (P, kl): the l-only part of profit; per day (P, n): on how many of the first
     l-candidates its long does not fill. lp' = lp + l while negative (0 after); the long fills once lp' > L."""
     kl = l.shape[1]
     no_fill = _count(l, torch.where(d.L >= 0, torch.inf, d.L - d.lp), lambda x: (d.lp + x).clamp(-1.0, 0.0) <= d.L)
     negative = _count(l, -d.lp, lambda x: d.lp + x < 0)
     const = d.long * (d.c - d.fee) if close_at_eod else -d.long * d.fee
-    end = torch.full_like(no_fill, kl)
-    return (_interval_sums(kl, no_fill, end, const) - _interval_sums(kl, no_fill, negative, d.long * d.lp)
-            - l * _interval_sums(kl, no_fill, negative, d.long)), no_fill
+    start = no_fill[:, :, None].expand(-1, -1, 3)
+    stop = torch.stack([torch.full_like(no_fill, kl), negative, negative], 2)
+    sums = _interval_sums(kl, start, stop, torch.stack([const, d.long * d.lp, d.long], 2))
+    return sums[..., 0] - sums[..., 1] - l * sums[..., 2], no_fill
 
 
 def _argmax_rows(x: torch.Tensor) -> torch.Tensor:
@@ -134,13 +132,13 @@ def _best_coupled(d, h, l, chunk_elems):
     too large for one block (stacked problems always fit one: ``solve_exact`` sizes the stacks)."""
     (P, n), dev, dtype = d.c.shape, d.c.device, d.c.dtype
     kh, kl = h.shape[1], l.shape[1]
-    v, h_fills = _h_axis(d, h, False)
+    v, at_h, h_fills = _h_axis(d, h, False)
     u, first = _l_axis(d, l, False)
     # C2 = Σ short·m(l) over the days filled at h: days sorted by how many h-candidates they fill on
     # make that set a prefix (of length at_h), so C2 is a cumulative sum over days, then a gather.
     by_h = torch.argsort(h_fills, dim=1, descending=True, stable=True)
     lp, L, c, short = (t.gather(1, by_h)[:, None, :] for t in (d.lp, d.L, d.c, d.short))
-    at_h = _interval_sums(kh, torch.zeros_like(h_fills), h_fills, torch.ones_like(d.c)).long()[:, None, :]
+    at_h = at_h[:, None, :]
     # C1 = Σ long·g(h) over the days filled at l: a running sum over the l-candidates of the days
     # that start filling there (day i's long fills from l-candidate first[i] on), in that order.
     by_l = torch.argsort(first, dim=1, stable=True)
@@ -181,26 +179,23 @@ def _best_coupled(d, h, l, chunk_elems):
 
 def _stacks(objectives: Sequence[MaxDiffObjective], chunk_elems: int):
     """Groups of problems solved together: one close policy each, about ``chunk_elems`` elements per
-    tensor pass (a grid of about n × n candidates per problem). Yields (indices, close policy, stacked
-    days, mask of the real days)."""
+    tensor pass (a grid of about n × n candidates per problem). Yields (indices, close policy,
+    objectives, stacked days)."""
     for eod in (False, True):
         idx = [i for i, o in enumerate(objectives) if o.close_at_eod == eod]
         step = max(1, chunk_elems // (max([len(objectives[i].days) for i in idx], default=1) + 1) ** 2)
         for part in (idx[s:s + step] for s in range(0, len(idx), step)):
             group = [objectives[i] for i in part]
-            d = stack_days(group, "float64")
-            lengths = torch.tensor([[len(o.days)] for o in group], device=d.c.device)
-            yield part, eod, d, torch.arange(d.c.shape[1], device=d.c.device) < lengths
+            yield part, eod, group, stack_days(group, "float64")
 
 
 def solve_exact(objectives: Sequence[MaxDiffObjective],
                 chunk_elems: int = CHUNK_ELEMS) -> tuple[np.ndarray, np.ndarray]:
     """The exact optimum (h, l) of each MaxDiff problem (P, 2) and the size of its candidate grid (P,)."""
     points, sizes = np.empty((len(objectives), 2)), np.empty(len(objectives), dtype=np.int64)
-    for part, eod, d, real in _stacks(objectives, chunk_elems):
-        h, l, size = _grid(d, real, eod)
+    for part, eod, group, d in _stacks(objectives, chunk_elems):
+        h, l, sizes[part] = _grid(group, d.c.device)
         points[part] = _search(d, h, l, eod, chunk_elems)
-        sizes[part] = size.cpu().numpy()
     return points, sizes
 
 
@@ -224,8 +219,8 @@ class BatchedExact(BatchedAdapter):
         obj = problem.objective
         if not isinstance(obj, MaxDiffObjective):
             raise HarnessError(f"{self.name} uses MaxDiff's breakpoint structure; it cannot solve {obj!r}")
-        ((_, eod, d, real),) = _stacks([obj], self.options["chunk_elems"])
-        h, l, size = _grid(d, real, eod)
+        ((_, eod, group, d),) = _stacks([obj], self.options["chunk_elems"])
+        h, l, (size,) = _grid(group, d.c.device)
         with problem.external(int(size) - 1):  # the grid but its winner, evaluated below
             point = _search(d, h, l, eod, self.options["chunk_elems"])[0]
         problem.evaluate(point)

@@ -23,17 +23,13 @@ class _StackSearch(BatchedAdapter):
     def search(self, stack, seed: int) -> np.ndarray:
         """Best point per problem, (P, dim)."""
 
-    @property
-    @abstractmethod
-    def evals_per_problem(self) -> int:
-        """Evaluations one problem takes when no budget cuts the search."""
-
     def minimize(self, problem: Instrument, seed: int) -> None:
         self.search(InstrumentStack(problem), seed)  # the instrument keeps the best point
 
     def solve_many(self, objectives: Sequence[Objective], seed: int) -> Solutions:
-        points = self.search(MaxDiffStack(objectives), seed)
-        return Solutions(points, np.full(len(objectives), self.evals_per_problem))
+        stack = MaxDiffStack(objectives)
+        points = self.search(stack, seed)
+        return Solutions(points, np.full(len(objectives), stack.n_evals))
 
 
 def _keep_best(best_x, best_f, xs, fs):
@@ -47,15 +43,13 @@ def _keep_best(best_x, best_f, xs, fs):
 
 class BatchedGrid(_StackSearch):
     """Coarse-to-fine grid: ``points_per_axis``^dim points per round; each round zooms on the best
-    point to a box of ±``cells`` grid cells of the previous round (kept inside the bounds)."""
+    point to a box of ±``cells`` grid cells of the previous round (kept inside the bounds).
+    Measured: ≥ 0.92 of the reference profit on ar200 seeds 0–5; on goog's jumpier windows a median
+    of 0.975 and often far less (``optbench perf backtest_speed``)."""
 
     name = "batched.grid"
     seedable = False
     defaults = {"points_per_axis": 17, "rounds": 4, "cells": 2.0}
-
-    @property
-    def evals_per_problem(self) -> int:
-        return self.options["rounds"] * self.options["points_per_axis"] ** 2
 
     def search(self, stack, seed: int) -> np.ndarray:
         g, P = self.options["points_per_axis"], stack.n_problems
@@ -75,14 +69,11 @@ class BatchedGrid(_StackSearch):
 class BatchedDE(_StackSearch):
     """Differential evolution, current-to-best/1/bin with a dithered F per generation, for all
     problems at once (the same random draws for each). Trials leaving the box land halfway between
-    the parent and the bound."""
+    the parent and the bound. Measured: ≥ 0.95 of the reference profit on ar200 seeds 0–5; on goog
+    a median of 0.978 and often far less (``optbench perf backtest_speed``)."""
 
     name = "batched.de"
     defaults = {"popsize": 24, "generations": 30, "cr": 0.9, "f_low": 0.5, "f_high": 0.9}
-
-    @property
-    def evals_per_problem(self) -> int:
-        return self.options["popsize"] * (self.options["generations"] + 1)
 
     def search(self, stack, seed: int) -> np.ndarray:
         o = self.options
@@ -91,13 +82,13 @@ class BatchedDE(_StackSearch):
         dim = len(lower)
         pop = np.repeat((lower + rng.random((n, dim)) * (upper - lower))[None], P, 0)
         fit = stack.evaluate(pop)
-        rows, members = np.arange(P)[:, None], np.arange(n)
+        problems, members = np.arange(P), np.arange(n)
         for _ in range(o["generations"]):
             # two distinct partners per member, never the member itself
             pick = np.argsort(rng.random((n, n - 1)), 1)[:, :2]
             pick += pick >= members[:, None]
             f = rng.uniform(o["f_low"], o["f_high"])
-            best = pop[rows[:, 0], fit.argmin(1)][:, None, :]
+            best = pop[problems, fit.argmin(1)][:, None, :]
             mutant = pop + f * (best - pop) + f * (pop[:, pick[:, 0]] - pop[:, pick[:, 1]])
             cross = rng.random((n, dim)) < o["cr"]
             cross[members, rng.integers(0, dim, n)] = True
@@ -107,4 +98,4 @@ class BatchedDE(_StackSearch):
             take = trial_fit <= fit
             pop = np.where(take[..., None], trial, pop)
             fit = np.where(take, trial_fit, fit)
-        return pop[rows[:, 0], fit.argmin(1)]
+        return pop[problems, fit.argmin(1)]

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 import objectives
-from objectives.maxdiff import breakpoint_candidates, position_rows
+from objectives.maxdiff import breakpoint_candidates
 from harness.budget import Budget, HarnessError
 from harness.optimizers import make
 from harness.optimizers.batched import MaxDiffStack
-from harness.optimizers.batched_exact import solve_exact
+from harness.optimizers.batched_exact import candidate_grid, solve_exact
 from harness.runner import Cell, run_cell
 
 BATCHED = ["batched.exact", "batched.grid", "batched.de"]
@@ -19,24 +19,6 @@ MIXED = [dict(seed=3, n=60, close_at_eod=False), dict(seed=4, n=80, close_at_eod
          dict(seed=5, n=40, close_at_eod=False, always_on=True)]
 SMALL = dict(points_per_axis=9, rounds=3)  # keep the searches quick
 OPTIONS = {"batched.exact": {}, "batched.grid": SMALL, "batched.de": dict(popsize=12, generations=10)}
-
-
-def reduced_candidates(obj):
-    """The exact solver's candidates written plainly: SPEC's per-axis candidates, of which only the
-    largest h / smallest l between consecutive jumps (H − hp, L − lp of the days that matter) stay."""
-    days = obj.days
-    pos = position_rows(days.p, obj.options["always_on"])
-    long, short = np.clip(pos, 0, 10).sum(0) != 0, np.clip(pos, -10, 0).sum(0) != 0
-    intraday = not obj.close_at_eod
-    axes = []
-    for shift, limit, matters, largest in ((days.hp, days.H, short | (long & intraday), True),
-                                           (days.lp, days.L, long | (short & intraday), False)):
-        cands = breakpoint_candidates(shift, limit)
-        jumps = np.unique((limit - shift)[matters])
-        piece = np.searchsorted(jumps, cands, "left") + np.searchsorted(jumps, cands, "right")
-        change = piece[1:] != piece[:-1]
-        axes.append(cands[np.r_[change, True] if largest else np.r_[True, change]])
-    return axes
 
 
 def profit(obj, point):
@@ -64,13 +46,15 @@ def test_exact_stays_exact_when_blocks_are_tiny():
     assert profit(obj, blocked) == pytest.approx(-obj.reference().value, abs=1e-12)
 
 
-def test_exact_searches_the_reduced_breakpoint_grid():
+def test_exact_searches_a_subset_of_specs_candidates():
     objs = [objectives.get("maxdiff", **o) for o in MIXED]
     sizes = solve_exact(objs)[1]
-    np.testing.assert_array_equal(sizes, [np.prod([len(a) for a in reduced_candidates(o)]) for o in objs])
-    full = [len(breakpoint_candidates(o.days.hp, o.days.H)) * len(breakpoint_candidates(o.days.lp, o.days.L))
-            for o in objs]
-    assert np.all(sizes * 3 < full)  # SPEC's grid is 3-30× larger for the same optimum
+    for obj, size in zip(objs, sizes):
+        h, l = candidate_grid(obj)
+        spec_h, spec_l = breakpoint_candidates(obj.days.hp, obj.days.H), breakpoint_candidates(obj.days.lp, obj.days.L)
+        assert np.all(np.diff(h) > 0) and np.all(np.diff(l) > 0)
+        assert np.isin(h, spec_h).all() and np.isin(l, spec_l).all()
+        assert size == len(h) * len(l) and 3 * size < len(spec_h) * len(spec_l)  # SPEC's grid: 3-30× larger
 
 
 @pytest.mark.parametrize("name", BATCHED)
@@ -93,7 +77,7 @@ def test_black_box_searches_reach_their_stated_quality_on_ar200(name, bound):
 
 def test_exact_counts_its_grid_and_refuses_a_budget_too_small_for_it():
     opts = dict(seed=2, n=50)
-    h, l = reduced_candidates(objectives.get("maxdiff", **opts))
+    h, l = candidate_grid(objectives.get("maxdiff", **opts))
     assert alone("batched.exact", opts).n_evals == len(h) * len(l)
     small = run_cell(Cell("maxdiff", "batched.exact", Budget(100), 0, opts), with_reference=False)
     assert small.status == "error" and "left in the budget" in small.message and small.n_evals == 0
