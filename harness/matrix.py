@@ -1,7 +1,7 @@
 """The experiment matrix: objectives × optimizers × budgets × seeds, run on all cores or on Dask.
 
 Data flows one way: :func:`expand` makes cells, :func:`resolve` checks every cell and completes its
-options before anything runs, :func:`iter_records` runs cells on a process pool or a Dask cluster
+options before anything runs, :func:`run_cells` runs cells on a process pool or a Dask cluster
 (each in its worker's sandbox, see :mod:`harness.sandbox`) and yields records as they finish, and
 :func:`run_matrix` writes each record to the store from this process (the only writer), skipping
 the cells the store already holds with status ``ok``.
@@ -86,20 +86,22 @@ def _checked(problems: dict[str, None], build) -> dict | None:
         return None
 
 
-def iter_records(cells: Sequence[Cell], *, workers: int | None = None, dask: str | None = None,
-                 cell_timeout_s: float | None = None) -> Iterator[tuple[Cell, RunRecord]]:
-    """Run ``cells`` and yield ``(cell, record)`` as each finishes (in any order).
+@contextmanager
+def run_cells(cells: Sequence[Cell], *, workers: int | None = None, dask: str | None = None,
+              cell_timeout_s: float | None = None) -> Iterator[Iterator[tuple[Cell, RunRecord]]]:
+    """Submit ``cells`` now and give an iterator of ``(cell, record)`` as each finishes (any order).
 
-    ``dask=None`` uses a local process pool of ``workers`` (default: every core); ``dask="local"``
-    starts a Dask ``LocalCluster`` of ``workers`` processes; any other value is the address of a
-    running Dask scheduler. Closing the generator early (Ctrl-C) kills the local workers.
+    ``dask=None`` uses a local process pool of ``workers`` (default: every core), forked here before
+    any other thread (a progress bar) starts; ``dask="local"`` starts a Dask ``LocalCluster`` of
+    ``workers`` processes; any other value is the address of a running Dask scheduler. Leaving the
+    block early (Ctrl-C) drops the queued cells and kills the local workers.
     """
     if not cells:
+        yield iter(())
         return
     with _executor(min(workers or default_workers(), len(cells)), dask) as pool:
         futures = {pool.submit(sandbox.execute, cell, cell_timeout_s): cell for cell in cells}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        yield ((futures[future], future.result()) for future in as_completed(futures))
 
 
 @contextmanager
@@ -173,8 +175,8 @@ def run_matrix(cells: Sequence[Cell], store: Store | None = None, *, workers: in
     results: dict[tuple, RunRecord] = {}
     t0 = time.perf_counter()
     try:
-        with progress:
-            for cell, record in iter_records(todo, workers=workers, dask=dask, cell_timeout_s=cell_timeout_s):
+        with run_cells(todo, workers=workers, dask=dask, cell_timeout_s=cell_timeout_s) as finished, progress:
+            for cell, record in finished:
                 if store is not None:
                     store.put(record, run_id)
                 results[cell_key(cell)] = record

@@ -6,7 +6,7 @@ import pytest
 
 from harness import suites
 from harness.budget import Budget, HarnessError
-from harness.matrix import expand, iter_records, resolve, run_matrix
+from harness.matrix import expand, resolve, run_cells, run_matrix
 from harness.optimizers import REGISTRY
 from harness.store import Store, load_records
 
@@ -91,8 +91,10 @@ def test_dask_local_cluster_runs_a_small_matrix_like_the_pool(monkeypatch):
     monkeypatch.setenv("OPTBENCH_PLUGINS", matrix_doubles.PLUGIN)  # Dask's workers are fresh interpreters
     cells = resolve(expand([("sphere", {}), ("ackley", {})], [("random", {}), ("test.crash", {})],
                            [Budget(30)], [0]))
-    on_dask = sorted(iter_records(cells, workers=1, dask="local", cell_timeout_s=30), key=lambda cr: cells.index(cr[0]))
-    on_pool = sorted(iter_records(cells, workers=1), key=lambda cr: cells.index(cr[0]))
+    with run_cells(cells, workers=1, dask="local", cell_timeout_s=30) as finished:
+        on_dask = sorted(finished, key=lambda cell_record: cells.index(cell_record[0]))
+    with run_cells(cells, workers=1) as finished:
+        on_pool = sorted(finished, key=lambda cell_record: cells.index(cell_record[0]))
     assert [r.status for _, r in on_dask] == ["ok", "crashed", "ok", "crashed"]
     assert _values(r for _, r in on_dask) == _values(r for _, r in on_pool)
 
