@@ -135,9 +135,10 @@ def run(name: str, *, probs: Sequence[Problem] | None = None, device: str = "cpu
     else:
         shards = [probs[i::workers] for i in range(workers)]
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            list(pool.map(_solve_shard, [(name, options, s[:1], device, budget, seed, one_by_one) for s in shards]))
+            jobs = [(name, options, shard, device, budget, seed, one_by_one) for shard in shards]
+            list(pool.map(_solve_shard, [(*job[:2], job[2][:1], *job[3:]) for job in jobs]))  # warm the workers
             t0 = time.perf_counter()
-            parts = list(pool.map(_solve_shard, [(name, options, s, device, budget, seed, one_by_one) for s in shards]))
+            parts = list(pool.map(_solve_shard, jobs))
             wall = time.perf_counter() - t0
         order = np.argsort(np.concatenate([np.arange(len(probs))[i::workers] for i in range(workers)]))
         points, evals, walls = (np.concatenate([part[k] for part in parts])[order] for k in (0, 1, 3))

@@ -61,7 +61,8 @@ def backtest(
     for heading, _ in COLUMNS.values():
         table.add_column(heading, justify="right")
     for name, row in figures.items():
-        table.add_row(name, *("-" if math.isnan(row[k]) else fmt.format(row[k]) for k, (_, fmt) in COLUMNS.items()))
+        cells = ("-" if math.isnan(row[key]) else fmt.format(row[key]) for key, (_, fmt) in COLUMNS.items())
+        table.add_row(name, *cells)
     console.print(table)
     console.print("ratio = 1 − shortfall ÷ |reference profit| (profit ÷ reference where it is positive); the reference "
                   "is SPEC §1's breakpoint optimum. Profits are float64 re-evaluations after the (0, 0) rule.")

@@ -34,7 +34,8 @@ from ..instrument import Instrument
 from .batched import CHUNK_ELEMS, BatchedAdapter, Solutions, maxdiff_objectives, stack_days
 
 
-def dominant_candidates(shift: np.ndarray, limit: np.ndarray, jumps: np.ndarray, keep_largest: bool) -> np.ndarray:
+def dominant_candidates(shift: np.ndarray, limit: np.ndarray, jumps: np.ndarray,
+                        keep_largest: bool) -> np.ndarray:
     """SPEC's candidates of one axis reduced to the largest (h-axis) or the smallest (l-axis) one
     between consecutive ``jumps``; a candidate exactly on a jump stays."""
     cands = breakpoint_candidates(shift, limit)

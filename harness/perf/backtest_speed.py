@@ -46,21 +46,18 @@ def measure(windows: int = 70, repeats: int = REPEATS) -> dict:
     finally:
         torch.set_num_threads(threads)
     direct, stacked, alone = (outcomes[k] for k in list(outcomes)[:3])
-    ratio = bt.profit_ratio(stacked.profits, reference)
     per_problem = alone.problem_wall_s / direct.problem_wall_s
-    targets = [
-        ("problems at ≥ 0.999 of the reference profit", np.mean(ratio >= 0.999), ">= 0.95", np.mean(ratio >= 0.999) >= 0.95),
-        (f"problems worse than {BASELINE}", np.mean(stacked.profits < direct.profits - 1e-12), "<= 0.02",
-         np.mean(stacked.profits < direct.profits - 1e-12) <= 0.02),
-        ("per problem wall ÷ direct's, worst problem", per_problem.max(), "<= 0.1", per_problem.max() <= 0.1),
-        ("per problem wall ÷ direct's, median", np.median(per_problem), "<= 0.1", np.median(per_problem) <= 0.1),
-        ("whole workload wall ÷ direct one by one", stacked.wall_s / direct.wall_s, "<= 0.05",
-         stacked.wall_s / direct.wall_s <= 0.05),
-        ("total profit − direct's", stacked.profits.sum() - direct.profits.sum(), ">= 0",
-         stacked.profits.sum() >= direct.profits.sum()),
+    targets = [  # (figure, measured, comparison, bound): the issue's targets for the batched default
+        ("problems at ≥ 0.999 of the reference profit", np.mean(bt.profit_ratio(stacked.profits, reference) >= 0.999),
+         ">=", 0.95),
+        (f"problems worse than {BASELINE}", np.mean(stacked.profits < direct.profits - 1e-12), "<=", 0.02),
+        ("per problem wall ÷ direct's, worst problem", per_problem.max(), "<=", 0.1),
+        ("per problem wall ÷ direct's, median", np.median(per_problem), "<=", 0.1),
+        ("whole workload wall ÷ direct one by one", stacked.wall_s / direct.wall_s, "<=", 0.05),
+        ("total profit − direct's", stacked.profits.sum() - direct.profits.sum(), ">=", 0.0),
     ]
     return dict(probs=probs, reference=reference, outcomes=outcomes, targets=targets,
-                exact_vs_reference=float(np.max(np.abs(np.maximum(reference, stacked.profits) - stacked.profits))))
+                exact_vs_reference=float(np.max(np.maximum(reference - stacked.profits, 0.0))))
 
 
 def main() -> None:
@@ -81,8 +78,9 @@ def main() -> None:
     targets = Table(title=f"targets for {DEFAULT} (issue 9)")
     for col in ("figure", "measured", "target", "met"):
         targets.add_column(col, justify="right")
-    for name, value, target, met in m["targets"]:
-        targets.add_row(name, f"{value:.4g}", target, "yes" if met else "MISSED")
+    for name, value, comparison, bound in m["targets"]:
+        met = value >= bound if comparison == ">=" else value <= bound
+        targets.add_row(name, f"{value:.4g}", f"{comparison} {bound:g}", "yes" if met else "MISSED")
     console.print(targets)
     console.print(f"{DEFAULT}'s shortfall against reference() on any problem: {m['exact_vs_reference']:.2e}; "
                   f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. ratio = 1 − "

@@ -15,8 +15,8 @@ from harness.runner import Cell, run_cell
 BATCHED = ["batched.exact", "batched.grid", "batched.de"]
 # A mixed stack: both close policies, both strategies, different lengths (padding), ar200 and goog.
 MIXED = [dict(seed=3, n=60, close_at_eod=False), dict(seed=4, n=80, close_at_eod=True, always_on=True),
-         dict(data="goog", window=5, close_at_eod=False, always_on=True), dict(data="goog", window=6, close_at_eod=True),
-         dict(seed=5, n=40, close_at_eod=False, always_on=True)]
+         dict(data="goog", window=5, close_at_eod=False, always_on=True),
+         dict(data="goog", window=6, close_at_eod=True), dict(seed=5, n=40, close_at_eod=False, always_on=True)]
 SMALL = dict(points_per_axis=9, rounds=3)  # keep the searches quick
 OPTIONS = {"batched.exact": {}, "batched.grid": SMALL, "batched.de": dict(popsize=12, generations=10)}
 
@@ -51,7 +51,8 @@ def test_exact_searches_a_subset_of_specs_candidates():
     sizes = solve_exact(objs)[1]
     for obj, size in zip(objs, sizes):
         h, l = candidate_grid(obj)
-        spec_h, spec_l = breakpoint_candidates(obj.days.hp, obj.days.H), breakpoint_candidates(obj.days.lp, obj.days.L)
+        spec_h = breakpoint_candidates(obj.days.hp, obj.days.H)
+        spec_l = breakpoint_candidates(obj.days.lp, obj.days.L)
         assert np.all(np.diff(h) > 0) and np.all(np.diff(l) > 0)
         assert np.isin(h, spec_h).all() and np.isin(l, spec_l).all()
         assert size == len(h) * len(l) and 3 * size < len(spec_h) * len(spec_l)  # SPEC's grid: 3-30× larger
