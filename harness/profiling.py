@@ -219,7 +219,7 @@ def write_index(results: list[ProfileResult], path: Path) -> None:
     parts = ["<!doctype html><meta charset='utf-8'><title>optbench profiles</title><style>"
              "body{font-family:sans-serif}table{border-collapse:collapse;margin:.5em 0}"
              "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td:first-child{text-align:left}"
-             "</style><h1>optbench profiles</h1><p>How to read these: README.md in this folder.</p><ul>"]
+             "</style><h1>optbench profiles</h1><p>How to read these: profiles/README.md in the optbench checkout.</p><ul>"]
     parts += [f"<li><a href='#{html.escape(r.name)}'>{html.escape(r.record.optimizer)}</a> "
               f"({html.escape(r.record.status)}, {r.record.n_evals} evals)</li>" for r in results]
     parts.append("</ul>")
