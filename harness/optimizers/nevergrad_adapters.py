@@ -68,6 +68,7 @@ class _NevergradAdapter(OptimizerAdapter):
     defaults: dict[str, Any] = {"num_workers": 1}
 
     def prepare(self) -> None:
+        import cma  # noqa: F401  (nevergrad's CMA imports it, and matplotlib, on first use: keep that off the clock)
         import nevergrad
 
         self._ng = nevergrad

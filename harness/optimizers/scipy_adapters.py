@@ -92,6 +92,10 @@ class Shgo(_ScipyAdapter):
     seedable = False
     defaults: dict[str, Any] = {"n": 100, "iters": None, "sampling_method": "sobol", "maxfev": None}
 
+    def prepare(self) -> None:
+        super().prepare()
+        import scipy.stats  # noqa: F401  (shgo's Sobol sampling imports it on first use: keep that off the clock)
+
     def minimize(self, problem: Instrument, seed: int) -> None:
         options = {k: v for k, v in self.options.items() if k != "maxfev"}
         self._optimize.shgo(problem.evaluate, bounds_list(problem), options={"maxfev": self._sized("maxfev", problem)},
