@@ -7,7 +7,8 @@ close policy with the larger profit, ``close_at_eod=False`` on ties.
 
 Wall time is the solving clock only (objectives are built before it starts): around
 ``solve_many`` for a batched optimizer, the sum of the runs' ``wall_s`` (the instrument's clock) for
-one-by-one runs, and the elapsed time of the parallel solve with ``workers > 1`` (pool warmed first).
+one-by-one runs, and the elapsed time of the parallel solve with ``workers > 1`` (pool warmed first,
+one torch thread per worker).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .budget import Budget, HarnessError
 from .optimizers.batched import BatchedAdapter
 from .optimizers.batched_exact import solve_exact
 from .runner import Cell, run_cell
+from .sandbox import limit_threads
 
 DEFAULT_OPTIMIZER = "batched.exact"
 BASELINE = "scipy.direct"
@@ -134,7 +136,7 @@ def run(name: str, *, probs: Sequence[Problem] | None = None, device: str = "cpu
         points, evals, wall, walls = _solve(name, options, probs, device, budget, seed, one_by_one)
     else:
         shards = [probs[i::workers] for i in range(workers)]
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=limit_threads) as pool:
             jobs = [(name, options, shard, device, budget, seed, one_by_one) for shard in shards]
             list(pool.map(_solve_shard, [(*job[:2], job[2][:1], *job[3:]) for job in jobs]))  # warm the workers
             t0 = time.perf_counter()
