@@ -1,33 +1,39 @@
-"""``optbench demo``: the main job on its defaults."""
+"""``optbench demo``: the main job on its defaults — run the quick suite, report, decide."""
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from .common import console
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo", help="Evaluate every registered objective once, with its reference optimum.")(demo)
+    app.command("demo", help="The main job: run the `quick` suite (resuming what the store already has), "
+                             "write the report and the decision (results/DECISION.md).")(demo)
 
 
-def demo() -> None:
-    import objectives
+def demo(
+    store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
+    out: Path = typer.Option(Path("results"), "--out", help="folder for report/, DECISION.md, decision.json"),
+    suite: str = typer.Option("quick", "--suite", help="the suite to run (see harness/suites.toml)"),
+    workers: int = typer.Option(0, "--workers", help="worker processes (0: every core)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+) -> None:
+    from ..cli import app
 
-    table = Table(title="Objectives: one evaluation at the box centre, and the reference optimum")
-    for col in ("objective", "value at centre", "reference value", "reference point", "eval µs"):
-        table.add_column(col)
-    for name in objectives.names():
-        obj = objectives.get(name)
-        centre = obj.space.snap((obj.space.lower + obj.space.upper) / 2)
-        point = obj.space.decode(centre)
-        t0 = time.perf_counter()
-        value = obj(point)
-        us = (time.perf_counter() - t0) * 1e6
-        ref = obj.reference()
-        pt = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in ref.point.items())
-        table.add_row(name, f"{value:.6g}", f"{ref.value:.6g}", pt, f"{us:.0f}")
-    console.print(table)
+    steps = [
+        ["run", "--suite", suite, "--store", str(store), *(["--workers", str(workers)] if workers else []),
+         *(["--quiet"] if quiet else [])],
+        ["report", "--store", str(store), "--out", str(out / "report")],
+        ["decide", "--store", str(store), "--out", str(out)],
+    ]
+    for step in steps:
+        console.rule(f"optbench {' '.join(step)}")
+        try:
+            app(args=step, standalone_mode=False)
+        except SystemExit as exit_:  # `run` exits 1 when some cells failed: they are rows in the report
+            if exit_.code not in (0, 1, None):
+                raise
+    console.print(f"\nDone. Open {out / 'report' / 'index.html'}; the decision is in {out / 'DECISION.md'}.")
