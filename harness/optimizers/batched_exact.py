@@ -33,6 +33,8 @@ from ..budget import HarnessError
 from ..instrument import Instrument
 from .batched import CHUNK_ELEMS, BatchedAdapter, Solutions, maxdiff_objectives, stack_days
 
+TINY = 5e-324  # the smallest positive float64: for x ≥ 0, x < TINY exactly when x = 0
+
 
 def dominant_candidates(shift: np.ndarray, limit: np.ndarray, jumps: np.ndarray,
                         keep_largest: bool) -> np.ndarray:
@@ -71,10 +73,16 @@ def _grid(group: Sequence[MaxDiffObjective], device) -> tuple[torch.Tensor, torc
     return padded[0], padded[1], np.array([len(h) * len(l) for h, l in grids])
 
 
-def _count(cands: torch.Tensor, thr: torch.Tensor, holds) -> torch.Tensor:
-    """Per day (P, n): how many of the ascending candidates (P, k) satisfy a per-day predicate that
-    holds below a threshold. Located at the arithmetic threshold ``thr``, then corrected one step
-    each way with the predicate itself, so rounding at the threshold cannot misplace a day."""
+def _counts(cands: torch.Tensor, shift: torch.Tensor, limit: torch.Tensor, thr: torch.Tensor,
+            bounds: tuple[float, float], strict: bool) -> torch.Tensor:
+    """Per day (P, m): how many of the ascending candidates c (P, k) satisfy
+    ``clamp(shift + c, *bounds) < limit`` (or ``≤`` unless ``strict``), a predicate that holds below
+    a threshold. Located at the arithmetic threshold ``thr``, then corrected one step each way with
+    the predicate itself, so rounding at the threshold cannot misplace a day."""
+    def holds(c):
+        x = (shift + c).clamp_(*bounds)
+        return x < limit if strict else x <= limit
+
     k = cands.shape[1]
     count = torch.searchsorted(cands, thr)
     count += ((count < k) & holds(cands.gather(1, count.clamp(max=k - 1)))).long()
@@ -94,8 +102,10 @@ def _h_axis(d: DayTensors, h: torch.Tensor, close_at_eod: bool):
     """Per h-candidate (P, kh): the h-only part of profit, and how many days' shorts fill there;
     per day (P, n): on how many of the first h-candidates its short fills.
     hp' = hp + h once positive (0 before); the short fills while hp' < H."""
-    fills = _count(h, torch.where(d.H > 0, d.H - d.hp, -torch.inf), lambda x: (d.hp + x).clamp(0.0, 10.0) < d.H)
-    clipped = _count(h, -d.hp, lambda x: d.hp + x <= 0)
+    # fills: hp' < H; clipped: hp' < TINY, i.e. hp' = 0 (both counted in one pass)
+    thr = torch.cat([torch.where(d.H > 0, d.H - d.hp, -torch.inf), -d.hp], 1)
+    limit = torch.cat([d.H, torch.full_like(d.H, TINY)], 1)
+    fills, clipped = _counts(h, d.hp.repeat(1, 2), limit, thr, (0.0, 10.0), True).chunk(2, 1)
     const = d.short * (d.fee + d.c) if close_at_eod else d.short * d.fee
     start = torch.stack([torch.zeros_like(fills), clipped, clipped, torch.zeros_like(fills)], 2)
     weight = torch.stack([const, d.short * d.hp, d.short, torch.ones_like(const)], 2)
@@ -107,8 +117,10 @@ def _l_axis(d: DayTensors, l: torch.Tensor, close_at_eod: bool):
     """Per l-candidate (P, kl): the l-only part of profit; per day (P, n): on how many of the first
     l-candidates its long does not fill. lp' = lp + l while negative (0 after); the long fills once lp' > L."""
     kl = l.shape[1]
-    no_fill = _count(l, torch.where(d.L >= 0, torch.inf, d.L - d.lp), lambda x: (d.lp + x).clamp(-1.0, 0.0) <= d.L)
-    negative = _count(l, -d.lp, lambda x: d.lp + x < 0)
+    # no fill: lp' ≤ L; negative: lp' ≤ −TINY, i.e. lp' < 0 (both counted in one pass)
+    thr = torch.cat([torch.where(d.L >= 0, torch.inf, d.L - d.lp), -d.lp], 1)
+    limit = torch.cat([d.L, torch.full_like(d.L, -TINY)], 1)
+    no_fill, negative = _counts(l, d.lp.repeat(1, 2), limit, thr, (-1.0, 0.0), False).chunk(2, 1)
     const = d.long * (d.c - d.fee) if close_at_eod else -d.long * d.fee
     start = no_fill[:, :, None].expand(-1, -1, 3)
     stop = torch.stack([torch.full_like(no_fill, kl), negative, negative], 2)

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import objectives
-from objectives.maxdiff import breakpoint_candidates
+from objectives.maxdiff import breakpoint_candidates, day_tensors
+from objectives.maxdiff_data import MaxDiffDays
 from harness.budget import Budget, HarnessError
 from harness.optimizers import make
 from harness.optimizers.batched import MaxDiffStack
@@ -37,6 +38,23 @@ def test_exact_equals_the_reference_optimum(opts):
     record = alone("batched.exact", opts)
     assert record.status == "ok"
     assert record.value == pytest.approx(obj.reference().value, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_stays_exact_when_breakpoints_coincide(seed):
+    """Prices on a 0.5 % grid: many equal breakpoints, breakpoints on the box ends and at 0."""
+    rng = np.random.default_rng(seed)
+    grid = lambda a: np.round(a / 0.005) * 0.005  # noqa: E731
+    c = grid(rng.normal(0, 0.01, 30))
+    days = MaxDiffDays(c, c + grid(np.abs(rng.normal(0, 0.01, 30))), c - grid(np.abs(rng.normal(0, 0.01, 30))),
+                       grid(rng.normal(0.005, 0.015, 30)), grid(rng.normal(-0.005, 0.015, 30)),
+                       np.where(rng.random(30) < 0.5, 1.0, -1.0), 0.0015)
+    for eod in (False, True):
+        for always_on in (False, True):
+            obj = objectives.get("maxdiff", close_at_eod=eod, always_on=always_on)
+            obj.days, obj.tensors = days, day_tensors(days, always_on, "cpu", "float64")  # a test double
+            obj._exact = obj.tensors
+            assert profit(obj, solve_exact([obj])[0][0]) == pytest.approx(-obj.reference().value, abs=1e-12)
 
 
 def test_exact_stays_exact_when_blocks_are_tiny():
