@@ -1,8 +1,8 @@
 """The study report: efficiency vs evaluation cost per mode (PNG + SVG), tables, and a
 recommendation written from the measured numbers only.
 
-:func:`study_section` is the hook for the main report (``harness/report``): it returns a
-``render.Section`` and its figure stems; :func:`write_study_report` writes a standalone ``study.md``.
+:func:`study_sections` is the main report's hook (``harness/report``), built on :func:`study_section`;
+:func:`write_study_report` writes a standalone ``study.md``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 from .report import plots
 from .report.render import Figure, Section, Table, markdown
 from .study import MODES, ModeResult, with_efficiency
-from .study_results import load_rows
+from .study_results import DEFAULT_OUT, DEFAULT_STORE, load_rows, load_tables
 
 TITLE = "Parallel Optuna studies"
 PLOT_STEM = "study_efficiency"
@@ -34,6 +34,16 @@ def _g(x: float) -> str:
 
 def _speedup(r: ModeResult) -> float:
     return r.efficiency * r.workers
+
+
+def cpu_bounds(rows: list[ModeResult]) -> dict[int, float]:
+    """Per row (by ``id``) of a process mode: workers × single's CPU ms per trial ÷ the mode's — the
+    speedup N idle cores would give if workers never waited for each other (locks, fsync). It
+    uses CPU time only, so other load on the machine barely moves it; the GIL makes it
+    meaningless for threads, which get none."""
+    single = {(r.burn, r.cost_ms): r.cpu_ms_per_trial for r in rows if r.mode == "single"}
+    return {id(r): r.workers * single[(r.burn, r.cost_ms)] / r.cpu_ms_per_trial for r in rows
+            if r.mode not in ("single", "threads") and (r.burn, r.cost_ms) in single}
 
 
 def rows_of(source: Sequence[ModeResult] | pd.DataFrame | str | Path) -> list[ModeResult]:
@@ -79,11 +89,13 @@ def efficiency_figure(rows: list[ModeResult]):
 
 def modes_table(rows: list[ModeResult]) -> pd.DataFrame:
     """Display rows, one per burn × cost × mode."""
+    bound = cpu_bounds(rows)
     return pd.DataFrame([{
         "burn": r.burn, "target ms": _g(r.cost_ms), "eval ms": _g(r.eval_ms), "eval CPU ms": _g(r.eval_cpu_ms),
         "mode": r.mode, "workers": r.workers, "trials": r.n_trials, "wall s": _g(r.wall_s),
         "startup s": _g(r.startup_s), "trials/s": _g(r.trials_per_s), "speedup": f"×{_g(_speedup(r))}",
-        "efficiency": _pct(r.efficiency), "CPU ms/trial": _g(r.cpu_ms_per_trial), "best value": _g(r.best_value),
+        "efficiency": _pct(r.efficiency), "CPU ms/trial": _g(r.cpu_ms_per_trial),
+        "CPU-bound speedup": f"×{_g(bound[id(r)])}" if id(r) in bound else "–", "best value": _g(r.best_value),
         "load 1m": f"{r.load_avg:.1f}", "leftovers": ", ".join(r.leftovers) or "none"} for r in rows])
 
 
@@ -92,7 +104,9 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
     """Bullets stating what the numbers show, ending with the choice they support; nothing else."""
     out, choice = [], []
     by = {(r.burn, r.cost_ms, r.mode): r for r in rows}
-    x_of = _cost_x(rows)
+    x_of, bound = _cost_x(rows), cpu_bounds(rows)
+    loads = [r.load_avg for r in rows]
+    loaded = bool(loads) and max(loads) > os.cpu_count()
     for burn in dict.fromkeys(r.burn for r in rows):
         costs = sorted({r.cost_ms for r in rows if r.burn == burn})
         for cost in costs:
@@ -102,10 +116,18 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
             best = max(parallel, key=lambda r: r.trials_per_s)
             others = ", ".join(f"{r.mode} {_pct(r.efficiency)}" for r in parallel if r is not best)
             where = f"{_g(x_of[(burn, cost)])} CPU ms per evaluation (burn `{burn}`)"
+            bounds = {r.mode: bound[id(r)] for r in parallel if id(r) in bound}
             out.append(f"At {where}, the fastest parallel mode is **{best.mode}**: {_g(best.trials_per_s)} trials/s, "
-                       f"{_pct(best.efficiency)} efficiency, ×{_g(_speedup(best))} the single process ({others}).")
-            choice.append(f"at {where}: {best.mode}" if _speedup(best) >= 1.1 else
-                          f"at {where}: a single process (no mode was 10 % faster)")
+                       f"{_pct(best.efficiency)} efficiency, ×{_g(_speedup(best))} the single process ({others}). "
+                       "CPU-bound speedups (idle cores, no waiting): "
+                       + ", ".join(f"{m} ×{_g(b)}" for m, b in bounds.items()) + ".")
+            if loaded and bounds:  # wall clock is unreliable: choose among process modes by CPU accounting
+                m = max(bounds, key=bounds.get)
+                choice.append(f"at {where}: {m} (CPU-bound ×{_g(bounds[m])})" if bounds[m] >= 1.1 else
+                              f"at {where}: a single process (no process mode could be 10 % faster)")
+            else:
+                choice.append(f"at {where}: {best.mode}" if _speedup(best) >= 1.1 else
+                              f"at {where}: a single process (no mode was 10 % faster)")
         shared = [c for c in costs if (burn, c, "sqlite") in by and by[(burn, c, "sqlite")].efficiency >= 0.5]
         if any((burn, c, "sqlite") in by for c in costs):
             out.append("Sharing one study through SQLite reaches 50 % efficiency "
@@ -118,21 +140,24 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
                                                                  for b, r in threads.items())
                    + " (`work` is torch, which releases the GIL inside its kernels; `python` holds it).")
     if profile:
-        out.append("Per cheap trial (one process, TPE, timers on the storage and sampler): " + "; ".join(
-            f"{p['storage']}: {_g(p['ms_per_trial'])} ms, of which sampler {_g(p['sampler_ms'])}, storage "
-            f"{_g(p['storage_ms'])}, objective {_g(p['objective_ms'])}" for p in profile) + ".")
+        out.append("Per cheap trial (one process, TPE, timers on the storage and sampler; wall ms / CPU ms): "
+                   + "; ".join(f"{p['storage']}: {_g(p['ms_per_trial'])} / {_g(p['cpu_ms_per_trial'])}, of which "
+                               + ", ".join(f"{g} {_g(p[f'{g}_ms'])} / {_g(p[f'{g}_cpu_ms'])}"
+                                           for g in ("sampler", "storage", "objective"))
+                               for p in profile) + ".")
     if storage:
-        out.append("Storage per trial (ask + tell): " + ", ".join(
-            f"{s['storage']} {_g(s['ask_tell_ms'])} ms" for s in storage) + "; cold load of a study: " + ", ".join(
+        out.append("Storage per trial (ask + tell, wall ms / CPU ms): " + ", ".join(
+            f"{s['storage']} {_g(s['ask_tell_ms'])} / {_g(s['ask_tell_cpu_ms'])}" for s in storage)
+            + "; cold load of a study: " + ", ".join(
             f"{s['storage']} {_g(s['load_ms'])} ms" for s in storage if not math.isnan(s["load_ms"])) + ".")
-    loads = [r.load_avg for r in rows]
-    if loads and max(loads) > os.cpu_count():
+    if loaded:
         out.append(f"Caution: the 1-minute load average was {min(loads):.1f}–{max(loads):.1f} on "
                    f"{os.cpu_count()} cores during these runs: other processes shared the cores, so wall times, "
                    f"trials/s and efficiencies are inflated and noisy (rerun on an idle machine, or with --repeats); "
                    f"CPU ms per evaluation and per trial are much less sensitive to that.")
     if choice:
-        out.append("**Use** " + "; ".join(choice) + ".")
+        out.append("**Use** " + "; ".join(choice) + (" (chosen by CPU accounting: the machine was loaded)."
+                                                      if loaded else "."))
     return [f"- {line}" for line in out]
 
 
@@ -154,6 +179,16 @@ def study_section(source: Sequence[ModeResult] | pd.DataFrame | str | Path, out_
         if frame:
             sec.items.append(Table(pd.DataFrame(frame).map(lambda v: _g(v) if isinstance(v, float) else str(v)), caption))
     return sec, [out_dir / f"{PLOT_STEM}.{ext}" for ext in ("png", "svg")]
+
+
+def study_sections(plots_dir: Path, store: Path = DEFAULT_STORE,
+                   tables: Path = DEFAULT_OUT / "study.json") -> list[Section]:
+    """The main report's hook: ``[section]`` when ``store`` holds study rows (with the storage and
+    profile tables of ``tables`` if that file exists), else ``[]``."""
+    rows = load_rows(store) if Path(store).exists() else []
+    if not rows:
+        return []
+    return [study_section(rows, plots_dir, **(load_tables(tables) if Path(tables).exists() else {}))[0]]
 
 
 def write_study_report(out: Path, rows: list[ModeResult], **tables: Any) -> Path:

@@ -3,7 +3,8 @@
 Two runs of the same study (same seed):
 1. timed, without a profiler (whose overhead would inflate Python-heavy code such as SQLAlchemy):
    the study's storage object and its sampler have their public methods wrapped in timers that
-   keep *exclusive* time (a storage read the sampler makes counts as storage, not sampler). Groups:
+   keep *exclusive* wall and CPU time (a storage read the sampler makes counts as storage, not
+   sampler; wall − CPU is waiting, e.g. for fsync). Groups:
    ``objective`` (the evaluations), ``sampler``, ``storage``, and ``optuna_loop`` = the rest of the
    wall time (trial objects, the suggest API, tell bookkeeping, this harness's glue).
 2. under plain ``cProfile`` (``harness.profiling`` profiles an optimizer cell, not a study with a
@@ -35,10 +36,12 @@ SAMPLER_METHODS = ("infer_relative_search_space", "sample_relative", "sample_ind
 
 
 class ExclusiveTimers:
-    """Wall time per region, exclusive of nested timed regions (one thread)."""
+    """Wall and CPU (``thread_time``) seconds per region, exclusive of nested timed regions (one
+    thread). Wall − CPU in a region is waiting: for I/O such as fsync, or for a core."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self.cpu_seconds: dict[str, float] = defaultdict(float)
         self.stack: list[str] = []
 
     def wrap(self, obj: Any, region: str, names) -> None:
@@ -50,15 +53,17 @@ class ExclusiveTimers:
         @wraps(method)
         def timed(*args, **kwargs):
             self.stack.append(region)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 return method(*args, **kwargs)
             finally:
-                dt = time.perf_counter() - t0
+                dt, dc = time.perf_counter() - t0, time.thread_time() - c0
                 self.stack.pop()
                 self.seconds[region] += dt
+                self.cpu_seconds[region] += dc
                 if self.stack:  # the enclosing region keeps only its exclusive time
                     self.seconds[self.stack[-1]] -= dt
+                    self.cpu_seconds[self.stack[-1]] -= dc
         return timed
 
 
@@ -68,8 +73,8 @@ def _study(optuna, storage, seed: int):
 
 def profile_study(objective: str, options: dict[str, Any], n_trials: int, storage: str, workdir: Path,
                   prof_path: Path | None = None, seed: int = 0, top_n: int = 5) -> dict[str, Any]:
-    """ms per trial in each of :data:`GROUPS` (summing to the wall time), and with ``prof_path``
-    the cProfile'd run's file and its ``top_n`` functions by own time."""
+    """Wall and CPU ms per trial in each of :data:`GROUPS` (summing to the run's wall / CPU time),
+    and with ``prof_path`` the cProfile'd run's file and its ``top_n`` functions by own time."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -80,7 +85,7 @@ def profile_study(objective: str, options: dict[str, Any], n_trials: int, storag
         _warm_up(trial_fn)
         try:
             with opened(storage, workdir) as store:
-                seconds = _timed_run(optuna, _study(optuna, store, seed), trial_fn, n_trials)
+                seconds, cpu_seconds = _timed_run(optuna, _study(optuna, store, seed), trial_fn, n_trials)
             remove_storage_files(workdir)
             if prof_path is not None:
                 with opened(storage, workdir) as store:
@@ -91,23 +96,25 @@ def profile_study(objective: str, options: dict[str, Any], n_trials: int, storag
         finally:
             remove_storage_files(workdir)
     row["ms_per_trial"] = 1e3 * sum(seconds.values()) / n_trials
-    row.update({f"{g}_ms": 1e3 * seconds[g] / n_trials for g in GROUPS})
+    row["cpu_ms_per_trial"] = 1e3 * sum(cpu_seconds.values()) / n_trials
+    for g in GROUPS:
+        row[f"{g}_ms"], row[f"{g}_cpu_ms"] = 1e3 * seconds[g] / n_trials, 1e3 * cpu_seconds[g] / n_trials
     return row
 
 
-def _timed_run(optuna, study, trial_fn: TrialFunction, n_trials: int) -> dict[str, float]:
-    """Seconds per group of one ``study.optimize`` with timers on its storage and sampler."""
+def _timed_run(optuna, study, trial_fn: TrialFunction, n_trials: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Wall and CPU seconds per group of one ``study.optimize``, with timers on its storage and sampler."""
     timers = ExclusiveTimers()
     names = [n for n in dir(optuna.storages.BaseStorage) if not n.startswith("_")]
     timers.wrap(study._storage, "storage", [n for n in names if callable(getattr(study._storage, n))])
     timers.wrap(study.sampler, "sampler", SAMPLER_METHODS)
     trial_fn.clear()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     study.optimize(trial_fn, n_trials=n_trials)
-    wall_s = time.perf_counter() - t0
-    seconds = {"objective": sum(trial_fn.eval_s), "sampler": timers.seconds["sampler"],
-               "storage": timers.seconds["storage"]}
-    return {**seconds, "optuna_loop": wall_s - sum(seconds.values())}
+    wall_s, cpu_s = time.perf_counter() - t0, time.thread_time() - c0
+    wall = {"objective": sum(trial_fn.eval_s), **{g: timers.seconds[g] for g in ("sampler", "storage")}}
+    cpu = {"objective": sum(trial_fn.eval_cpu_s), **{g: timers.cpu_seconds[g] for g in ("sampler", "storage")}}
+    return {**wall, "optuna_loop": wall_s - sum(wall.values())}, {**cpu, "optuna_loop": cpu_s - sum(cpu.values())}
 
 
 def top_functions(stats: pstats.Stats, n: int) -> str:

@@ -11,7 +11,7 @@ import pytest
 import objectives
 from harness.budget import HarnessError
 from harness.optimizers.optuna_adapters import distributions
-from harness.report_study import study_section
+from harness.report_study import study_section, study_sections
 from harness.study import MODES, ModeResult, StudyConfig, problem_options, run_mode, run_modes
 from harness.study_cost import Burn, calibrate
 from harness.study_profile import GROUPS, ExclusiveTimers, profile_study
@@ -131,6 +131,9 @@ def test_store_round_trip_and_report_section(tmp_path):
     assert [p.suffix for p in paths] == [".png", ".svg"] and all(p.exists() for p in paths)
     text = "\n".join(str(i) for i in section.items)
     assert "**independent**" in text and "at none of the measured costs" in text
+    hooked = study_sections(tmp_path / "report", store=tmp_path / "s.sqlite", tables=tmp_path / "none.json")
+    assert [s.title for s in hooked] == [section.title]
+    assert study_sections(tmp_path / "report", store=tmp_path / "absent.sqlite") == []
 
 
 def test_cli_study_writes_report_files_and_store(tmp_path, capsys):
