@@ -41,10 +41,10 @@ def dominant_candidates(shift: np.ndarray, limit: np.ndarray, jumps: np.ndarray,
     """SPEC's candidates of one axis reduced to the largest (h-axis) or the smallest (l-axis) one
     between consecutive ``jumps``; a candidate exactly on a jump stays."""
     cands = breakpoint_candidates(shift, limit)
-    jumps = np.unique(jumps)
+    jumps = np.sort(jumps)
     piece = np.searchsorted(jumps, cands, "left") + np.searchsorted(jumps, cands, "right")  # odd: on a jump
     change = piece[1:] != piece[:-1]
-    return cands[np.r_[change, True] if keep_largest else np.r_[True, change]]
+    return cands[np.concatenate([change, [True]] if keep_largest else [[True], change])]
 
 
 def candidate_grid(obj: MaxDiffObjective) -> tuple[np.ndarray, np.ndarray]:
@@ -55,10 +55,11 @@ def candidate_grid(obj: MaxDiffObjective) -> tuple[np.ndarray, np.ndarray]:
     if days.hp.max() + BOX[1] >= 10 or days.lp.min() + BOX[0] <= -1:
         raise HarnessError("batched.exact assumes hp + h < 10 and lp + l > -1 over the box (no outer clip)")
     pos = position_rows(days.p, obj.options["always_on"])
-    long, short = np.clip(pos, 0, 10).sum(0) != 0, np.clip(pos, -10, 0).sum(0) != 0
-    intraday = not obj.close_at_eod
-    return (dominant_candidates(days.hp, days.H, (days.H - days.hp)[short | (long & intraday)], True),
-            dominant_candidates(days.lp, days.L, (days.L - days.lp)[long | (short & intraday)], False))
+    long, short = (pos > 0).any(0), (pos < 0).any(0)
+    if not obj.close_at_eod:  # closing intraday, the other side's exit jumps too
+        long = short = long | short
+    return (dominant_candidates(days.hp, days.H, (days.H - days.hp)[short], True),
+            dominant_candidates(days.lp, days.L, (days.L - days.lp)[long], False))
 
 
 def _grid(group: Sequence[MaxDiffObjective], device) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
@@ -68,7 +69,7 @@ def _grid(group: Sequence[MaxDiffObjective], device) -> tuple[torch.Tensor, torc
     padded = []
     for axis in (0, 1):
         k = max(len(g[axis]) for g in grids)
-        rows = np.stack([np.pad(g[axis], (0, k - len(g[axis])), mode="edge") for g in grids])
+        rows = np.stack([np.concatenate([g[axis], np.full(k - len(g[axis]), g[axis][-1])]) for g in grids])
         padded.append(torch.as_tensor(rows, device=device))
     return padded[0], padded[1], np.array([len(h) * len(l) for h, l in grids])
 
@@ -150,44 +151,43 @@ def _best_coupled(d, h, l, chunk_elems):
     # C2 = Σ short·m(l) over the days filled at h: days sorted by how many h-candidates they fill on
     # make that set a prefix (of length at_h), so C2 is a cumulative sum over days, then a gather.
     by_h = torch.argsort(h_fills, dim=1, descending=True, stable=True)
-    lp, L, c, short = (t.gather(1, by_h)[:, None, :] for t in (d.lp, d.L, d.c, d.short))
+    lp, L, c, short = torch.stack([d.lp, d.L, d.c, d.short]).gather(2, by_h.expand(4, -1, -1))[:, :, None, :]
     at_h = at_h[:, None, :]
     # C1 = Σ long·g(h) over the days filled at l: a running sum over the l-candidates of the days
     # that start filling there (day i's long fills from l-candidate first[i] on), in that order.
     by_l = torch.argsort(first, dim=1, stable=True)
-    first, hp, H, c_l, long = (t.gather(1, by_l) for t in (first, d.hp, d.H, d.c, d.long))
-    long = long * (first < kl)  # days that never fill add nothing
+    first = first.gather(1, by_l)
+    hp, H, c_l, long = torch.stack([d.hp, d.H, d.c, d.long]).gather(2, by_l.expand(4, -1, -1))[..., None]
+    long = long * (first < kl)[..., None]  # days that never fill add nothing
     first = first.clamp(max=kl - 1)
     ka = kl if P > 1 else max(1, min(kl, chunk_elems // max(kh, n + 1)))
     sub = max(1, chunk_elems // (P * kh))
     carry = v  # C1 + v: each block's first row starts from the previous block's last
-    best = torch.full((P,), -torch.inf, dtype=dtype, device=dev)
-    best_h, best_l = h[:, 0].clone(), l[:, 0].clone()
     problem_rows = torch.arange(P, device=dev)[:, None]
+    values, ats = [], []
     for a0 in range(0, kl, ka):
         rows = min(ka, kl - a0)
-        lo, hi = (0, n) if P > 1 else torch.searchsorted(first[0], torch.tensor([a0, a0 + rows], device=dev)).tolist()
+        lo, hi = (0, n) if rows == kl else torch.searchsorted(first[0], torch.tensor([a0, a0 + rows], device=dev)).tolist()
         c1 = torch.zeros(P, rows, kh, dtype=dtype, device=dev)
         c1[:, 0] = carry
         for s in range(lo, hi, sub):
             e = min(s + sub, hi)
-            hpp = (hp[:, s:e, None] + h[:, None, :]).clamp_(0.0, 10.0)
-            g = torch.where(hpp <= H[:, s:e, None], hpp, c_l[:, s:e, None]).mul_(long[:, s:e, None])
+            hpp = (hp[:, s:e] + h[:, None, :]).clamp_(0.0, 10.0)
+            g = torch.where(hpp <= H[:, s:e], hpp, c_l[:, s:e]).mul_(long[:, s:e])
             c1.view(-1, kh).index_add_(0, (first[:, s:e] - a0 + rows * problem_rows).flatten(), g.view(-1, kh))
         c1 = c1.cumsum_(1)
-        carry = c1[:, -1].clone()
+        carry = c1[:, -1].clone()  # c1 becomes the grid below
         prefix = torch.empty(P, rows, n + 1, dtype=dtype, device=dev)
         prefix[:, :, 0] = u[:, a0:a0 + rows]  # u rides along the cumulative sum
         m = torch.add(lp, l[:, a0:a0 + rows, None], out=prefix[:, :, 1:]).clamp_(-1.0, 0.0)
         torch.where(m >= L, m, c, out=m).mul_(short)
         grid = c1.add_(prefix.cumsum_(2).gather(2, at_h.expand(-1, rows, -1))).view(P, -1)
         at = _argmax_rows(grid)
-        value = grid.gather(1, at[:, None])[:, 0]
-        better = value > best
-        best = torch.where(better, value, best)
-        best_h = torch.where(better, h.gather(1, (at % kh)[:, None])[:, 0], best_h)
-        best_l = torch.where(better, l.gather(1, (a0 + at // kh)[:, None])[:, 0], best_l)
-    return best_h, best_l
+        values.append(grid.gather(1, at[:, None])[:, 0])
+        ats.append(at + a0 * kh)
+    block = torch.stack(values).argmax(0)  # the first block holding the maximum
+    at = torch.stack(ats).gather(0, block[None])[0]
+    return h.gather(1, (at % kh)[:, None])[:, 0], l.gather(1, (at // kh)[:, None])[:, 0]
 
 
 def _stacks(objectives: Sequence[MaxDiffObjective], chunk_elems: int):
