@@ -68,15 +68,17 @@ def maxdiff_objectives(objectives: Sequence[Objective]) -> list[MaxDiffObjective
 
 
 def stack_days(objectives: Sequence[MaxDiffObjective], dtype: str) -> DayTensors:
-    """The problems' day tensors as (P, n) tensors on their device; shorter problems are padded with
-    days whose positions are 0 (they add nothing). ``fee`` becomes a (P, 1) tensor."""
+    """The problems' day tensors as (P, n) tensors on their device (for one problem, views of its
+    cached tensors: nothing here writes into them); shorter problems are padded with days whose
+    positions are 0 (they add nothing). ``fee`` becomes a (P, 1) tensor."""
     device = objectives[0].options["device"]
     rows = [day_tensors(o.days, o.options["always_on"], device, dtype) for o in objectives]
     n = max(len(r.c) for r in rows)
     pad = lambda t: t if len(t) == n else torch.nn.functional.pad(t, (0, n - len(t)))  # noqa: E731
+    join = torch.stack if len(rows) > 1 else (lambda ts: ts[0][None])  # noqa: E731
     fee = torch.tensor([[r.fee] for r in rows], dtype=rows[0].c.dtype, device=device)
     fields = ("c", "H", "L", "hp", "lp", "long", "short")
-    return DayTensors(*(torch.stack([pad(getattr(r, k)) for r in rows]) for k in fields), fee)
+    return DayTensors(*(join([pad(getattr(r, k)) for r in rows]) for k in fields), fee)
 
 
 class InstrumentStack:
