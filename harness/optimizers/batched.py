@@ -119,6 +119,7 @@ class MaxDiffStack:
         for idx, eod, d in self.groups:
             x = torch.as_tensor(xs[idx], dtype=d.c.dtype, device=d.c.device)
             rows = max(1, self.chunk_elems // (len(idx) * d.c.shape[-1]))
-            values = [-profit(part[..., :1], part[..., 1:], d, eod)[..., 0] for part in x.split(rows, dim=1)]
-            out[idx] = torch.cat(values, dim=1).cpu().numpy()
+            with torch.inference_mode():
+                values = [-profit(part[..., :1], part[..., 1:], d, eod)[..., 0] for part in x.split(rows, dim=1)]
+                out[idx] = torch.cat(values, dim=1).cpu().numpy()
         return out
