@@ -58,6 +58,8 @@ def measure(windows: int = 70, repeats: int = REPEATS) -> dict:
         ("per problem wall ÷ direct's, worst problem", per_problem.max(), "<=", 0.1),
         ("per problem wall ÷ direct's, median", np.median(per_problem), "<=", 0.1),
         ("problems with per problem wall ÷ direct's ≤ 0.1", np.mean(per_problem <= 0.1), ">=", 1.0),
+        ("stacked wall per problem ÷ direct's, worst problem", stacked.wall_s / len(probs) / direct.problem_wall_s.min(),
+         "<=", 0.1),
         ("whole workload wall ÷ direct one by one", stacked.wall_s / direct.wall_s, "<=", 0.05),
         ("total profit − direct's", stacked.profits.sum() - direct.profits.sum(), ">=", 0.0),
     ]
