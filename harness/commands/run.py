@@ -88,7 +88,7 @@ def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seed
             raise HarnessError(f"--suite {suite} defines the whole matrix; drop {MATRIX_FLAGS}")
         return suites.cells(suite)
     if seed is not None and seeds is not None:
-        raise HarnessError(f"give --seed K (one seed) or --seeds N (seeds 0 … N−1), not both")
+        raise HarnessError("give --seed K (one seed) or --seeds N (seeds 0 … N−1), not both")
     if seeds is not None and seeds < 1:
         raise HarnessError(f"--seeds {seeds} must be at least 1")
     objective_options, optimizer_options = parse_pairs(option, "--option"), parse_pairs(opt, "--opt")
