@@ -168,16 +168,19 @@ def study_section(source: Sequence[ModeResult] | pd.DataFrame | str | Path, out_
     the figure's paths. ``source``: see :func:`rows_of`; the other tables as ``study.json`` holds them."""
     rows = rows_of(source)
     out_dir.mkdir(parents=True, exist_ok=True)
+    figure = Figure(plots.save(efficiency_figure(rows), out_dir, PLOT_STEM), "parallel efficiency vs evaluation cost")
     sec = Section(TITLE, items=[
         "Throughput of one Optuna TPE study per parallel mode, at several evaluation costs. Efficiency = "
         "trials/s ÷ (workers × single-process trials/s at the same cost); wall time excludes worker start-up "
         "(shown apart). `sqlite` = SQLite with WAL; `independent`/`dask` run one study per worker.",
-        Figure(plots.save(efficiency_figure(rows), out_dir, PLOT_STEM), "parallel efficiency vs evaluation cost"),
-        Table(modes_table(rows), "modes: measured"), "Recommendation:", "\n".join(recommendation(rows, storage, profile))])
-    for frame, caption in ((storage, "storage cost per trial, ms"), (inserts, "plain sqlite3 inserts (seed 003's comparison)"),
-                           (profile, "where a cheap trial's time goes, ms per trial (top: cProfile's heaviest functions)")):
+        figure, Table(modes_table(rows), "modes: measured"), "Recommendation:",
+        "\n".join(recommendation(rows, storage, profile))])
+    for frame, caption in ((storage, "storage cost per trial, ms"),
+                           (inserts, "plain sqlite3 inserts (seed 003's comparison)"),
+                           (profile, "where a cheap trial's time goes, ms per trial (top: cProfile's heaviest)")):
         if frame:
-            sec.items.append(Table(pd.DataFrame(frame).map(lambda v: _g(v) if isinstance(v, float) else str(v)), caption))
+            cells = pd.DataFrame(frame).map(lambda v: _g(v) if isinstance(v, float) else str(v))
+            sec.items.append(Table(cells, caption))
     return sec, [out_dir / f"{PLOT_STEM}.{ext}" for ext in ("png", "svg")]
 
 

@@ -10,6 +10,7 @@ Modes (``MODES``); N = ``workers``, T = ``n_trials``:
   (see :func:`problem_options`): the seeds' "parallelize across symbols".
 - ``dask``: the same independent studies as tasks on a ``dask.distributed.LocalCluster`` of N
   single-threaded worker processes (started here, with the matrix runner's cluster settings).
+Worker processes start by ``fork`` (the default, as in the matrix runner) or ``spawn``.
 
 Every worker pins torch to one thread, builds its objective, warms up, opens its storage and then
 starts its clock. ``wall_s`` = last worker done − first worker ready; ``startup_s`` = last worker
@@ -236,7 +237,9 @@ def _on_dask(jobs: list[Job], workers: int) -> list[JobResult]:
 
     from distributed import Client, LocalCluster
 
-    # the dashboard is off; the scheduler's HTTP endpoint warns when another cluster holds its port
+    # The dashboard is off; the scheduler's HTTP endpoint warns when another cluster holds its port.
+    # Dask's defaults are kept, as in the matrix runner. Note: the nanny starts workers with
+    # MALLOC_TRIM_THRESHOLD_=65536, which made the torch burn cost 1.8-2.6x the CPU here (measured).
     warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=40) as cluster, Client(cluster) as client:
@@ -284,13 +287,15 @@ def run_mode(mode: str, cfg: StudyConfig, burn: Burn, cost_ms: float, workdir: P
     finally:
         remove_storage_files(workdir)
     wall_s = max(r.t_done for r in results) - min(r.t_ready for r in results)
+    per_trial_ms = 1e3 / n_trials
     return ModeResult(
         mode=mode, objective=cfg.objective, options=dict(cfg.options), burn=burn.kind, cost_ms=cost_ms,
-        eval_ms=1e3 * sum(r.eval_s for r in results) / n_trials,
-        eval_cpu_ms=1e3 * sum(r.eval_cpu_s for r in results) / n_trials, workers=1 if mode == "single" else cfg.workers,
-        study_trials=cfg.n_trials, n_trials=n_trials, wall_s=wall_s, startup_s=max(r.t_ready for r in results) - t_submit,
-        trials_per_s=n_trials / wall_s, efficiency=float("nan"), best_value=best, best_point=point,
-        cpu_ms_per_trial=1e3 * sum(r.cpu_s for r in results) / n_trials, storage=SHARED_STORAGE.get(mode, "memory"),
+        eval_ms=per_trial_ms * sum(r.eval_s for r in results),
+        eval_cpu_ms=per_trial_ms * sum(r.eval_cpu_s for r in results),
+        workers=1 if mode == "single" else cfg.workers, study_trials=cfg.n_trials, n_trials=n_trials,
+        wall_s=wall_s, startup_s=max(r.t_ready for r in results) - t_submit, trials_per_s=n_trials / wall_s,
+        efficiency=float("nan"), best_value=best, best_point=point,
+        cpu_ms_per_trial=per_trial_ms * sum(r.cpu_s for r in results), storage=SHARED_STORAGE.get(mode, "memory"),
         problems=problems, load_avg=load_avg, leftovers=leftovers, seed=cfg.seed)
 
 
