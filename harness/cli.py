@@ -35,18 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     from .budget import HarnessError
 
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # returns typer.Exit's code in this mode
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except (ObjectiveError, HarnessError) as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         typer.secho("interrupted", fg="yellow", err=True)
         sys.exit(130)
-    except KeyboardInterrupt:
-        typer.secho("interrupted", fg="yellow", err=True)
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
     except Exception as exc:  # click usage errors carry their own exit code (2)
         import click
 
