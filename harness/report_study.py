@@ -64,25 +64,31 @@ def _cost_x(rows: list[ModeResult]) -> dict[tuple[str, float], float]:
 
 
 def efficiency_figure(rows: list[ModeResult]):
-    """One panel per burn kind: parallel efficiency vs measured evaluation cost, one line per mode."""
+    """Per burn kind, parallel efficiency vs evaluation cost, one line per mode: measured (top) and
+    the CPU-bound efficiency of the process modes (bottom: CPU-bound speedup ÷ workers)."""
     import matplotlib
     import matplotlib.pyplot as plt
 
     burns = list(dict.fromkeys(r.burn for r in rows))
-    fig, axes = plt.subplots(1, len(burns), figsize=(5.5 * len(burns), 4), squeeze=False, sharey=True)
-    x_of = _cost_x(rows)
-    for ax, burn in zip(axes[0], burns):
+    fig, axes = plt.subplots(2, len(burns), figsize=(5.5 * len(burns), 7), squeeze=False, sharex="col", sharey=True)
+    x_of, bound = _cost_x(rows), cpu_bounds(rows)
+    for col, burn in enumerate(burns):
         for i, mode in enumerate(m for m in MODES if m != "single"):
-            pts = sorted((x_of[(r.burn, r.cost_ms)], r.efficiency) for r in rows if r.burn == burn and r.mode == mode)
-            if pts:
-                ax.plot(*zip(*pts), marker=plots.MARKERS[i], label=mode)
+            mine = [r for r in rows if r.burn == burn and r.mode == mode]
+            for ax, y in ((axes[0][col], lambda r: r.efficiency), (axes[1][col], lambda r: bound[id(r)] / r.workers)):
+                pts = sorted((x_of[(r.burn, r.cost_ms)], y(r)) for r in mine if ax is axes[0][col] or id(r) in bound)
+                if pts:
+                    ax.plot(*zip(*pts), marker=plots.MARKERS[i], color=f"C{i}", label=mode)
+        axes[0][col].set_title(f"burn: {burn} — measured")
+        axes[1][col].set_title(f"burn: {burn} — CPU-bound (idle cores, no waiting)")
+        axes[1][col].set_xlabel("evaluation cost, CPU ms (measured, single process)")
+    for ax in axes.flat:
         ax.axhline(1.0, color="grey", linestyle="--", linewidth=1)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-        ax.set_xlabel("evaluation cost, CPU ms (measured, single process)")
-        ax.set_title(f"burn: {burn}")
     workers = max((r.workers for r in rows), default=0)
-    axes[0][0].set_ylabel(f"parallel efficiency ({workers} workers; 1.0 = ideal)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"parallel efficiency ({workers} workers; 1 = ideal)")
     axes[0][-1].legend(fontsize=8)
     return fig
 

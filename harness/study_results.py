@@ -81,12 +81,17 @@ def save_to_store(rows: Iterable[ModeResult], path: Path | str, command: str,
 
 
 def load_rows(path: Path | str = DEFAULT_STORE) -> list[ModeResult]:
-    """The mode rows of a results store or of a ``study.json``, with efficiencies filled in."""
-    from .store import load_records
+    """The mode rows of a ``study.json``, or of the latest ``optbench study`` run in a results store
+    (earlier runs may have had other settings), with efficiencies filled in."""
+    from .store import load_frame
 
     if Path(path).suffix == ".json":
         return with_efficiency(ModeResult(**row) for row in json.loads(Path(path).read_text())["modes"])
-    return with_efficiency(from_record(r) for r in load_records(path) if is_study_record(r))
+    frame = load_frame(path)
+    records = [RunRecord.from_dict(row) for row in frame.drop(columns=["run_id", "finished_at"]).to_dict("records")]
+    mine = [(run_id, r) for run_id, r in zip(frame["run_id"], records) if is_study_record(r)]
+    latest = max((run_id for run_id, _ in mine), default=None)
+    return with_efficiency(from_record(r) for run_id, r in mine if run_id == latest)
 
 
 def load_tables(path: Path | str = DEFAULT_OUT / "study.json") -> dict[str, list[dict[str, Any]]]:
