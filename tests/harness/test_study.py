@@ -3,6 +3,7 @@ profile grouping, store round trip, report section and the CLI."""
 
 import math
 import time
+from dataclasses import replace
 
 import optuna
 import psutil
@@ -124,9 +125,10 @@ def _row(mode: str, tps: float, workers: int = 2) -> ModeResult:
 def test_store_round_trip_and_report_section(tmp_path):
     rows = [_row("single", 10.0, 1), _row("sqlite", 5.0), _row("independent", 18.0)]
     assert from_record(to_record(rows[1])) == rows[1]
-    save_to_store([_row("single", 99.0, 1)], tmp_path / "s.sqlite", "an earlier run")
+    save_to_store([replace(_row("single", 99.0, 1), cost_ms=5.0)], tmp_path / "s.sqlite", "an earlier run")
     save_to_store(rows, tmp_path / "s.sqlite", "test")
     loaded = load_rows(tmp_path / "s.sqlite")  # the latest run only
+    assert [r.mode for r in loaded] == ["single", "sqlite", "independent"]
     assert [r.efficiency for r in loaded] == pytest.approx([1.0, 0.25, 0.9])
     section, paths = study_section(loaded, tmp_path / "plots")
     assert [p.suffix for p in paths] == [".png", ".svg"] and all(p.exists() for p in paths)
