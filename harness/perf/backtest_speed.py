@@ -12,7 +12,6 @@ import gc
 import os
 
 import numpy as np
-import torch
 from rich.console import Console
 from rich.table import Table
 
@@ -35,20 +34,17 @@ def _best_of(name: str, probs, repeats: int, one_by_one: bool = False) -> bt.Out
 
 def measure(windows: int = 70, repeats: int = REPEATS) -> dict:
     """Outcomes (keyed by label), reference profits, and the target figures."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    probs = bt.problems(range(windows))
+    reference = np.array([-o.reference().value for o in bt.build(probs)])
+    gc.collect()
+    gc.freeze()  # keep long-lived objects out of collections (gen-2 pauses took 120-200 ms here)
     try:
-        probs = bt.problems(range(windows))
-        reference = np.array([-o.reference().value for o in bt.build(probs)])
-        gc.collect()
-        gc.freeze()  # keep long-lived objects out of collections (gen-2 pauses took 120-200 ms here)
         outcomes = {f"{BASELINE} (one by one)": _best_of(BASELINE, probs, repeats, one_by_one=True),
                     f"{DEFAULT} (stacked)": _best_of(DEFAULT, probs, repeats),
                     f"{DEFAULT} (one by one)": _best_of(DEFAULT, probs, repeats, one_by_one=True)}
         outcomes.update({f"{name} (stacked)": _best_of(name, probs, repeats) for name in CONTENDERS})
     finally:
         gc.unfreeze()
-        torch.set_num_threads(threads)
     direct, stacked, alone = (outcomes[k] for k in list(outcomes)[:3])
     per_problem = alone.problem_wall_s / direct.problem_wall_s
     targets = [  # (figure, measured, comparison, bound): the issue's targets for the batched default
