@@ -204,5 +204,5 @@ def write_study_report(out: Path, rows: list[ModeResult], **tables: Any) -> Path
     """``study.md`` under ``out`` with the figure under ``out/plots``; returns its path."""
     sec, _ = study_section(rows, out / "plots", **tables)
     path = out / "study.md"
-    path.write_text(markdown(TITLE, [sec]))
+    path.write_text(markdown("optbench study", [sec]))
     return path
