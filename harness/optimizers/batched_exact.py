@@ -21,6 +21,7 @@ Problems are stacked as (P, k, n) tensors in float64 on the objectives' device, 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,7 +34,9 @@ from ..budget import HarnessError
 from ..instrument import Instrument
 from .batched import CHUNK_ELEMS, BatchedAdapter, Solutions, maxdiff_objectives, stack_days
 
-TINY = 5e-324  # the smallest positive float64: for x ≥ 0, x < TINY exactly when x = 0
+# The smallest normal float64: for x = hp + h ≥ 0 (sums of ordinary doubles are 0 or far larger),
+# x < TINY exactly when x = 0. (Not the subnormal 5e-324, which flush-to-zero modes would turn into 0.)
+TINY = sys.float_info.min
 
 
 def dominant_candidates(shift: np.ndarray, limit: np.ndarray, jumps: np.ndarray,
@@ -131,7 +134,7 @@ def _l_axis(d: DayTensors, l: torch.Tensor, close_at_eod: bool):
 
 def _argmax_rows(x: torch.Tensor) -> torch.Tensor:
     """Row-wise argmax (first maximum); numpy's is ~7× faster than torch's on CPU float64 (measured)."""
-    return x.argmax(1) if x.is_cuda else torch.from_numpy(x.numpy().argmax(1))
+    return torch.from_numpy(x.numpy().argmax(1)) if x.device.type == "cpu" else x.argmax(1)
 
 
 def _best_separable(d, h, l):
