@@ -22,15 +22,13 @@ def report(
     out: Path = typer.Option(Path("results/report"), "--out", help="output folder"),
     n_boot: int = typer.Option(2000, "--n-boot", min=100, help="bootstrap resamples per confidence interval"),
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap"),
-    study: Optional[Path] = typer.Option(None, "--study", help="also report `optbench study` results from this store"),
+    study: Path = typer.Option(Path("results/study.sqlite"), "--study",
+                               help="`optbench study` results to add as a section (skipped when absent)"),
 ) -> None:
     from ..report.build import write_report
     from ..report.frame import load
+    from ..report_study import study_sections
 
-    extra = []
-    if study is not None:
-        from ..report_study import study_section
-
-        extra.append(study_section(study, out / "plots")[0])
+    extra = study_sections(out / "plots", store=study)
     index = write_report(load(store), out, n_boot=n_boot, seed=seed, extra=extra)
     console.print(f"report: {index}  (also {out / 'report.md'}, CSV tables and plots/ in {out})")
