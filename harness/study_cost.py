@@ -13,6 +13,7 @@ import numpy as np
 import objectives
 
 from .budget import HarnessError
+from .perf.timing import per_call_s
 
 BURNS = ("work", "python")
 WORK_ROWS = 10_000  # rows of the synthetic sphere per unit: ~0.2 ms, small enough to stay in cache
@@ -64,17 +65,9 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(saved)
 
 
-def cpu_per_call_s(fn: Callable[[], object], calls: int, repeats: int = 3) -> float:
-    """CPU seconds of this thread per call of ``fn`` (best of ``repeats``, after one warm-up call):
-    unlike wall time, it does not grow when other processes share the cores."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        c0 = time.thread_time()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.thread_time() - c0) / calls)
-    return best
+def cpu_per_call_s(fn: Callable[[], object], calls: int) -> float:
+    """CPU seconds of this thread per call of ``fn`` (best of 3, after one warm-up call)."""
+    return per_call_s(fn, calls, repeats=3, clock=time.thread_time, warmup=1)
 
 
 def calibrate(objective: objectives.Objective, target_ms: float, kind: str) -> tuple[Burn, float]:
