@@ -101,15 +101,18 @@ def test_dask_local_cluster_runs_a_small_matrix_like_the_pool(monkeypatch):
 
 def test_suites_expand_as_documented():
     backtest = suites.cells("backtest")
-    per_optimizer = {c.optimizer: 0 for c in backtest}
+    per_configuration = {(c.optimizer, c.budget): 0 for c in backtest}
     for c in backtest:
-        per_optimizer[c.optimizer] += 1
-    assert set(per_optimizer.values()) == {280}  # SPEC: 70 windows × 2 strategies × 2 close policies
+        per_configuration[(c.optimizer, c.budget)] += 1
+    assert set(per_configuration.values()) == {280}  # SPEC: 70 windows × 2 strategies × 2 close policies
     assert {(c.options["window"], c.options["always_on"], c.options["close_at_eod"]) for c in backtest} == {
         (w, a, e) for w in range(70) for a in (False, True) for e in (False, True)}
     quick = suites.cells("quick")
-    assert {c.budget.max_evals for c in quick} == {500} and {c.seed for c in quick} == {0, 1, 2}
-    assert {"scipy.de", "scipy.direct", "nevergrad.ngopt", "optuna.tpe", "random"} == {c.optimizer for c in quick}
+    assert {c.budget.max_evals for c in quick} == {500, 100_000} and {c.seed for c in quick} == {0, 1, 2}
+    assert {c.optimizer for c in quick if c.budget.max_evals == 500} == {
+        "scipy.de", "scipy.direct", "nevergrad.ngopt", "optuna.tpe", "random"}
+    assert {c.optimizer for c in quick if c.budget.max_evals == 100_000} == {"batched.exact", "batched.grid", "random"}
+    assert len(quick) == 255
     assert set(suites.names()) == {"quick", "full", "backtest"}
     with pytest.raises(HarnessError, match="unknown suite 'nope'"):
         suites.cells("nope")
