@@ -145,8 +145,19 @@ def _print_cells(cells, store_path: Path | None, as_json: bool) -> None:
     console.print(table)
 
 
+MAX_TABLE_ROWS = 40
+
+
 def _print_records(records) -> None:
-    table = Table(title=f"{len(records)} cells")
+    """Every cell of a small matrix; of a large one only the cells that are not ok."""
+    title = f"{len(records)} cells"
+    if len(records) > MAX_TABLE_ROWS:
+        records = [r for r in records if r.status != "ok"]
+        title += f"; the {len(records)} not ok (every row: --json, `optbench report`, `optbench export`)"
+        if not records:
+            console.print(title)
+            return
+    table = Table(title=title)
     for col in ("objective", "optimizer", "budget", "seed", "status", "value", "reference", "evals", "wall s"):
         table.add_column(col, justify="right" if col in ("value", "reference", "evals", "wall s") else "left")
     for r in records:
