@@ -22,9 +22,8 @@ from . import optimizers
 from .budget import Budget
 from .matrix import resolve, run_matrix as run_cells
 from .record import RunRecord
-from .runner import Cell, reference_value
-from .sandbox import _run_seeded, limit_threads  # noqa: F401  (benchmarks' setup calls limit_threads)
-from .versions import versions
+from .runner import Cell, warm_up  # noqa: F401  (benchmarks' setup calls warm_up)
+from .sandbox import limit_threads, run_seeded  # noqa: F401  (benchmarks' setup calls limit_threads)
 
 SLOW = os.environ.get("OPTBENCH_ASV_SLOW", "") not in ("", "0")
 
@@ -101,19 +100,10 @@ def cell(objective_key: str, optimizer: str) -> Cell:
     return Cell(name, optimizer, Budget(evals, MAX_SECONDS), SEED, dict(options))
 
 
-def warm_up(the_cell: Cell) -> None:
-    """Do outside the timed region what only a process's first run pays: build and cache the data
-    and the reference, import the optimizer library, read versions, and run a tiny budget once."""
-    reference_value(the_cell.objective, the_cell.options)
-    versions()
-    _run_seeded(Cell(the_cell.objective, the_cell.optimizer, Budget(8), the_cell.seed, the_cell.options,
-                     the_cell.optimizer_options))
-
-
 def optimize(the_cell: Cell) -> RunRecord:
     """One optimization as an ``optbench run`` worker runs it, in this process (the timed body of
     ``time_optimize`` and ``peakmem_optimize``; peak memory is reset at its start)."""
-    return _run_seeded(the_cell)
+    return run_seeded(the_cell)
 
 
 def metrics(record: RunRecord) -> dict[str, float]:

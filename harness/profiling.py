@@ -32,7 +32,7 @@ from . import optimizers
 from .budget import Budget
 from .profile_breakdown import GROUPS, Breakdown, breakdown
 from .record import RunRecord
-from .runner import Cell, reference_value, run_cell
+from .runner import Cell, reference_value, run_cell, warm_up
 
 PY_SPY_RATE = 100  # py-spy's default; it pauses the child per sample, and 1000/s slowed runs ~40x here
 PY_SPY_MIN_S = 1.0  # the child repeats a short cell until this much run time, for enough samples
@@ -81,19 +81,10 @@ def profile_name(cell: Cell) -> str:
     return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)
 
 
-def warm_up(cell: Cell) -> objectives.Objective:
-    """One-off costs that would otherwise dominate a profile: build the objective (data and
-    tensors are cached), import the optimizer library, and run the cell briefly (``WARM_UP_EVALS``)
-    so that imports a library makes lazily on its first run (scipy.stats in shgo, cma) are done."""
-    objective = objectives.get(cell.objective, **cell.options)
-    optimizers.make(cell.optimizer, **cell.optimizer_options).prepare()
-    run_cell(dataclasses.replace(cell, budget=Budget(max_evals=WARM_UP_EVALS)), with_reference=False)
-    return objective
-
-
 def run_cprofile(cell: Cell, prof_path: Path, top_n: int = 15) -> tuple[RunRecord, Breakdown]:
     """Run the cell under cProfile, write ``prof_path`` and group its time."""
-    objective = warm_up(cell)
+    warm_up(cell, WARM_UP_EVALS)
+    objective = objectives.get(cell.objective, **cell.options)  # cached data: cheap after the warm-up
     profiler = cProfile.Profile()
     record = profiler.runcall(run_cell, cell, with_reference=False)
     profiler.dump_stats(prof_path)
@@ -239,7 +230,7 @@ def child_main(argv: list[str]) -> None:
     """The py-spy child: warm up, run the cell until ``min_s`` of run time (at least once), write
     the run count to ``status_out``. ``argv``: CELL_JSON MIN_S STATUS_OUT."""
     cell, min_s = cell_from_dict(json.loads(argv[0])), float(argv[1])
-    warm_up(cell)
+    warm_up(cell, WARM_UP_EVALS)
     runs, spent = 0, 0.0
     while runs == 0 or spent < min_s:
         runs, spent = runs + 1, spent + run_cell(cell, with_reference=False).wall_s

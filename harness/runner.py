@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -105,6 +105,15 @@ def run_cell(cell: Cell, *, with_reference: bool = True) -> RunRecord:
         trace=list(instrument.trace), phases_s=dict(instrument.phases_s),
         reference_value=reference_value(cell.objective, cell.options) if with_reference else None,
     )
+
+
+def warm_up(cell: Cell, evals: int = 10) -> None:
+    """Pay, outside any measurement, what only a process's first run of ``cell`` pays: the data and
+    tensors, the reference, the versions, the optimizer library and the imports it makes lazily on
+    its first run (a run of ``evals`` evaluations)."""
+    reference_value(cell.objective, cell.options)
+    versions()
+    run_cell(replace(cell, budget=Budget(max_evals=evals)), with_reference=False)
 
 
 def peak_memory_mb() -> float:

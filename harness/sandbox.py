@@ -132,11 +132,13 @@ def _serve(conn: Connection) -> None:
             cell = conn.recv()
         except EOFError:
             return
-        conn.send(_run_seeded(cell))
+        conn.send(run_seeded(cell))
         sys.stderr.flush()
 
 
-def _run_seeded(cell: Cell) -> RunRecord:
+def run_seeded(cell: Cell) -> RunRecord:
+    """Run ``cell`` as a matrix worker does: global generators seeded with the cell's seed, peak
+    memory reset; a cell that cannot even be built becomes an ``error`` record."""
     import numpy as np
     import torch
 
