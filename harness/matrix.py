@@ -107,7 +107,7 @@ def run_cells(cells: Sequence[Cell], *, workers: int | None = None, dask: str | 
 @contextmanager
 def _executor(workers: int, dask: str | None) -> Iterator[Executor]:
     if dask is not None:
-        with _dask_executor(workers, dask) as pool:
+        with dask_executor(workers, dask) as pool:
             yield pool
         return
     import psutil
@@ -128,7 +128,9 @@ def _executor(workers: int, dask: str | None) -> Iterator[Executor]:
 
 
 @contextmanager
-def _dask_executor(workers: int, address: str) -> Iterator[Executor]:
+def dask_executor(workers: int, address: str) -> Iterator[Executor]:
+    """An executor on the Dask scheduler at ``address``, or on a new ``LocalCluster`` of ``workers``
+    single-threaded processes for ``"local"`` (closed on exit)."""
     from distributed import Client, LocalCluster
 
     cluster = None

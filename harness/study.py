@@ -233,17 +233,12 @@ def _on_processes(jobs: list[Job], workers: int, start_method: str) -> list[JobR
 
 
 def _on_dask(jobs: list[Job], workers: int) -> list[JobResult]:
-    import warnings
-
-    from distributed import Client, LocalCluster
-
-    # The dashboard is off; the scheduler's HTTP endpoint warns when another cluster holds its port.
-    # Dask's defaults are kept, as in the matrix runner. Note: the nanny starts workers with
+    # The matrix runner's LocalCluster. Note: Dask's nanny starts workers with
     # MALLOC_TRIM_THRESHOLD_=65536, which made the torch burn cost 1.8-2.6x the CPU here (measured).
-    warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=40) as cluster, Client(cluster) as client:
-        return client.gather(client.map(run_job, jobs, pure=False))
+    from .matrix import dask_executor
+
+    with dask_executor(workers, "local") as pool:
+        return list(pool.map(run_job, jobs))
 
 
 def _create_shared(job: Job) -> None:
