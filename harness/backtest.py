@@ -14,15 +14,13 @@ one torch thread per worker).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
-import torch
 
 import objectives
 from objectives.maxdiff import MaxDiffObjective
@@ -33,7 +31,7 @@ from .budget import Budget, HarnessError
 from .optimizers.batched import BatchedAdapter
 from .optimizers.batched_exact import solve_exact
 from .runner import Cell, run_cell
-from .sandbox import limit_threads
+from .sandbox import limit_threads, torch_threads
 
 DEFAULT_OPTIMIZER = "batched.exact"
 BASELINE = "scipy.direct"
@@ -98,16 +96,6 @@ def decisions(probs: Sequence[Problem], profits: np.ndarray) -> dict[tuple[int, 
     return out
 
 
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """One torch thread for the solve: its tensors are small, and two threads were slower (batched.exact
-    0.25 s against 0.14 s on the 280 problems, measured); parallelism comes from ``workers``."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _solve(name: str, options: dict, probs: Sequence[Problem], device: str, budget: int, seed: int,
@@ -147,7 +135,9 @@ def run(name: str, *, probs: Sequence[Problem] | None = None, device: str = "cpu
     if workers < 1:
         raise HarnessError(f"workers={workers!r} must be at least 1")
     if workers == 1:
-        with _one_torch_thread():
+        # One torch thread: the tensors are small, and two threads were slower (batched.exact 0.25 s
+        # against 0.14 s on the 280 problems, measured); parallelism comes from ``workers``.
+        with torch_threads(1):
             points, evals, wall, walls = _solve(name, options, probs, device, budget, seed, one_by_one)
     else:
         shards = [probs[i::workers] for i in range(workers)]

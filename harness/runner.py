@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import resource
 import sys
-import time
 import traceback
 import warnings
 from dataclasses import dataclass, field, replace

@@ -37,7 +37,8 @@ import objectives
 from objectives import CategoricalParam, FloatParam, SearchSpace
 
 from .budget import HarnessError
-from .study_cost import Burn, calibrate, torch_threads
+from .sandbox import torch_threads
+from .study_cost import Burn, calibrate
 from .study_storage import leftover_files, opened, remove_storage_files
 
 MODES = ("single", "threads", "sqlite", "journal", "independent", "dask")

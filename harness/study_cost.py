@@ -4,8 +4,7 @@ evaluation (never a sleep), and torch pinned to one thread per worker."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +13,7 @@ import objectives
 
 from .budget import HarnessError
 from .perf.timing import per_call_s
+from .sandbox import torch_threads
 
 BURNS = ("work", "python")
 WORK_ROWS = 10_000  # rows of the synthetic sphere per unit: ~0.2 ms, small enough to stay in cache
@@ -51,18 +51,6 @@ class Burn:
                     acc += i * i % 7
         return burn
 
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """torch's intra-op threads set to ``n`` inside the block (one core per worker), restored after."""
-    import torch
-
-    saved = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(saved)
 
 
 def cpu_per_call_s(fn: Callable[[], object], calls: int) -> float:

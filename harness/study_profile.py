@@ -26,7 +26,8 @@ from typing import Any
 import objectives
 
 from .study import TrialFunction, _warm_up
-from .study_cost import Burn, torch_threads
+from .sandbox import torch_threads
+from .study_cost import Burn
 from .study_storage import opened, remove_storage_files, sqlite_insert_costs, storage_costs
 
 GROUPS = ("objective", "sampler", "storage", "optuna_loop")
