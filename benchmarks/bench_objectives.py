@@ -7,7 +7,7 @@ and one that other work on a shared 2-core machine barely disturbs (wall time th
 
 import time
 
-from harness import asv_support as s
+from optbench.harness.asv import support as s
 
 
 class ScalarEvaluation:

@@ -2,7 +2,7 @@
 evaluation budget. ``time_``/``peakmem_`` run it; the ``track_`` figures come from one cached run
 per cell (``setup_cache``). Optimizers this checkout does not register are skipped."""
 
-from harness import asv_support as s
+from optbench.harness.asv import support as s
 
 
 class _OneRunPerCell:

@@ -3,6 +3,6 @@
 ``harness.recommended(kind, preset)`` returns the shipped decision (see ``harness.recommend``).
 """
 
-from .recommend import Recommendation, recommended
+from optbench.harness.recommend import Recommendation, recommended
 
 __all__ = ["Recommendation", "recommended"]

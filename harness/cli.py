@@ -8,7 +8,7 @@ from importlib import import_module
 
 import typer
 
-from . import commands
+from optbench.harness import commands
 
 # One module per verb in harness/commands; each defines ``register(app)``. Adding a verb is adding
 # a module there (modules without ``register`` are helpers). Heavy imports stay inside the verbs.
@@ -23,16 +23,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for _name in COMMANDS:
-    _module = import_module(f"harness.commands.{_name}")
+    _module = import_module(f"optbench.harness.commands.{_name}")
     if hasattr(_module, "register"):
         _module.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user mistakes (ObjectiveError, HarnessError) exit with code 2."""
-    from objectives import ObjectiveError
+    from optbench.objectives import ObjectiveError
 
-    from .budget import HarnessError
+    from optbench.harness.budget import HarnessError
 
     try:
         code = app(args=argv, standalone_mode=False)  # returns typer.Exit's code in this mode

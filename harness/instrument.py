@@ -19,9 +19,9 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from objectives import Objective, ObjectiveError
+from optbench.objectives import Objective, ObjectiveError
 
-from .budget import Budget, BudgetExhausted
+from optbench.harness.budget import Budget, BudgetExhausted
 
 NONFINITE_FALLBACK = 1e12
 _NEG_INF = -math.inf

@@ -18,15 +18,15 @@ from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from typing import Any
 
-import objectives
+from optbench import objectives
 
-from . import optimizers, sandbox
-from .budget import Budget, HarnessError
-from .progress import MatrixProgress
-from .record import RunRecord
-from .runner import Cell
-from .store import Store, cell_key, to_json
-from .versions import versions
+from optbench.harness import optimizers, sandbox
+from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.progress import MatrixProgress
+from optbench.harness.record import RunRecord
+from optbench.harness.record import Cell
+from optbench.harness.store import Store, cell_key, to_json
+from optbench.harness.versions import versions
 
 Named = tuple[str, dict[str, Any]]  # a name and its options
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
-from .record import STATUSES, RunRecord
+from optbench.harness.record import STATUSES, RunRecord
 
 
 class MatrixProgress:

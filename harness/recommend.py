@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .budget import HarnessError
+from optbench.harness.budget import HarnessError
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "results" / "decision.json"
 

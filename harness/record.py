@@ -1,10 +1,37 @@
-"""``RunRecord``: the flat, serializable result of one cell (objective × optimizer × budget × seed)."""
+"""The data types at the bottom of the flow: ``Cell`` (what to run) and ``RunRecord`` (the flat,
+serializable result of one cell: objective × optimizer × budget × seed). Imports nothing heavy."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from optbench.harness.budget import Budget
+
+@dataclass(frozen=True)
+class Cell:
+    """What to run: the unit of a matrix and the key of the results store."""
+
+    objective: str
+    optimizer: str
+    budget: Budget
+    seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    optimizer_options: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raise ObjectiveError/HarnessError now for unknown names or options (cheap: builds nothing big)."""
+        from optbench import objectives
+        from optbench.harness import optimizers
+
+        defaults = objectives.option_defaults(self.objective)
+        unknown = [k for k in self.options if k not in defaults]
+        if unknown:
+            raise objectives.ObjectiveError(
+                f"unknown option(s) {unknown} for objective {self.objective!r}; allowed: {list(defaults)}")
+        optimizers.make(self.optimizer, **self.optimizer_options)
+
 
 STATUSES = ("ok", "error", "timeout", "crashed", "interrupted")
 
@@ -33,6 +60,9 @@ class RunRecord:
     trace: list[tuple[int, float, float]] = field(default_factory=list)
     reference_value: float | None = None
     phases_s: dict[str, float] = field(default_factory=dict)
+    objective_class: str = ""  # the objective's family: what the decision groups by
+    gain: bool = False  # value is a negated gain (profit, Sharpe)
+    reference_kind: str = "optimum"  # what reference_value is: "optimum", "bound" or "none"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

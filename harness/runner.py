@@ -15,34 +15,13 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-import objectives
+from optbench import objectives
 
-from . import optimizers
-from .budget import Budget, BudgetExhausted
-from .instrument import Instrument
-from .record import RunRecord
-from .versions import versions
-
-
-@dataclass(frozen=True)
-class Cell:
-    """What to run: the unit of a matrix and the key of the results store."""
-
-    objective: str
-    optimizer: str
-    budget: Budget
-    seed: int = 0
-    options: dict[str, Any] = field(default_factory=dict)
-    optimizer_options: dict[str, Any] = field(default_factory=dict)
-
-    def validate(self) -> None:
-        """Raise ObjectiveError/HarnessError now for unknown names or options (cheap: builds nothing big)."""
-        defaults = objectives.option_defaults(self.objective)
-        unknown = [k for k in self.options if k not in defaults]
-        if unknown:
-            raise objectives.ObjectiveError(
-                f"unknown option(s) {unknown} for objective {self.objective!r}; allowed: {list(defaults)}")
-        optimizers.make(self.optimizer, **self.optimizer_options)
+from optbench.harness import optimizers
+from optbench.harness.budget import Budget, BudgetExhausted
+from optbench.harness.instrument import Instrument
+from optbench.harness.record import Cell, RunRecord
+from optbench.harness.versions import versions
 
 
 def _freeze(d: dict[str, Any]) -> tuple:
@@ -50,8 +29,9 @@ def _freeze(d: dict[str, Any]) -> tuple:
 
 
 @lru_cache(maxsize=256)
-def _reference_value(name: str, frozen_options: tuple) -> float:
-    return objectives.get(name, **dict(frozen_options)).reference().value
+def _reference_value(name: str, frozen_options: tuple) -> float | None:
+    reference = objectives.get(name, **dict(frozen_options)).reference()
+    return None if reference is None else reference.value
 
 
 def reference_value(name: str, options: dict[str, Any]) -> float | None:
@@ -69,6 +49,7 @@ def run_cell(cell: Cell, *, with_reference: bool = True) -> RunRecord:
                 budget={"max_evals": cell.budget.max_evals, "max_seconds": cell.budget.max_seconds},
                 seed=cell.seed, versions=versions())
     objective = objectives.get(cell.objective, **cell.options)
+    base.update(describe(objective))
     adapter = optimizers.make(cell.optimizer, **cell.optimizer_options)
     base["optimizer_options"] = dict(adapter.options)
     adapter.prepare()
@@ -104,6 +85,12 @@ def run_cell(cell: Cell, *, with_reference: bool = True) -> RunRecord:
         trace=list(instrument.trace), phases_s=dict(instrument.phases_s),
         reference_value=reference_value(cell.objective, cell.options) if with_reference else None,
     )
+
+
+def describe(objective: objectives.Objective) -> dict[str, Any]:
+    """The record fields an objective declares about itself."""
+    return dict(objective_class=objective.family or objective.name, gain=objective.gain,
+                reference_kind=objective.knowledge)
 
 
 def warm_up(cell: Cell, evals: int = 10) -> None:

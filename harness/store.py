@@ -22,9 +22,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .budget import HarnessError
-from .record import RunRecord
-from .runner import Cell
+from optbench.harness.budget import HarnessError
+from optbench.harness.record import RunRecord
+from optbench.harness.record import Cell
 
 DEFAULT_PATH = Path("results/optbench.sqlite")
 APPLICATION_ID = 0x6F707462  # "optb"

@@ -8,9 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .budget import Budget, HarnessError
-from .matrix import Named, expand
-from .runner import Cell
+from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.matrix import Named, expand
+from optbench.harness.record import Cell
 
 SUITES_FILE = Path(__file__).with_name("suites.toml")
 _BLOCK_KEYS = {"seeds", "budgets", "seconds", "optimizers", "objectives"}

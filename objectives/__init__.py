@@ -10,11 +10,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from .base import (CategoricalParam, FloatParam, IntParam, Objective, ObjectiveError, Reference,
+from optbench.objectives.base import (CategoricalParam, FloatParam, IntParam, Objective, ObjectiveError, Reference,
                    SearchSpace)
-from .ma_crossover import MACrossoverObjective
-from .maxdiff import MaxDiffObjective
-from .synthetic import FUNCTIONS, SyntheticObjective
+from optbench.objectives.ma_crossover import MACrossoverObjective
+from optbench.objectives.maxdiff import MaxDiffObjective
+from optbench.objectives.synthetic import FUNCTIONS, SyntheticObjective
 
 REGISTRY: dict[str, Callable[..., Objective]] = {
     "maxdiff": MaxDiffObjective,

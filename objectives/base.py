@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Union
+from typing import Any, ClassVar, Union
 
 import numpy as np
 import torch
@@ -199,6 +199,13 @@ class Objective(ABC):
     name: str
     space: SearchSpace
     options: dict[str, Any]
+    #: What the decision groups by (one shipped optimizer per family); "" means the objective's name.
+    family: ClassVar[str] = ""
+    #: True when the value is a negated gain (profit, Sharpe): reports show ``-value`` as the gain.
+    gain: ClassVar[bool] = False
+    #: What :meth:`reference` knows: ``"optimum"`` (proven best value and point), ``"bound"`` (a value
+    #: no point can beat) or ``"none"`` (nothing: quality is measured against the best value found).
+    knowledge: ClassVar[str] = "optimum"
 
     @abstractmethod
     def compute(self, x: np.ndarray) -> torch.Tensor:
@@ -208,9 +215,14 @@ class Objective(ABC):
     def compute_batch(self, xs: np.ndarray) -> torch.Tensor:
         """Values at k encoded, valid points as a 1-d tensor, in one tensor pass."""
 
-    @abstractmethod
-    def reference(self) -> Reference:
-        """Best known value and point (exact for every objective in this package)."""
+    def reference(self) -> Reference | None:
+        """The proven optimum (``knowledge == "optimum"``), a bound (``"bound"``) or ``None``."""
+        return None
+
+    @classmethod
+    def variants(cls) -> list[dict[str, Any]]:
+        """Representative option sets (what ``optbench study`` iterates); the defaults alone here."""
+        return [{}]
 
     def __call__(self, point: Mapping[str, Any]) -> float:
         """Evaluate one point given as ``{name: value}``."""

@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .base import CategoricalParam, IntParam, Objective, Reference, SearchSpace
+from optbench.objectives.base import CategoricalParam, IntParam, Objective, Reference, SearchSpace
 
 FAST = (2, 50)
 SLOW = (51, 250)
@@ -61,6 +61,8 @@ class MACrossoverObjective(Objective):
     """−Sharpe of a long-only fast/slow moving-average crossover on GOOG (19 600 points)."""
 
     name = "ma_crossover"
+    family = "ma_crossover"
+    gain = True  # the value is minus the Sharpe ratio
     space = SearchSpace((IntParam("fast", *FAST), IntParam("slow", *SLOW), CategoricalParam("ma_type", MA_TYPES)))
     option_help: dict[str, str] = {}
 

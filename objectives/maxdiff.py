@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import maxdiff_data
-from .base import FloatParam, Objective, ObjectiveError, Reference, SearchSpace
+from optbench.objectives import maxdiff_data
+from optbench.objectives.base import FloatParam, Objective, ObjectiveError, Reference, SearchSpace
 
 BOX = (-0.03, 0.03)
 EPS = 1e-9
@@ -110,6 +110,8 @@ class MaxDiffObjective(Objective):
     """Negative MaxDiff profit over ``h, l ∈ [−0.03, 0.03]`` on ``ar200`` or a ``goog`` window."""
 
     name = "maxdiff"
+    family = "maxdiff"
+    gain = True  # the value is minus the profit
     space = SearchSpace((FloatParam("h", *BOX), FloatParam("l", *BOX)))
     option_help = {
         "data": f"data set, one of {list(DATA_SETS)}",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .base import FloatParam, Objective, ObjectiveError, Reference, SearchSpace
+from optbench.objectives.base import FloatParam, Objective, ObjectiveError, Reference, SearchSpace
 
 # Styblinski–Tang's per-axis minimizer: the root of 4y³ − 32y + 5 = 0 near −2.9035.
 _ST_Y = float(min(np.roots([4.0, 0.0, -32.0, 5.0]).real))
@@ -60,6 +60,8 @@ FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 class SyntheticObjective(Objective):
     """A shifted test function (``kind`` in FUNCTIONS) with ``dim``, ``seed`` and ``work`` options."""
+
+    family = "synthetic"
 
     option_help = {
         "dim": "number of dimensions (1 … 1000; rosenbrock needs ≥ 2)",

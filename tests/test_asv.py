@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import asv_support, optimizers
-from harness.record import RunRecord
+from optbench.harness import optimizers
+from optbench.harness.asv import support as asv_support
+from optbench.harness.record import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 ASV = [sys.executable, "-m", "asv"]
@@ -44,7 +45,7 @@ def optbench_run(key: str, optimizer: str) -> dict:
     """The same cell as the asv suite's, through the command line users run."""
     cell = asv_support.cell(key, optimizer)
     options = [f"--option={k}={v}" for k, v in cell.options.items()]
-    cmd = [sys.executable, "-m", "harness.cli", "run", "--objective", cell.objective, "--optimizer", optimizer,
+    cmd = [sys.executable, "-m", "optbench.harness.cli", "run", "--objective", cell.objective, "--optimizer", optimizer,
            *options, "--budget", str(cell.budget.max_evals), "--seconds", str(cell.budget.max_seconds),
            "--seed", str(cell.seed), "--no-store", "--quiet", "--json"]
     return json.loads(sh(cmd, ROOT).stdout)

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import console
+from optbench.harness.commands.common import console
 
 COLUMNS = {  # summary key -> (heading, format)
     "wall_s": ("wall s", "{:.3f}"),
@@ -42,7 +42,7 @@ def backtest(
     one_by_one: bool = typer.Option(False, "--one-by-one", help="run batched optimizers problem by problem too"),
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
 ) -> None:
-    from .. import backtest as bt
+    from optbench.harness.workloads.maxdiff import backtest as bt
 
     probs = bt.problems(range(windows))
     names = list(dict.fromkeys(optimizer or [bt.DEFAULT_OPTIMIZER]))

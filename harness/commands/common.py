@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ..budget import HarnessError
+from optbench.harness.budget import HarnessError
 
 console = Console()
 err_console = Console(stderr=True)

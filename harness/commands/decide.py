@@ -9,8 +9,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import console, parse_pairs
-from .report import STORE_HELP
+from optbench.harness.commands.common import console, parse_pairs
+from optbench.harness.commands.report import STORE_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -24,10 +24,10 @@ def decide(
                                              "tolerance, alpha, fast_factor, level, n_boot, seed"),
     out: Path = typer.Option(Path("results"), "--out", help="folder for DECISION.md and decision.json"),
 ) -> None:
-    from ..report import decision_doc
-    from ..report.decide import PRESETS, Rule
-    from ..report.frame import load
-    from ..store import DEFAULT_PATH
+    from optbench.harness.report import decision_doc
+    from optbench.harness.report.decide import PRESETS, Rule
+    from optbench.harness.report.frame import load
+    from optbench.harness.store import DEFAULT_PATH
 
     parsed = Rule.from_pairs(parse_pairs(rule, "--rule"))
     store = store or DEFAULT_PATH

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import console
+from optbench.harness.commands.common import console
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +21,7 @@ def demo(
     workers: int = typer.Option(0, "--workers", help="worker processes (0: every core)"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
-    from ..cli import app
+    from optbench.harness.cli import app
 
     steps = [
         ["run", "--suite", suite, "--store", str(store), *(["--workers", str(workers)] if workers else []),

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import console
+from optbench.harness.commands.common import console
 
 FORMATS = ("parquet", "csv")
 
@@ -22,8 +22,8 @@ def export(
     fmt: Optional[str] = typer.Option(None, "--format", help="parquet or csv (default: from --out's suffix)"),
     store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
 ) -> None:
-    from ..budget import HarnessError
-    from ..store import export as write
+    from optbench.harness.budget import HarnessError
+    from optbench.harness.store import export as write
 
     fmt = fmt or out.suffix.lstrip(".").lower()
     if fmt not in FORMATS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from .common import console
+from optbench.harness.commands.common import console
 
 
 def register(app: typer.Typer) -> None:
@@ -13,8 +13,8 @@ def register(app: typer.Typer) -> None:
 
 
 def list_all() -> None:
-    import objectives
-    from harness import optimizers
+    from optbench import objectives
+    from optbench.harness import optimizers
 
     table = Table(title="Objectives (minimized)")
     for col in ("name", "options (default)", "parameters"):

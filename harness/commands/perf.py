@@ -10,7 +10,7 @@ from importlib import import_module
 
 import typer
 
-from .. import perf as perf_checks
+from optbench.harness import perf as perf_checks
 
 # Every module in harness/perf with a ``main()`` is a check, named by its module name.
 CHECKS = {m.name: m.name for m in pkgutil.iter_modules(perf_checks.__path__) if m.name != "timing"}
@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
 
 
 def perf(name: str = typer.Argument(..., help="which check: " + ", ".join(CHECKS))) -> None:
-    from ..budget import HarnessError
+    from optbench.harness.budget import HarnessError
 
     if name not in CHECKS:
         raise HarnessError(f"unknown perf check {name!r}; available: {', '.join(CHECKS)}")
-    import_module(f"harness.perf.{CHECKS[name]}").main()
+    import_module(f"optbench.harness.perf.{CHECKS[name]}").main()

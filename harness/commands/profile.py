@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import console, err_console, parse_pairs
+from optbench.harness.commands.common import console, err_console, parse_pairs
 
 
 def register(app: typer.Typer) -> None:
@@ -35,10 +35,10 @@ def profile(
     top: int = typer.Option(15, "--top", help="how many functions to list by own time"),
     no_py_spy: bool = typer.Option(False, "--no-py-spy", help="cProfile only (skip the two py-spy child runs)"),
 ) -> None:
-    from .. import optimizers
-    from ..budget import Budget, HarnessError
-    from ..profiling import profile_cell, write_csv, write_index
-    from ..runner import Cell
+    from optbench.harness import optimizers
+    from optbench.harness.budget import Budget, HarnessError
+    from optbench.harness.profiling.cell import profile_cell, write_csv, write_index
+    from optbench.harness.record import Cell
 
     if all_ == (optimizer is not None):
         raise HarnessError("give either --optimizer NAME or --all (every registered optimizer)")
@@ -66,7 +66,7 @@ def profile(
 
 def print_result(result, out: Path) -> None:
     """The breakdown table, the calls line, the top functions and the files written."""
-    from ..profiling import calls_summary, comparison_rows
+    from optbench.harness.profiling.cell import calls_summary, comparison_rows
 
     rec = result.record
     rows = comparison_rows(result)

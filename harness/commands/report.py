@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import console
+from optbench.harness.commands.common import console
 
 STORE_HELP = "results store (default results/optbench.sqlite), or a JSON/JSON-lines file of records"
 
@@ -25,9 +25,9 @@ def report(
     study: Path = typer.Option(Path("results/study.sqlite"), "--study",
                                help="`optbench study` results to add as a section (skipped when absent)"),
 ) -> None:
-    from ..report.build import write_report
-    from ..report.frame import load
-    from ..report_study import study_sections
+    from optbench.harness.report.build import write_report
+    from optbench.harness.report.frame import load
+    from optbench.harness.study.report import study_sections
 
     extra = study_sections(out / "plots", store=study)
     index = write_report(load(store), out, n_boot=n_boot, seed=seed, extra=extra)

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import console, parse_pairs
+from optbench.harness.commands.common import console, parse_pairs
 
 MATRIX_FLAGS = "--objective/--optimizer/--option/--opt/--budget/--seconds/--seed/--seeds"
 
@@ -46,9 +46,9 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar (CI); the summary line is kept"),
     as_json: bool = typer.Option(False, "--json", help="print the records as JSON, one per line"),
 ) -> None:
-    from ..budget import HarnessError
-    from ..matrix import resolve, run_matrix
-    from ..store import Store
+    from optbench.harness.budget import HarnessError
+    from optbench.harness.matrix import resolve, run_matrix
+    from optbench.harness.store import Store
 
     if workers is not None and workers < 1:
         raise HarnessError(f"--workers {workers} must be at least 1")
@@ -79,9 +79,9 @@ def run(
 
 
 def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds):
-    from .. import suites
-    from ..budget import Budget, HarnessError
-    from ..matrix import expand
+    from optbench.harness import suites
+    from optbench.harness.budget import Budget, HarnessError
+    from optbench.harness.matrix import expand
 
     if suite is not None:
         if objective or optimizer or option or opt or budget or seconds or seed is not None or seeds is not None:
@@ -106,9 +106,9 @@ def _changed(options: dict, defaults: dict) -> str:
 def _labels(objective: str, options: dict, optimizer: str, optimizer_options: dict, budget: dict,
             seed: int) -> list[str]:
     """A cell's columns in the tables; options are shown where they differ from the defaults."""
-    import objectives
+    from optbench import objectives
 
-    from .. import optimizers
+    from optbench.harness import optimizers
 
     max_evals, max_s = budget["max_evals"], budget["max_seconds"]
     return [" ".join(filter(None, (objective, _changed(options, objectives.option_defaults(objective))))),
@@ -128,7 +128,7 @@ def _num(value) -> str:
 
 
 def _print_cells(cells, store_path: Path | None, as_json: bool) -> None:
-    from ..store import cell_key, check, load_records, record_key
+    from optbench.harness.store import cell_key, check, load_records, record_key
 
     done = set()
     if store_path is not None and check(store_path):

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import console, parse_pairs
+from optbench.harness.commands.common import console, parse_pairs
 
 TERMINAL_COLUMNS = ["burn", "eval ms", "mode", "trials/s", "speedup", "efficiency", "startup s", "CPU ms/trial",
                     "best value"]
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _floats(text: str, what: str) -> list[float]:
-    from ..budget import HarnessError
+    from optbench.harness.budget import HarnessError
 
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
@@ -54,12 +54,12 @@ def study(
     no_store: bool = typer.Option(False, "--no-store", help="do not write the results store"),
     out: Path = typer.Option(Path("results/study"), "--out", help="folder for CSV/JSON, study.md and plots"),
 ) -> None:
-    import objectives
+    from optbench import objectives
 
-    from ..report_study import modes_table, recommendation, write_study_report
-    from ..study import MODES, StudyConfig, run_modes
-    from ..study_profile import measure_overheads
-    from ..study_results import mode_dicts, save_to_store, write_files
+    from optbench.harness.study.report import modes_table, recommendation, write_study_report
+    from optbench.harness.study.modes import MODES, StudyConfig, run_modes
+    from optbench.harness.study.profile import measure_overheads
+    from optbench.harness.study.results import mode_dicts, save_to_store, write_files
 
     options = parse_pairs(option, "--option")
     cfg = StudyConfig(objective, options, trials, workers, seed, start_method)

@@ -8,29 +8,29 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from ..budget import HarnessError
-from .base import OptimizerAdapter
+from optbench.harness.budget import HarnessError
+from optbench.harness.optimizers.base import OptimizerAdapter
 
 REGISTRY: dict[str, str] = {
-    "random": "harness.optimizers.baselines:RandomSearch",
-    "grid": "harness.optimizers.baselines:GridSearch",
-    "scipy.de": "harness.optimizers.scipy_adapters:DifferentialEvolution",
-    "scipy.de_vectorized": "harness.optimizers.scipy_adapters:VectorizedDifferentialEvolution",
-    "scipy.direct": "harness.optimizers.scipy_adapters:Direct",
-    "scipy.dual_annealing": "harness.optimizers.scipy_adapters:DualAnnealing",
-    "scipy.shgo": "harness.optimizers.scipy_adapters:Shgo",
-    "nevergrad.ngopt": "harness.optimizers.nevergrad_adapters:NGOpt",
-    "nevergrad.oneplusone": "harness.optimizers.nevergrad_adapters:OnePlusOne",
-    "nevergrad.twopointsde": "harness.optimizers.nevergrad_adapters:TwoPointsDE",
-    "nevergrad.cma": "harness.optimizers.nevergrad_adapters:CMA",
-    "optuna.tpe": "harness.optimizers.optuna_adapters:TPE",
-    "optuna.cmaes": "harness.optimizers.optuna_adapters:CmaEs",
-    "botorch.qlogei": "harness.optimizers.botorch_adapter:QLogEI",
-    "evotorch.cmaes": "harness.optimizers.evotorch_adapters:CMAES",
-    "evotorch.snes": "harness.optimizers.evotorch_adapters:SNES",
-    "batched.exact": "harness.optimizers.batched_exact:BatchedExact",
-    "batched.grid": "harness.optimizers.batched_search:BatchedGrid",
-    "batched.de": "harness.optimizers.batched_search:BatchedDE",
+    "random": "optbench.harness.optimizers.baselines:RandomSearch",
+    "grid": "optbench.harness.optimizers.baselines:GridSearch",
+    "scipy.de": "optbench.harness.optimizers.scipy_adapters:DifferentialEvolution",
+    "scipy.de_vectorized": "optbench.harness.optimizers.scipy_adapters:VectorizedDifferentialEvolution",
+    "scipy.direct": "optbench.harness.optimizers.scipy_adapters:Direct",
+    "scipy.dual_annealing": "optbench.harness.optimizers.scipy_adapters:DualAnnealing",
+    "scipy.shgo": "optbench.harness.optimizers.scipy_adapters:Shgo",
+    "nevergrad.ngopt": "optbench.harness.optimizers.nevergrad_adapters:NGOpt",
+    "nevergrad.oneplusone": "optbench.harness.optimizers.nevergrad_adapters:OnePlusOne",
+    "nevergrad.twopointsde": "optbench.harness.optimizers.nevergrad_adapters:TwoPointsDE",
+    "nevergrad.cma": "optbench.harness.optimizers.nevergrad_adapters:CMA",
+    "optuna.tpe": "optbench.harness.optimizers.optuna_adapters:TPE",
+    "optuna.cmaes": "optbench.harness.optimizers.optuna_adapters:CmaEs",
+    "botorch.qlogei": "optbench.harness.optimizers.botorch_adapter:QLogEI",
+    "evotorch.cmaes": "optbench.harness.optimizers.evotorch_adapters:CMAES",
+    "evotorch.snes": "optbench.harness.optimizers.evotorch_adapters:SNES",
+    "batched.exact": "optbench.harness.workloads.maxdiff.batched_exact:BatchedExact",
+    "batched.grid": "optbench.harness.workloads.maxdiff.batched_search:BatchedGrid",
+    "batched.de": "optbench.harness.workloads.maxdiff.batched_search:BatchedDE",
 }
 
 

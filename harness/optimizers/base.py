@@ -10,8 +10,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from ..budget import HarnessError
-from ..instrument import Instrument
+from optbench.harness.budget import HarnessError
+from optbench.harness.instrument import Instrument
 
 
 class OptimizerAdapter(ABC):

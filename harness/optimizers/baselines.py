@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
-from objectives import CategoricalParam, IntParam
+from optbench.objectives import CategoricalParam, IntParam
 
-from ..instrument import Instrument
-from .base import OptimizerAdapter
+from optbench.harness.instrument import Instrument
+from optbench.harness.optimizers.base import OptimizerAdapter
 
 
 class RandomSearch(OptimizerAdapter):

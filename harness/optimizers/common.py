@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..instrument import Instrument
+from optbench.harness.instrument import Instrument
 
 
 def eval_budget(problem: Instrument) -> int:

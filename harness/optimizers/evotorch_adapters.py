@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..instrument import Instrument
-from .base import OptimizerAdapter
-from .common import UnitBox, ignoring
+from optbench.harness.instrument import Instrument
+from optbench.harness.optimizers.base import OptimizerAdapter
+from optbench.harness.optimizers.common import UnitBox, ignoring
 
 
 class _EvotorchAdapter(OptimizerAdapter):

@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from objectives import CategoricalParam, FloatParam, SearchSpace
+from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
 
-from ..instrument import Instrument
-from .base import OptimizerAdapter
-from .common import eval_budget, ignoring
+from optbench.harness.instrument import Instrument
+from optbench.harness.optimizers.base import OptimizerAdapter
+from optbench.harness.optimizers.common import eval_budget, ignoring
 
 
 def parametrization(ng: Any, space: SearchSpace) -> tuple[Any, Callable[[Any], np.ndarray]]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from objectives import CategoricalParam, FloatParam, SearchSpace
+from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
 
-from ..instrument import Instrument
-from .base import OptimizerAdapter
-from .common import eval_budget, ignoring
+from optbench.harness.instrument import Instrument
+from optbench.harness.optimizers.base import OptimizerAdapter
+from optbench.harness.optimizers.common import eval_budget, ignoring
 
 
 def distributions(optuna: Any, space: SearchSpace) -> dict[str, Any]:

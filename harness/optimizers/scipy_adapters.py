@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..instrument import Instrument
-from .base import OptimizerAdapter
-from .common import bounds_list, eval_budget
+from optbench.harness.instrument import Instrument
+from optbench.harness.optimizers.base import OptimizerAdapter
+from optbench.harness.optimizers.common import bounds_list, eval_budget
 
 
 class _ScipyAdapter(OptimizerAdapter):

@@ -15,7 +15,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from .. import backtest as bt
+from optbench.harness.workloads.maxdiff import backtest as bt
 
 REPEATS = 5
 BASELINE = bt.BASELINE

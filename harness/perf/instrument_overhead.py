@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from rich.console import Console
 
-import objectives
+from optbench import objectives
 
-from ..budget import Budget
-from ..instrument import Instrument
-from .timing import per_call_s
+from optbench.harness.budget import Budget
+from optbench.harness.instrument import Instrument
+from optbench.harness.timing import per_call_s
 
 
 def measure(calls: int = 20_000) -> dict[str, float]:

@@ -6,9 +6,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-import objectives
+from optbench import objectives
 
-from .timing import per_call_s
+from optbench.harness.timing import per_call_s
 
 
 def measure(n: int, k: int = 1024, dtype: str = "float64") -> dict[str, float]:

@@ -15,12 +15,13 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-import objectives
+from optbench import objectives
 
-from .. import optimizers
-from ..budget import Budget
-from ..record import RunRecord
-from ..runner import Cell, run_cell
+from optbench.harness import optimizers
+from optbench.harness.budget import Budget
+from optbench.harness.record import RunRecord
+from optbench.harness.record import Cell
+from optbench.harness.runner import run_cell
 
 BUDGET = 500
 CAP_S = 30.0  # a wall-time cap that only botorch.qlogei reaches (one GP step costs 0.1–1 s)

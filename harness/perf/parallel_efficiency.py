@@ -21,9 +21,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ..budget import Budget
-from ..matrix import expand, resolve, run_matrix
-from ..store import Store, load_frame
+from optbench.harness.budget import Budget
+from optbench.harness.matrix import expand, resolve, run_matrix
+from optbench.harness.store import Store, load_frame
 
 CELLS, WORK, EVALS, ROUNDS = 48, 5000, 600, 3
 
@@ -37,7 +37,7 @@ def _burn(work: int, evals: int) -> None:
     import numpy as np
     import torch
 
-    import objectives
+    from optbench import objectives
 
     torch.set_num_threads(1)
     objective = objectives.get("sphere", work=work)

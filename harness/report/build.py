@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plots, stats, tables
-from .frame import analyse, uses_ratio
-from .render import Figure, Section, Table, markdown, page
+from optbench.harness.report import plots, stats, tables
+from optbench.harness.report.frame import analyse, uses_ratio
+from optbench.harness.report.render import Figure, Section, Table, markdown, page
 
 TITLE = "optbench report"
 COLUMNS = {"value": "value", "regret": "regret", "ratio": "ratio to optimum", "score": "score (random=0, opt=100)",

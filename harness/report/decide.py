@@ -25,8 +25,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from ..budget import HarnessError
-from . import stats
+from optbench.harness.budget import HarnessError
+from optbench.harness.report import stats
 
 PRESETS = ("default", "fast", "thorough")
 BASELINES = ("random", "grid")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .decide import PRESETS, Rule, decide, rounded
-from .frame import analyse
+from optbench.harness.report.decide import PRESETS, Rule, decide, rounded
+from optbench.harness.report.frame import analyse
 
 LIBRARIES = ("python", "numpy", "scipy", "torch", "pandas", "nevergrad", "optuna", "botorch", "evotorch", "optbench")
 DATE_COLUMNS = ("finished_at",)  # written by the results store

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import objectives
-from objectives.synthetic import FUNCTIONS
+from optbench import objectives
+from optbench.objectives.synthetic import FUNCTIONS
 
-from ..budget import HarnessError
-from ..record import RunRecord
+from optbench.harness.budget import HarnessError
+from optbench.harness.record import RunRecord
 
 SYNTHETIC = tuple(FUNCTIONS)
 RATIO_TARGETS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
@@ -46,7 +46,7 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
 def load(path: str | Path | None = None) -> pd.DataFrame:
     """Records from the results store (default ``harness.store.DEFAULT_PATH``), or from a JSON /
     JSON-lines file of records (e.g. collected ``optbench run --json`` output)."""
-    from .. import store
+    from optbench.harness import store
 
     path = Path(path or store.DEFAULT_PATH)
     if path.suffix not in (".json", ".jsonl"):

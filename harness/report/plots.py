@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from . import stats  # noqa: E402
-from .frame import targets, uses_ratio  # noqa: E402
+from optbench.harness.report import stats  # noqa: E402
+from optbench.harness.report.frame import targets, uses_ratio  # noqa: E402
 
 REGRET_FLOOR = 1e-12
 MARKERS = "osD^v<>Ph*X"

@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .frame import targets
+from optbench.harness.report import stats
+from optbench.harness.report.frame import targets
 
 CELL = ["objective_label", "budget_label", "config"]
 MEDIANS = ("value", "regret", "ratio", "score", "wall_s", "n_evals", "overhead_ms_per_eval")

@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from harness.instrument import Instrument
-from harness.optimizers import register
-from harness.optimizers.base import OptimizerAdapter
+from optbench.harness.instrument import Instrument
+from optbench.harness.optimizers import register
+from optbench.harness.optimizers.base import OptimizerAdapter
 
 PLUGIN = __name__
 

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-import objectives
-from harness import backtest as bt
-from harness.budget import HarnessError
-from harness.cli import main
-from objectives.maxdiff_data import goog
+from optbench import objectives
+from optbench.harness.workloads.maxdiff import backtest as bt
+from optbench.harness.budget import HarnessError
+from optbench.harness.cli import main
+from optbench.objectives.maxdiff_data import goog
 
 from ..objectives.numpy_maxdiff import maxdiff_value_np
 

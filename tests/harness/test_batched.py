@@ -4,14 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-import objectives
-from objectives.maxdiff import breakpoint_candidates, day_tensors
-from objectives.maxdiff_data import MaxDiffDays
-from harness.budget import Budget, HarnessError
-from harness.optimizers import make
-from harness.optimizers.batched import MaxDiffStack
-from harness.optimizers.batched_exact import candidate_grid, solve_exact
-from harness.runner import Cell, run_cell
+from optbench import objectives
+from optbench.objectives.maxdiff import breakpoint_candidates, day_tensors
+from optbench.objectives.maxdiff_data import MaxDiffDays
+from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.optimizers import make
+from optbench.harness.workloads.maxdiff.batched import MaxDiffStack
+from optbench.harness.workloads.maxdiff.batched_exact import candidate_grid, solve_exact
+from optbench.harness.record import Cell
+from optbench.harness.runner import run_cell
 
 BATCHED = ["batched.exact", "batched.grid", "batched.de"]
 # A mixed stack: both close policies, both strategies, different lengths (padding), ar200 and goog.

@@ -8,9 +8,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import objectives
-from harness.budget import Budget, BudgetExhausted, HarnessError
-from harness.instrument import NONFINITE_FALLBACK, Instrument
+from optbench import objectives
+from optbench.harness.budget import Budget, BudgetExhausted, HarnessError
+from optbench.harness.instrument import NONFINITE_FALLBACK, Instrument
 
 
 def drive(instrument, batches):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness import suites
-from harness.budget import Budget, HarnessError
-from harness.matrix import expand, resolve, run_cells, run_matrix
-from harness.optimizers import REGISTRY
-from harness.store import Store, load_records
+from optbench.harness import suites
+from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.matrix import expand, resolve, run_cells, run_matrix
+from optbench.harness.optimizers import REGISTRY
+from optbench.harness.store import Store, load_records
 
 from . import matrix_doubles  # noqa: F401  (registers test.hang, test.crash, test.slow)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-import objectives
-from harness import optimizers
-from harness.budget import Budget
-from harness.cli import main
-from harness.instrument import Instrument
-from harness.runner import Cell, run_cell
+from optbench import objectives
+from optbench.harness import optimizers
+from optbench.harness.budget import Budget
+from optbench.harness.cli import main
+from optbench.harness.instrument import Instrument
+from optbench.harness.record import Cell
+from optbench.harness.runner import run_cell
 
 LIBRARY = ["scipy.de", "scipy.de_vectorized", "scipy.direct", "scipy.dual_annealing", "scipy.shgo",
            "nevergrad.ngopt", "nevergrad.oneplusone", "nevergrad.twopointsde", "nevergrad.cma",

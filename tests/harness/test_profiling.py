@@ -9,12 +9,13 @@ import xml.etree.ElementTree as ET
 import pytest
 from typer.testing import CliRunner
 
-from harness import optimizers, profiling
-from harness.budget import Budget, HarnessError
-from harness.cli import app
-from harness.profile_breakdown import GROUPS, _Attributor, code_key
-from harness.runner import Cell
-from objectives.maxdiff import MaxDiffObjective
+from optbench.harness import optimizers
+from optbench.harness.profiling import cell as profiling
+from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.cli import app
+from optbench.harness.profiling.breakdown import GROUPS, _Attributor, code_key
+from optbench.harness.record import Cell
+from optbench.objectives.maxdiff import MaxDiffObjective
 
 
 @pytest.fixture(scope="module")

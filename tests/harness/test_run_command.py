@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.cli import main
+from optbench.harness.cli import main
 
 from . import matrix_doubles
 from .test_store import _garbage_page, _make_store, _not_sqlite, _other_sqlite, _snapshot
@@ -104,7 +104,7 @@ def _start_and_wait(tmp_path: Path, seeds: int, done: int) -> tuple[subprocess.P
     args = ["run", "--objective", "sphere", "--optimizer", "test.slow", "--opt", "delay=0.1", "--budget", "6",
             "--seeds", str(seeds), "--workers", "2", "--store", str(tmp_path / "s.sqlite"), "--quiet"]
     env = {**os.environ, "OPTBENCH_PLUGINS": matrix_doubles.PLUGIN, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=tmp_path, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "optbench.harness.cli", *args], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120

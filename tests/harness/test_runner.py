@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-import objectives
-from harness import optimizers
-from harness.budget import Budget, HarnessError
-from harness.optimizers.base import OptimizerAdapter
-from harness.runner import Cell, run_cell
+from optbench import objectives
+from optbench.harness import optimizers
+from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.optimizers.base import OptimizerAdapter
+from optbench.harness.record import Cell
+from optbench.harness.runner import run_cell
 
 
 class Exploding(OptimizerAdapter):

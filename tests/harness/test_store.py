@@ -9,10 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.budget import Budget, HarnessError
-from harness.record import RunRecord
-from harness.runner import Cell, failed_record
-from harness.store import Store, cell_key, check, export, load_frame, load_records, record_key
+from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.record import RunRecord
+from optbench.harness.record import Cell
+from optbench.harness.runner import failed_record
+from optbench.harness.store import Store, cell_key, check, export, load_frame, load_records, record_key
 
 
 def _record(seed: int, value: float = 1.5, status: str = "ok") -> RunRecord:

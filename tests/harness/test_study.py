@@ -9,15 +9,15 @@ import optuna
 import psutil
 import pytest
 
-import objectives
-from harness.budget import HarnessError
-from harness.optimizers.optuna_adapters import distributions
-from harness.report_study import study_section, study_sections
-from harness.study import MODES, ModeResult, StudyConfig, problem_options, run_mode, run_modes
-from harness.study_cost import Burn, calibrate
-from harness.study_profile import GROUPS, ExclusiveTimers, profile_study
-from harness.study_results import from_record, load_rows, save_to_store, to_record
-from harness.study_storage import STORAGE_KINDS, leftover_files, sqlite_insert_costs, storage_costs
+from optbench import objectives
+from optbench.harness.budget import HarnessError
+from optbench.harness.optimizers.optuna_adapters import distributions
+from optbench.harness.study.report import study_section, study_sections
+from optbench.harness.study.modes import MODES, ModeResult, StudyConfig, problem_options, run_mode, run_modes
+from optbench.harness.study.cost import Burn, calibrate
+from optbench.harness.study.profile import GROUPS, ExclusiveTimers, profile_study
+from optbench.harness.study.results import from_record, load_rows, save_to_store, to_record
+from optbench.harness.study.storage import STORAGE_KINDS, leftover_files, sqlite_insert_costs, storage_costs
 
 CFG = StudyConfig(objective="sphere", options={"dim": 2}, n_trials=4, workers=2)
 
@@ -140,7 +140,7 @@ def test_store_round_trip_and_report_section(tmp_path):
 
 
 def test_cli_study_writes_report_files_and_store(tmp_path, capsys):
-    from harness.cli import main
+    from optbench.harness.cli import main
 
     main(["study", "--objective", "sphere", "--mode", "single,threads", "--cost-ms", "0.1", "--trials", "4",
           "--storage-trials", "2", "--profile-trials", "12", "--out", str(tmp_path), "--store",

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import objectives
+from optbench import objectives
 
 
 def pandas_sharpe(fast: int, slow: int, ma_type: str) -> float:

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import objectives
-from objectives.maxdiff import day_tensors, profit
-from objectives.maxdiff_data import MaxDiffDays
+from optbench import objectives
+from optbench.objectives.maxdiff import day_tensors, profit
+from optbench.objectives.maxdiff_data import MaxDiffDays
 
 from .numpy_maxdiff import maxdiff_value_np
 

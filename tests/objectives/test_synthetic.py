@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-import objectives
-from objectives.synthetic import FUNCTIONS
+from optbench import objectives
+from optbench.objectives.synthetic import FUNCTIONS
 
 KINDS = list(FUNCTIONS)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.record import RunRecord
+from optbench.harness.record import RunRecord
 
 VERSIONS = {"git_commit": "abc123", "machine": "test-box 2 cpus", "platform": "Linux", "python": "3.11.7",
             "numpy": "2.4.6", "scipy": "1.17.1"}

@@ -2,10 +2,11 @@
 
 import pandas as pd
 
-from harness.budget import Budget
-from harness.report.build import write_report
-from harness.report.frame import records_frame
-from harness.runner import Cell, failed_record
+from optbench.harness.budget import Budget
+from optbench.harness.report.build import write_report
+from optbench.harness.report.frame import records_frame
+from optbench.harness.record import Cell
+from optbench.harness.runner import failed_record
 
 from .records import rec
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from harness.budget import HarnessError
-from harness.report.decide import Rule, decide
-from harness.report.frame import analyse, records_frame
-from harness.report.stats import worse_p_value
+from optbench.harness.budget import HarnessError
+from optbench.harness.report.decide import Rule, decide
+from optbench.harness.report.frame import analyse, records_frame
+from optbench.harness.report.stats import worse_p_value
 
 from .records import class_records, rec
 
@@ -85,7 +85,7 @@ def test_rule_parsing_errors():
 
 
 def test_decide_cli_twice_gives_identical_files(tmp_path, monkeypatch):
-    from harness.cli import main
+    from optbench.harness.cli import main
 
     store = tmp_path / "runs.jsonl"
     store.write_text("\n".join(r.to_json() for r in class_records(QUALITY, WALL)))
@@ -100,7 +100,7 @@ def test_decide_cli_twice_gives_identical_files(tmp_path, monkeypatch):
     assert doc["provenance"]["commits"] == {"abc123": 20 * 2}
     assert "within 0.1 % of the best" in (tmp_path / "a" / "DECISION.md").read_text()
 
-    import harness
+    from optbench import harness
 
     monkeypatch.delenv("OPTBENCH_OPTIMIZER", raising=False)
     choice = harness.recommended("maxdiff", path=tmp_path / "a" / "decision.json")

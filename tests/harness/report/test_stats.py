@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
 
-from harness.report import stats
+from optbench.harness.report import stats
 
 
 def test_bootstrap_ci_covers_the_true_median_at_about_the_stated_rate():

@@ -4,10 +4,11 @@ import math
 
 import pytest
 
-from harness.budget import Budget
-from harness.report import tables
-from harness.report.frame import analyse, records_frame
-from harness.runner import Cell, failed_record
+from optbench.harness.budget import Budget
+from optbench.harness.report import tables
+from optbench.harness.report.frame import analyse, records_frame
+from optbench.harness.record import Cell
+from optbench.harness.runner import failed_record
 
 from .records import rec
 

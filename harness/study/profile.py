@@ -23,12 +23,12 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-import objectives
+from optbench import objectives
 
-from .study import TrialFunction, _warm_up
-from .sandbox import torch_threads
-from .study_cost import Burn
-from .study_storage import opened, remove_storage_files, sqlite_insert_costs, storage_costs
+from optbench.harness.study.modes import TrialFunction, _warm_up
+from optbench.harness.sandbox import torch_threads
+from optbench.harness.study.cost import Burn
+from optbench.harness.study.storage import opened, remove_storage_files, sqlite_insert_costs, storage_costs
 
 GROUPS = ("objective", "sampler", "storage", "optuna_loop")
 PROFILED_STORAGES = ("memory", "sqlite-wal", "journal")
@@ -120,7 +120,7 @@ def _timed_run(optuna, study, trial_fn: TrialFunction, n_trials: int) -> tuple[d
 
 def top_functions(stats: pstats.Stats, n: int) -> str:
     """``label own-ms`` of the ``n`` functions with the most own time, joined by ``; ``."""
-    from .profile_breakdown import label
+    from optbench.harness.profiling.breakdown import label
 
     raw = stats.stats  # type: ignore[attr-defined]
     top = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:n]
@@ -136,7 +136,7 @@ def measure_overheads(objective: str, options: dict[str, Any], storage_trials: i
 
     import optuna
 
-    from .optimizers.optuna_adapters import distributions
+    from optbench.harness.optimizers.optuna_adapters import distributions
 
     tables: dict[str, list[dict[str, Any]]] = {}
     workdir = Path(tempfile.mkdtemp(prefix="optbench-study-"))

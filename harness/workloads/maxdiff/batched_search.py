@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from objectives import Objective
+from optbench.objectives import Objective
 
-from ..instrument import Instrument
-from .batched import BatchedAdapter, InstrumentStack, MaxDiffStack, Solutions
+from optbench.harness.instrument import Instrument
+from optbench.harness.workloads.maxdiff.batched import BatchedAdapter, InstrumentStack, MaxDiffStack, Solutions
 
 
 class _StackSearch(BatchedAdapter):

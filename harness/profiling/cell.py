@@ -26,13 +26,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import objectives
+from optbench import objectives
 
-from . import optimizers
-from .budget import Budget
-from .profile_breakdown import GROUPS, Breakdown, breakdown
-from .record import RunRecord
-from .runner import Cell, reference_value, run_cell, warm_up
+from optbench.harness import optimizers
+from optbench.harness.budget import Budget
+from optbench.harness.profiling.breakdown import GROUPS, Breakdown, breakdown
+from optbench.harness.record import RunRecord
+from optbench.harness.record import Cell
+from optbench.harness.runner import reference_value, run_cell, warm_up
 
 PY_SPY_RATE = 100  # py-spy's default; it pauses the child per sample, and 1000/s slowed runs ~40x here
 PY_SPY_MIN_S = 1.0  # the child repeats a short cell until this much run time, for enough samples
@@ -124,7 +125,7 @@ def run_py_spy(cell: Cell, out_dir: Path, name: str, native: bool = False, rate:
             for stale in (status_path, out_dir / f"{name}{suffix}"):
                 stale.unlink(missing_ok=True)
             cmd = [exe, "record", "--format", fmt, "--rate", str(rate), "--output", str(out_dir / f"{name}{suffix}"),
-                   *(["--native"] if native else []), "--", sys.executable, "-m", "harness.profiling", "--child",
+                   *(["--native"] if native else []), "--", sys.executable, "-m", "optbench.harness.profiling.cell", "--child",
                    json.dumps(cell_to_dict(cell)), str(min_s), str(status_path)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0 or not (out_dir / f"{name}{suffix}").exists():

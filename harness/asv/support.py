@@ -16,14 +16,15 @@ from typing import Any
 
 import numpy as np
 
-import objectives
+from optbench import objectives
 
-from . import optimizers
-from .budget import Budget
-from .matrix import resolve, run_matrix as run_cells
-from .record import RunRecord
-from .runner import Cell, warm_up  # noqa: F401  (benchmarks' setup calls warm_up)
-from .sandbox import limit_threads, run_seeded  # noqa: F401  (benchmarks' setup calls limit_threads)
+from optbench.harness import optimizers
+from optbench.harness.budget import Budget
+from optbench.harness.matrix import resolve, run_matrix as run_cells
+from optbench.harness.record import RunRecord
+from optbench.harness.record import Cell
+from optbench.harness.runner import warm_up  # noqa: F401  (benchmarks' setup calls warm_up)
+from optbench.harness.sandbox import limit_threads, run_seeded  # noqa: F401  (benchmarks' setup calls limit_threads)
 
 SLOW = os.environ.get("OPTBENCH_ASV_SLOW", "") not in ("", "0")
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from .report import plots
-from .report.render import Figure, Section, Table, markdown
-from .study import MODES, ModeResult, with_efficiency
-from .study_results import DEFAULT_OUT, DEFAULT_STORE, load_rows, load_tables
+from optbench.harness.report import plots
+from optbench.harness.report.render import Figure, Section, Table, markdown
+from optbench.harness.study.modes import MODES, ModeResult, with_efficiency
+from optbench.harness.study.results import DEFAULT_OUT, DEFAULT_STORE, load_rows, load_tables
 
 TITLE = "Parallel Optuna studies"
 PLOT_STEM = "study_efficiency"

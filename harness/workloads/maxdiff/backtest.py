@@ -22,16 +22,17 @@ from typing import Any
 
 import numpy as np
 
-import objectives
-from objectives.maxdiff import MaxDiffObjective
-from objectives.maxdiff_data import GOOG_WINDOWS
+from optbench import objectives
+from optbench.objectives.maxdiff import MaxDiffObjective
+from optbench.objectives.maxdiff_data import GOOG_WINDOWS
 
-from . import optimizers
-from .budget import Budget, HarnessError
-from .optimizers.batched import BatchedAdapter
-from .optimizers.batched_exact import solve_exact
-from .runner import Cell, run_cell
-from .sandbox import limit_threads, torch_threads
+from optbench.harness import optimizers
+from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.workloads.maxdiff.batched import BatchedAdapter
+from optbench.harness.workloads.maxdiff.batched_exact import solve_exact
+from optbench.harness.record import Cell
+from optbench.harness.runner import run_cell
+from optbench.harness.sandbox import limit_threads, torch_threads
 
 DEFAULT_OPTIMIZER = "batched.exact"
 BASELINE = "scipy.direct"

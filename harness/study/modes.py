@@ -33,13 +33,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import objectives
-from objectives import CategoricalParam, FloatParam, SearchSpace
+from optbench import objectives
+from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
 
-from .budget import HarnessError
-from .sandbox import torch_threads
-from .study_cost import Burn, calibrate
-from .study_storage import leftover_files, opened, remove_storage_files
+from optbench.harness.budget import HarnessError
+from optbench.harness.sandbox import torch_threads
+from optbench.harness.study.cost import Burn, calibrate
+from optbench.harness.study.storage import leftover_files, opened, remove_storage_files
 
 MODES = ("single", "threads", "sqlite", "journal", "independent", "dask")
 SHARED_STORAGE = {"sqlite": "sqlite-wal", "journal": "journal"}
@@ -146,8 +146,8 @@ def problem_options(objective: str, options: dict[str, Any], k: int) -> tuple[di
     """Options of the k-th independent problem and how problems differ: MaxDiff ``goog`` takes the
     k-th next window, synthetic functions the k-th next seed; other objectives (``ma_crossover``
     has no sub-period option) repeat the same problem and only the sampler seed differs."""
-    from objectives.maxdiff_data import GOOG_WINDOWS
-    from objectives.synthetic import FUNCTIONS
+    from optbench.objectives.maxdiff_data import GOOG_WINDOWS
+    from optbench.objectives.synthetic import FUNCTIONS
 
     if objective == "maxdiff" and options.get("data") == "goog":
         return {**options, "window": (int(options.get("window", 0)) + k) % GOOG_WINDOWS}, "goog windows"
@@ -236,7 +236,7 @@ def _on_processes(jobs: list[Job], workers: int, start_method: str) -> list[JobR
 def _on_dask(jobs: list[Job], workers: int) -> list[JobResult]:
     # The matrix runner's LocalCluster. Note: Dask's nanny starts workers with
     # MALLOC_TRIM_THRESHOLD_=65536, which made the torch burn cost 1.8-2.6x the CPU here (measured).
-    from .matrix import dask_executor
+    from optbench.harness.matrix import dask_executor
 
     with dask_executor(workers, "local") as pool:
         return list(pool.map(run_job, jobs))

@@ -20,9 +20,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .record import RunRecord
-from .study import ModeResult, with_efficiency
-from .versions import versions
+from optbench.harness.record import RunRecord
+from optbench.harness.study.modes import ModeResult, with_efficiency
+from optbench.harness.versions import versions
 
 DEFAULT_STORE = Path("results/study.sqlite")
 DEFAULT_OUT = Path("results/study")
@@ -69,7 +69,7 @@ def from_record(record: RunRecord) -> ModeResult:
 def save_to_store(rows: Iterable[ModeResult], path: Path | str, command: str,
                   reference_value: float | None = None) -> int:
     """Write the rows as one run of the results store at ``path``; returns the number written."""
-    from .store import Store
+    from optbench.harness.store import Store
 
     rows = list(rows)
     with Store.open(path) as store:
@@ -83,7 +83,7 @@ def save_to_store(rows: Iterable[ModeResult], path: Path | str, command: str,
 def load_rows(path: Path | str = DEFAULT_STORE) -> list[ModeResult]:
     """The mode rows of a ``study.json``, or of the latest ``optbench study`` run in a results store
     (earlier runs may have had other settings), with efficiencies filled in."""
-    from .store import load_frame
+    from optbench.harness.store import load_frame
 
     if Path(path).suffix == ".json":
         return with_efficiency(ModeResult(**row) for row in json.loads(Path(path).read_text())["modes"])

@@ -70,9 +70,9 @@ def _package_dir(module: str) -> str | None:
 
 def owners(library: str) -> list[tuple[str, str | None]]:
     """(path prefix, group) pairs in match order; group None means "inherit from callers"."""
-    import harness
-    import objectives
-    from objectives import base
+    from optbench import harness
+    from optbench import objectives
+    from optbench.objectives import base
 
     pairs = [(base.__file__, None), (_package_dir(f"{harness.__name__}.optimizers"), "optimizer")]
     if library not in ("optbench", "harness"):
