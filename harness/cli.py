@@ -30,9 +30,8 @@ for _name in COMMANDS:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user mistakes (ObjectiveError, HarnessError) exit with code 2."""
-    from optbench.objectives import ObjectiveError
-
     from optbench.harness.budget import HarnessError
+    from optbench.objectives import ObjectiveError
 
     try:
         code = app(args=argv, standalone_mode=False)  # returns typer.Exit's code in this mode

@@ -19,9 +19,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from optbench.objectives import Objective, ObjectiveError
-
 from optbench.harness.budget import Budget, BudgetExhausted
+from optbench.objectives import Objective, ObjectiveError
 
 NONFINITE_FALLBACK = 1e12
 _NEG_INF = -math.inf

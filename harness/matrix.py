@@ -19,12 +19,10 @@ from multiprocessing import get_context
 from typing import Any
 
 from optbench import objectives
-
 from optbench.harness import optimizers, sandbox
 from optbench.harness.budget import Budget, HarnessError
 from optbench.harness.progress import MatrixProgress
-from optbench.harness.record import RunRecord
-from optbench.harness.record import Cell
+from optbench.harness.record import Cell, RunRecord
 from optbench.harness.store import Store, cell_key, to_json
 from optbench.harness.versions import versions
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from optbench.harness.budget import Budget
 
+
 @dataclass(frozen=True)
 class Cell:
     """What to run: the unit of a matrix and the key of the results store."""

@@ -11,12 +11,11 @@ import resource
 import sys
 import traceback
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
 from optbench import objectives
-
 from optbench.harness import optimizers
 from optbench.harness.budget import Budget, BudgetExhausted
 from optbench.harness.instrument import Instrument

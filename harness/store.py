@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from optbench.harness.budget import HarnessError
-from optbench.harness.record import RunRecord
-from optbench.harness.record import Cell
+from optbench.harness.record import Cell, RunRecord
 
 DEFAULT_PATH = Path("results/optbench.sqlite")
 APPLICATION_ID = 0x6F707462  # "optb"

@@ -10,8 +10,15 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from optbench.objectives.base import (CategoricalParam, FloatParam, IntParam, Objective, ObjectiveError, Reference,
-                   SearchSpace)
+from optbench.objectives.base import (
+    CategoricalParam,
+    FloatParam,
+    IntParam,
+    Objective,
+    ObjectiveError,
+    Reference,
+    SearchSpace,
+)
 from optbench.objectives.ma_crossover import MACrossoverObjective
 from optbench.objectives.maxdiff import MaxDiffObjective
 from optbench.objectives.synthetic import FUNCTIONS, SyntheticObjective

@@ -17,12 +17,11 @@ from typing import Any
 import numpy as np
 
 from optbench import objectives
-
 from optbench.harness import optimizers
 from optbench.harness.budget import Budget
-from optbench.harness.matrix import resolve, run_matrix as run_cells
-from optbench.harness.record import RunRecord
-from optbench.harness.record import Cell
+from optbench.harness.matrix import resolve
+from optbench.harness.matrix import run_matrix as run_cells
+from optbench.harness.record import Cell, RunRecord
 from optbench.harness.runner import warm_up  # noqa: F401  (benchmarks' setup calls warm_up)
 from optbench.harness.sandbox import limit_threads, run_seeded  # noqa: F401  (benchmarks' setup calls limit_threads)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -30,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
 
 def backtest(
-    optimizer: Optional[list[str]] = typer.Option(None, "--optimizer", help="optimizer (repeatable); "
+    optimizer: list[str] | None = typer.Option(None, "--optimizer", help="optimizer (repeatable); "
                                                   "default batched.exact"),
     baseline: str = typer.Option("scipy.direct", "--baseline", help="optimizer the 'worse than' column "
                                  "compares with (always run); 'none' to skip"),

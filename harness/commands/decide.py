@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -19,8 +18,8 @@ def register(app: typer.Typer) -> None:
 
 
 def decide(
-    store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP),
-    rule: Optional[list[str]] = typer.Option(None, "--rule", help="rule parameter key=value (repeatable): "
+    store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
+    rule: list[str] | None = typer.Option(None, "--rule", help="rule parameter key=value (repeatable): "
                                              "tolerance, alpha, fast_factor, level, n_boot, seed"),
     out: Path = typer.Option(Path("results"), "--out", help="folder for DECISION.md and decision.json"),
 ) -> None:

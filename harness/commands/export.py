@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -19,7 +18,7 @@ def register(app: typer.Typer) -> None:
 
 def export(
     out: Path = typer.Option(..., "--out", help="output file"),
-    fmt: Optional[str] = typer.Option(None, "--format", help="parquet or csv (default: from --out's suffix)"),
+    fmt: str | None = typer.Option(None, "--format", help="parquet or csv (default: from --out's suffix)"),
     store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
 ) -> None:
     from optbench.harness.budget import HarnessError

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import webbrowser
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -22,11 +21,11 @@ def register(app: typer.Typer) -> None:
 
 def profile(
     objective: str = typer.Option(..., "--objective", help="objective name (see `optbench list`)"),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="optimizer name; omit with --all"),
-    option: Optional[list[str]] = typer.Option(None, "--option", help="objective option key=value (repeatable)"),
-    opt: Optional[list[str]] = typer.Option(None, "--opt", help="optimizer option key=value (repeatable)"),
-    budget: Optional[int] = typer.Option(500, "--budget", help="maximum number of evaluations"),
-    seconds: Optional[float] = typer.Option(None, "--seconds", help="maximum wall time in seconds"),
+    optimizer: str | None = typer.Option(None, "--optimizer", help="optimizer name; omit with --all"),
+    option: list[str] | None = typer.Option(None, "--option", help="objective option key=value (repeatable)"),
+    opt: list[str] | None = typer.Option(None, "--opt", help="optimizer option key=value (repeatable)"),
+    budget: int | None = typer.Option(500, "--budget", help="maximum number of evaluations"),
+    seconds: float | None = typer.Option(None, "--seconds", help="maximum wall time in seconds"),
     seed: int = typer.Option(0, "--seed", help="random seed of the optimizer"),
     out: Path = typer.Option(Path("profiles"), "--out", help="folder for the generated files"),
     native: bool = typer.Option(False, "--native", help="py-spy --native: include C/C++ frames (libtorch)"),

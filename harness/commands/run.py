@@ -6,7 +6,6 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -23,23 +22,23 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    objective: Optional[list[str]] = typer.Option(None, "--objective",
+    objective: list[str] | None = typer.Option(None, "--objective",
                                                   help="objective name (repeatable; `optbench list`)"),
-    optimizer: Optional[list[str]] = typer.Option(None, "--optimizer", help="optimizer name (repeatable)"),
-    option: Optional[list[str]] = typer.Option(None, "--option",
+    optimizer: list[str] | None = typer.Option(None, "--optimizer", help="optimizer name (repeatable)"),
+    option: list[str] | None = typer.Option(None, "--option",
                                                help="objective option key=value, for every objective (repeatable)"),
-    opt: Optional[list[str]] = typer.Option(None, "--opt",
+    opt: list[str] | None = typer.Option(None, "--opt",
                                             help="optimizer option key=value, for every optimizer (repeatable)"),
-    budget: Optional[list[int]] = typer.Option(None, "--budget", help="maximum evaluations (repeatable; default 500)"),
-    seconds: Optional[float] = typer.Option(None, "--seconds", help="maximum wall time per cell in seconds"),
-    seed: Optional[int] = typer.Option(None, "--seed", help="one seed (default 0)"),
-    seeds: Optional[int] = typer.Option(None, "--seeds", help="seeds 0 … N−1"),
-    suite: Optional[str] = typer.Option(None, "--suite",
+    budget: list[int] | None = typer.Option(None, "--budget", help="maximum evaluations (repeatable; default 500)"),
+    seconds: float | None = typer.Option(None, "--seconds", help="maximum wall time per cell in seconds"),
+    seed: int | None = typer.Option(None, "--seed", help="one seed (default 0)"),
+    seeds: int | None = typer.Option(None, "--seeds", help="seeds 0 … N−1"),
+    suite: str | None = typer.Option(None, "--suite",
                                         help="a named matrix from harness/suites.toml: quick, full, backtest"),
     store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
     no_store: bool = typer.Option(False, "--no-store", help="do not read or write a store (no resume)"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes (default: every core)"),
-    dask: Optional[str] = typer.Option(None, "--dask", help="a Dask scheduler address, or 'local' for a LocalCluster"),
+    workers: int | None = typer.Option(None, "--workers", help="worker processes (default: every core)"),
+    dask: str | None = typer.Option(None, "--dask", help="a Dask scheduler address, or 'local' for a LocalCluster"),
     cell_timeout: float = typer.Option(1800.0, "--cell-timeout", help="seconds before a cell is killed (0: no limit)"),
     force: bool = typer.Option(False, "--force", help="re-run cells already ok in the store"),
     dry_run: bool = typer.Option(False, "--dry-run", help="list the cells (and which are done) without running"),
@@ -107,7 +106,6 @@ def _labels(objective: str, options: dict, optimizer: str, optimizer_options: di
             seed: int) -> list[str]:
     """A cell's columns in the tables; options are shown where they differ from the defaults."""
     from optbench import objectives
-
     from optbench.harness import optimizers
 
     max_evals, max_s = budget["max_evals"], budget["max_seconds"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -36,7 +35,7 @@ def _floats(text: str, what: str) -> list[float]:
 
 def study(
     objective: str = typer.Option("ma_crossover", "--objective", help="objective name (see `optbench list`)"),
-    option: Optional[list[str]] = typer.Option(None, "--option", help="objective option key=value (repeatable)"),
+    option: list[str] | None = typer.Option(None, "--option", help="objective option key=value (repeatable)"),
     trials: int = typer.Option(40, "--trials", help="trials per study"),
     workers: int = typer.Option(2, "--workers", help="threads / processes / studies in the parallel modes"),
     mode: str = typer.Option("all", "--mode", help="comma-separated modes, or all: single, threads, sqlite, "
@@ -49,16 +48,15 @@ def study(
     start_method: str = typer.Option("fork", "--start-method", help="worker processes: fork or spawn"),
     storage_trials: int = typer.Option(100, "--storage-trials", help="trials in the storage benchmark (0: skip)"),
     profile_trials: int = typer.Option(60, "--profile-trials", help="trials in the profiled study (0: skip)"),
-    store: Optional[Path] = typer.Option(Path("results/study.sqlite"), "--store",
+    store: Path | None = typer.Option(Path("results/study.sqlite"), "--store",
                                          help="results store the mode rows are written to"),
     no_store: bool = typer.Option(False, "--no-store", help="do not write the results store"),
     out: Path = typer.Option(Path("results/study"), "--out", help="folder for CSV/JSON, study.md and plots"),
 ) -> None:
     from optbench import objectives
-
-    from optbench.harness.study.report import modes_table, recommendation, write_study_report
     from optbench.harness.study.modes import MODES, StudyConfig, run_modes
     from optbench.harness.study.profile import measure_overheads
+    from optbench.harness.study.report import modes_table, recommendation, write_study_report
     from optbench.harness.study.results import mode_dicts, save_to_store, write_files
 
     options = parse_pairs(option, "--option")

@@ -30,7 +30,7 @@ class OptimizerAdapter(ABC):
         self.options = {**self.defaults, **{k: _coerce(self.name, k, v, self.defaults[k])
                                              for k, v in options.items()}}
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027  (optional hook: most adapters need no setup)
         """Import the library and do one-off setup; runs before the clock starts."""
 
     @abstractmethod

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 
-from optbench.objectives import CategoricalParam, IntParam
-
 from optbench.harness.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
+from optbench.objectives import CategoricalParam, IntParam
 
 
 class RandomSearch(OptimizerAdapter):

@@ -1,7 +1,8 @@
 """EvoTorch evolution strategies (CMA-ES, SNES), each generation evaluated in one batch.
 
 The search runs in the unit cube mapped onto the relaxed box (see ``common``), so one scalar
-``stdev_init`` fits every axis (0.25 = a quarter of each axis' range). evotorch 0.6.1's SNES/CMAES refuse a bounded ``Problem``, so the
+``stdev_init`` fits every axis (0.25 = a quarter of each axis' range). evotorch 0.6.1's SNES/CMAES
+refuse a bounded ``Problem``, so the
 problem only has ``initial_bounds`` = the unit cube and the box is handled by *clipping*: a sample
 outside the cube is evaluated at its projection onto it (no penalty); the run's best point is
 always inside the box.

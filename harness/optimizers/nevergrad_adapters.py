@@ -13,11 +13,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
-
 from optbench.harness.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.harness.optimizers.common import eval_budget, ignoring
+from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
 
 
 def parametrization(ng: Any, space: SearchSpace) -> tuple[Any, Callable[[Any], np.ndarray]]:

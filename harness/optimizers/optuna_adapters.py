@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
-
 from optbench.harness.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.harness.optimizers.common import eval_budget, ignoring
+from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
 
 
 def distributions(optuna: Any, space: SearchSpace) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import numpy as np
 from rich.console import Console
 
 from optbench import objectives
-
 from optbench.harness.budget import Budget
 from optbench.harness.instrument import Instrument
 from optbench.harness.timing import per_call_s

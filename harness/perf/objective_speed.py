@@ -7,7 +7,6 @@ from rich.console import Console
 from rich.table import Table
 
 from optbench import objectives
-
 from optbench.harness.timing import per_call_s
 
 

@@ -16,11 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from optbench import objectives
-
 from optbench.harness import optimizers
 from optbench.harness.budget import Budget
-from optbench.harness.record import RunRecord
-from optbench.harness.record import Cell
+from optbench.harness.record import Cell, RunRecord
 from optbench.harness.runner import run_cell
 
 BUDGET = 500

@@ -70,8 +70,7 @@ def _package_dir(module: str) -> str | None:
 
 def owners(library: str) -> list[tuple[str, str | None]]:
     """(path prefix, group) pairs in match order; group None means "inherit from callers"."""
-    from optbench import harness
-    from optbench import objectives
+    from optbench import harness, objectives
     from optbench.objectives import base
 
     pairs = [(base.__file__, None), (_package_dir(f"{harness.__name__}.optimizers"), "optimizer")]

@@ -27,12 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from optbench import objectives
-
 from optbench.harness import optimizers
 from optbench.harness.budget import Budget
 from optbench.harness.profiling.breakdown import GROUPS, Breakdown, breakdown
-from optbench.harness.record import RunRecord
-from optbench.harness.record import Cell
+from optbench.harness.record import Cell, RunRecord
 from optbench.harness.runner import reference_value, run_cell, warm_up
 
 PY_SPY_RATE = 100  # py-spy's default; it pauses the child per sample, and 1000/s slowed runs ~40x here

@@ -141,7 +141,8 @@ def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> dict:
     return {
         "verdict": "tie" if tied else "win",
         "choice": {"candidate": winner.key, "optimizer": winner.optimizer,
-                   "optimizer_options": winner.optimizer_options, "budget": winner.budget, "quality": _est(winner.quality), "wall_s": _est(winner.wall_s),
+                   "optimizer_options": winner.optimizer_options, "budget": winner.budget,
+                   "quality": _est(winner.quality), "wall_s": _est(winner.wall_s),
                    "n_evals": winner.n_evals, "seeds": winner.seeds},
         "best_quality": best.key,
         "quality_floor": floor,

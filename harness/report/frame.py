@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from optbench import objectives
-from optbench.objectives.synthetic import FUNCTIONS
-
 from optbench.harness.budget import HarnessError
 from optbench.harness.record import RunRecord
+from optbench.objectives.synthetic import FUNCTIONS
 
 SYNTHETIC = tuple(FUNCTIONS)
 RATIO_TARGETS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)

@@ -34,12 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from optbench import objectives
-from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
-
 from optbench.harness.budget import HarnessError
 from optbench.harness.sandbox import torch_threads
 from optbench.harness.study.cost import Burn, calibrate
 from optbench.harness.study.storage import leftover_files, opened, remove_storage_files
+from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
 
 MODES = ("single", "threads", "sqlite", "journal", "independent", "dask")
 SHARED_STORAGE = {"sqlite": "sqlite-wal", "journal": "journal"}

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from optbench import objectives
-from optbench.harness.workloads.maxdiff import backtest as bt
 from optbench.harness.budget import HarnessError
 from optbench.harness.cli import main
+from optbench.harness.workloads.maxdiff import backtest as bt
 from optbench.objectives.maxdiff_data import goog
 
 from ..objectives.numpy_maxdiff import maxdiff_value_np

@@ -5,14 +5,14 @@ import pytest
 import torch
 
 from optbench import objectives
-from optbench.objectives.maxdiff import breakpoint_candidates, day_tensors
-from optbench.objectives.maxdiff_data import MaxDiffDays
 from optbench.harness.budget import Budget, HarnessError
 from optbench.harness.optimizers import make
-from optbench.harness.workloads.maxdiff.batched import MaxDiffStack
-from optbench.harness.workloads.maxdiff.batched_exact import candidate_grid, solve_exact
 from optbench.harness.record import Cell
 from optbench.harness.runner import run_cell
+from optbench.harness.workloads.maxdiff.batched import MaxDiffStack
+from optbench.harness.workloads.maxdiff.batched_exact import candidate_grid, solve_exact
+from optbench.objectives.maxdiff import breakpoint_candidates, day_tensors
+from optbench.objectives.maxdiff_data import MaxDiffDays
 
 BATCHED = ["batched.exact", "batched.grid", "batched.de"]
 # A mixed stack: both close policies, both strategies, different lengths (padding), ar200 and goog.

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from optbench.harness.budget import Budget, HarnessError
-from optbench.harness.record import RunRecord
-from optbench.harness.record import Cell
+from optbench.harness.record import Cell, RunRecord
 from optbench.harness.runner import failed_record
 from optbench.harness.store import Store, cell_key, check, export, load_frame, load_records, record_key
 

@@ -12,10 +12,10 @@ import pytest
 from optbench import objectives
 from optbench.harness.budget import HarnessError
 from optbench.harness.optimizers.optuna_adapters import distributions
-from optbench.harness.study.report import study_section, study_sections
-from optbench.harness.study.modes import MODES, ModeResult, StudyConfig, problem_options, run_mode, run_modes
 from optbench.harness.study.cost import Burn, calibrate
+from optbench.harness.study.modes import MODES, ModeResult, StudyConfig, problem_options, run_mode, run_modes
 from optbench.harness.study.profile import GROUPS, ExclusiveTimers, profile_study
+from optbench.harness.study.report import study_section, study_sections
 from optbench.harness.study.results import from_record, load_rows, save_to_store, to_record
 from optbench.harness.study.storage import STORAGE_KINDS, leftover_files, sqlite_insert_costs, storage_costs
 

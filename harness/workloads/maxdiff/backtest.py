@@ -23,16 +23,15 @@ from typing import Any
 import numpy as np
 
 from optbench import objectives
-from optbench.objectives.maxdiff import MaxDiffObjective
-from optbench.objectives.maxdiff_data import GOOG_WINDOWS
-
 from optbench.harness import optimizers
 from optbench.harness.budget import Budget, HarnessError
-from optbench.harness.workloads.maxdiff.batched import BatchedAdapter
-from optbench.harness.workloads.maxdiff.batched_exact import solve_exact
 from optbench.harness.record import Cell
 from optbench.harness.runner import run_cell
 from optbench.harness.sandbox import limit_threads, torch_threads
+from optbench.harness.workloads.maxdiff.batched import BatchedAdapter
+from optbench.harness.workloads.maxdiff.batched_exact import solve_exact
+from optbench.objectives.maxdiff import MaxDiffObjective
+from optbench.objectives.maxdiff_data import GOOG_WINDOWS
 
 DEFAULT_OPTIMIZER = "batched.exact"
 BASELINE = "scipy.direct"

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from optbench.objectives import Objective
-from optbench.objectives.maxdiff import DayTensors, MaxDiffObjective, day_tensors, profit
-
 from optbench.harness.budget import HarnessError
 from optbench.harness.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
+from optbench.objectives import Objective
+from optbench.objectives.maxdiff import DayTensors, MaxDiffObjective, day_tensors, profit
 
 CHUNK_ELEMS = 1 << 19  # elements per tensor pass (4 MB in float64): the fastest of 2^16 … 2^22 here
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters

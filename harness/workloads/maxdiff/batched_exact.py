@@ -27,12 +27,17 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from optbench.objectives import Objective
-from optbench.objectives.maxdiff import BOX, DayTensors, MaxDiffObjective, breakpoint_candidates, position_rows
-
 from optbench.harness.budget import HarnessError
 from optbench.harness.instrument import Instrument
-from optbench.harness.workloads.maxdiff.batched import CHUNK_ELEMS, BatchedAdapter, Solutions, maxdiff_objectives, stack_days
+from optbench.harness.workloads.maxdiff.batched import (
+    CHUNK_ELEMS,
+    BatchedAdapter,
+    Solutions,
+    maxdiff_objectives,
+    stack_days,
+)
+from optbench.objectives import Objective
+from optbench.objectives.maxdiff import BOX, DayTensors, MaxDiffObjective, breakpoint_candidates, position_rows
 
 # The smallest normal float64: for x = hp + h ≥ 0 (sums of ordinary doubles are 0 or far larger),
 # x < TINY exactly when x = 0. (Not the subnormal 5e-324, which flush-to-zero modes would turn into 0.)

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from optbench.objectives import Objective
-
 from optbench.harness.instrument import Instrument
 from optbench.harness.workloads.maxdiff.batched import BatchedAdapter, InstrumentStack, MaxDiffStack, Solutions
+from optbench.objectives import Objective
 
 
 class _StackSearch(BatchedAdapter):

@@ -3,9 +3,9 @@
 import pandas as pd
 
 from optbench.harness.budget import Budget
+from optbench.harness.record import Cell
 from optbench.harness.report.build import write_report
 from optbench.harness.report.frame import records_frame
-from optbench.harness.record import Cell
 from optbench.harness.runner import failed_record
 
 from .records import rec
