@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,7 +68,7 @@ class MACrossoverObjective(Objective):
     option_help: dict[str, str] = {}
 
     def __init__(self) -> None:
-        self.options = {}
+        self.options: dict[str, Any] = {}
         self.table, self.returns = ma_table()
 
     def _signals(self, xs: np.ndarray) -> torch.Tensor:
