@@ -19,6 +19,7 @@ from optbench.objectives.base import (
     Reference,
     SearchSpace,
 )
+from optbench.objectives.bbob import BBOBObjective
 from optbench.objectives.ma_crossover import MACrossoverObjective
 from optbench.objectives.maxdiff import MaxDiffObjective
 from optbench.objectives.synthetic import FUNCTIONS, SyntheticObjective
@@ -27,6 +28,7 @@ REGISTRY: dict[str, Callable[..., Objective]] = {
     "maxdiff": MaxDiffObjective,
     "ma_crossover": MACrossoverObjective,
     **{kind: partial(SyntheticObjective, kind) for kind in FUNCTIONS},
+    "bbob": BBOBObjective,
 }
 
 __all__ = ["Objective", "ObjectiveError", "Reference", "SearchSpace", "FloatParam", "IntParam",

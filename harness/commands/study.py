@@ -52,6 +52,9 @@ def study(
                                          help="results store the mode rows are written to"),
     no_store: bool = typer.Option(False, "--no-store", help="do not write the results store"),
     out: Path = typer.Option(Path("results/study"), "--out", help="folder for CSV/JSON, study.md and plots"),
+    storage: str | None = typer.Option(None, "--storage", help="keep every study in this Optuna storage, named "
+                                       "MODE/PROBLEM/BURN-COSTms: sqlite:///FILE.db or a journal file path "
+                                       "(open with optuna.load_study or optuna-dashboard); default: temporary"),
 ) -> None:
     from optbench import objectives
     from optbench.harness.study.modes import MODES, StudyConfig, run_modes
@@ -63,7 +66,7 @@ def study(
     cfg = StudyConfig(objective, options, trials, workers, seed, start_method)
     modes = list(MODES) if mode == "all" else [m.strip() for m in mode.split(",")]
     costs, burns = _floats(cost_ms, "--cost-ms"), [b.strip() for b in burn.split(",")]
-    rows = run_modes(cfg, modes, costs, burns, repeats=max(1, repeats), progress=lambda r: console.print(
+    rows = run_modes(cfg, modes, costs, burns, repeats=max(1, repeats), keep_in=storage, progress=lambda r: console.print(
         f"[dim]{r.burn} {r.cost_ms:g} ms · {r.mode}: {r.trials_per_s:.3g} trials/s, eval {r.eval_ms:.3g} ms, "
         f"start-up {r.startup_s:.2f} s, load {r.load_avg:.1f}[/dim]"))
     tables = {"modes": mode_dicts(rows),
@@ -78,7 +81,8 @@ def study(
     for line in recommendation(rows, tables.get("storage"), tables.get("profile")):
         console.print(line)
     console.print(f"wrote {report}, {len(files)} data files under {out}"
-                  + ("" if no_store or store is None else f", {len(rows)} rows to {store}"))
+                  + ("" if no_store or store is None else f", {len(rows)} rows to {store}")
+                  + ("" if storage is None else f"; Optuna studies kept in {storage} (optuna-dashboard {storage})"))
 
 
 def _print(frame, title: str) -> None:

@@ -18,6 +18,9 @@ ready − submission (process start, imports, objective build). Throughput = tri
 parallel efficiency = throughput ÷ (N × the single mode's throughput at the same evaluation cost).
 Every sampler is ``TPESampler(seed=…)`` with Optuna's defaults, as in seed 000; worker i of a
 shared study uses seed + i (equal seeds would propose the same startup points).
+
+With ``keep_in`` (``optbench study --storage URL``) every study a mode ran is copied, after the
+mode is measured, into that Optuna storage as ``MODE/PROBLEM/BURN-COSTms`` (see :func:`study_name`).
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ from optbench import objectives
 from optbench.harness.budget import HarnessError
 from optbench.harness.sandbox import torch_threads
 from optbench.harness.study.cost import Burn, calibrate
-from optbench.harness.study.storage import leftover_files, opened, remove_storage_files
+from optbench.harness.study.storage import (
+    close_storage,
+    keep_study,
+    leftover_files,
+    open_kept,
+    opened,
+    remove_storage_files,
+)
 from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
 
 MODES = ("single", "threads", "sqlite", "journal", "independent", "dask")
@@ -101,7 +111,8 @@ class Job:
 @dataclass(frozen=True)
 class JobResult:
     """A worker's clock readings (``time.monotonic``: one clock for every process on a machine),
-    trials run, evaluation wall and CPU seconds, process CPU seconds, and its study's best so far."""
+    trials run, evaluation wall and CPU seconds, process CPU seconds, its study's best so far and
+    its study's trials (``FrozenTrial``s, read after the clock stopped)."""
 
     t_ready: float
     t_done: float
@@ -111,6 +122,7 @@ class JobResult:
     cpu_s: float
     best_value: float
     best_point: dict[str, Any]
+    trials: list[Any] = field(default_factory=list)
 
 
 def _warm_up(trial_fn: TrialFunction) -> None:
@@ -136,9 +148,9 @@ def run_job(job: Job) -> JobResult:
             cpu0, t_ready = time.process_time(), time.monotonic()
             study.optimize(trial_fn, n_trials=job.n_trials, n_jobs=job.n_jobs)
             t_done, cpu_s = time.monotonic(), time.process_time() - cpu0
-            best = study.best_trial
+            best, trials = study.best_trial, study.get_trials(deepcopy=False)
     return JobResult(t_ready, t_done, len(trial_fn.eval_s), sum(trial_fn.eval_s), sum(trial_fn.eval_cpu_s), cpu_s,
-                     best.value, best.params)
+                     best.value, best.params, trials)
 
 
 def problem_options(objective: str, options: dict[str, Any], k: int) -> tuple[dict[str, Any], str]:
@@ -249,18 +261,33 @@ def _create_shared(job: Job) -> None:
         optuna.create_study(study_name=job.study_name, storage=storage)
 
 
-def _read_shared(job: Job) -> tuple[float, dict[str, Any], int]:
-    """A shared study's best value, best point and number of finished trials."""
+def _read_shared(job: Job) -> tuple[float, dict[str, Any], list[Any]]:
+    """A shared study's best value, best point and finished trials."""
     import optuna
 
     with opened(job.storage, job.workdir) as storage:
         study = optuna.load_study(study_name=job.study_name, storage=storage)
         done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        return study.best_value, study.best_params, len(done)
+        return study.best_value, study.best_params, done
 
 
-def run_mode(mode: str, cfg: StudyConfig, burn: Burn, cost_ms: float, workdir: Path) -> ModeResult:
-    """Run ``mode`` once and measure it; storage files live in ``workdir`` and are removed after."""
+def study_name(mode: str, job: Job, cost_ms: float) -> str:
+    """The name a kept study gets: mode, problem (objective and options) and evaluation cost,
+    e.g. ``independent/sphere(dim=2, seed=1)/work-0.1ms``."""
+    options = ", ".join(f"{k}={v}" for k, v in sorted(job.options.items()))
+    return f"{mode}/{job.objective}" + (f"({options})" if options else "") + f"/{job.burn.kind}-{cost_ms:g}ms"
+
+
+def _keep(kept, mode: str, jobs: list[Job], studies: list[list[Any]], cost_ms: float, workers: int) -> None:
+    for job, trials in zip(jobs, studies):
+        attrs = dict(mode=mode, objective=job.objective, options=job.options, burn=job.burn.kind,
+                     cost_ms=cost_ms, workers=workers, sampler="TPESampler", seed=job.seed)
+        keep_study(kept, study_name(mode, job, cost_ms), trials, attrs)
+
+
+def run_mode(mode: str, cfg: StudyConfig, burn: Burn, cost_ms: float, workdir: Path, kept=None) -> ModeResult:
+    """Run ``mode`` once and measure it; storage files live in ``workdir`` and are removed after.
+    ``kept``: an Optuna storage the mode's studies are copied into afterwards (see :func:`run_modes`)."""
     if mode not in MODES:
         raise HarnessError(f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -276,9 +303,13 @@ def run_mode(mode: str, cfg: StudyConfig, burn: Burn, cost_ms: float, workdir: P
         else:
             results = _on_processes(jobs, cfg.workers, cfg.start_method)
         best, point, n_trials = results[0].best_value, results[0].best_point, sum(r.n_trials for r in results)
+        studies = [r.trials for r in results]
         if mode in SHARED_STORAGE:
-            best, point, n_trials = _read_shared(jobs[0])
+            best, point, shared = _read_shared(jobs[0])
+            jobs, studies, n_trials = jobs[:1], [shared], len(shared)
         leftovers = leftover_files(workdir)
+        if kept is not None:
+            _keep(kept, mode, jobs, studies, cost_ms, 1 if mode == "single" else cfg.workers)
     finally:
         remove_storage_files(workdir)
     wall_s = max(r.t_done for r in results) - min(r.t_ready for r in results)
@@ -304,10 +335,11 @@ def with_efficiency(rows: Iterable[ModeResult]) -> list[ModeResult]:
 
 def run_modes(cfg: StudyConfig, modes: Iterable[str] = MODES, costs_ms: Iterable[float] = (0.1, 10.0, 200.0),
               burns: Iterable[str] = ("work",), workdir: Path | None = None, repeats: int = 1,
-              progress: Callable[[ModeResult], None] = lambda row: None) -> list[ModeResult]:
+              progress: Callable[[ModeResult], None] = lambda row: None, keep_in: str | None = None) -> list[ModeResult]:
     """Every mode at every evaluation cost and burn kind (``single`` first in each group, as the
     others' reference), each the fastest of ``repeats`` runs (other load on the machine only ever
-    slows a run down); storage files go to a temporary folder unless ``workdir`` is given."""
+    slows a run down); storage files go to a temporary folder unless ``workdir`` is given. With
+    ``keep_in`` (an RDB URL or a journal file path) every study run is also kept there."""
     modes = list(dict.fromkeys(modes))
     unknown = [m for m in modes if m not in MODES]
     if unknown:
@@ -315,17 +347,20 @@ def run_modes(cfg: StudyConfig, modes: Iterable[str] = MODES, costs_ms: Iterable
     modes.sort(key=MODES.index)
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="optbench-study-"))
     objective = objectives.get(cfg.objective, **cfg.options)
+    kept = open_kept(keep_in) if keep_in else None
     rows = []
     try:
         for kind in burns:
             for cost_ms in costs_ms:
                 burn, _ = calibrate(objective, cost_ms, kind)
                 for mode in modes:
-                    runs = [run_mode(mode, cfg, burn, cost_ms, root / f"{mode}-{kind}-{cost_ms:g}")
+                    runs = [run_mode(mode, cfg, burn, cost_ms, root / f"{mode}-{kind}-{cost_ms:g}", kept)
                             for _ in range(repeats)]
                     rows.append(replace(max(runs, key=lambda r: r.trials_per_s), repeats=repeats))
                     progress(rows[-1])
     finally:
+        if kept is not None:
+            close_storage(kept)
         if workdir is None:
             shutil.rmtree(root, ignore_errors=True)
     return with_efficiency(rows)

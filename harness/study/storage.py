@@ -7,6 +7,10 @@ Kinds (``STORAGE_KINDS``):
 - ``sqlite-wal``: the same with ``journal_mode=WAL`` and ``synchronous=NORMAL`` set on every
   connection, through a ``sqlite3.Connection`` factory passed in ``engine_kwargs``.
 - ``journal``: ``JournalStorage`` on a ``JournalFileBackend`` (append-only file, symlink lock).
+
+Those live in a temporary folder and are deleted. A storage the user keeps (``optbench study
+--storage URL``) is opened by :func:`open_kept` and filled by :func:`keep_study` after each mode
+is measured, so keeping studies costs the measured modes nothing.
 """
 
 from __future__ import annotations
@@ -74,6 +78,40 @@ def opened(kind: str, workdir: str | Path) -> Iterator[Any]:
         yield storage
     finally:
         close_storage(storage)
+
+
+def open_kept(url: str):
+    """The storage ``optbench study --storage URL`` keeps studies in: an RDB URL (``sqlite:///path.db``)
+    or, without ``://``, a journal file path; missing parent folders are created."""
+    import optuna
+
+    if "://" in url:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return optuna.storages.RDBStorage(url)
+        except Exception as exc:  # SQLAlchemy's many error types: a bad URL or an unreachable database
+            raise HarnessError(f"cannot open Optuna storage {url!r}: {type(exc).__name__}: {exc}") from None
+    path = Path(url).expanduser()
+    if path.is_dir():
+        raise HarnessError(f"--storage {url!r} is a folder; give sqlite:///FILE.db or a journal FILE path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+
+
+def keep_study(storage, name: str, trials: list, attrs: dict[str, Any]) -> str:
+    """Write one finished study (its ``FrozenTrial`` list) into a kept storage as ``name`` (``name #2``,
+    ``#3`` … when taken, e.g. by ``--repeats``), with ``attrs`` as user attributes; returns the name used."""
+    import optuna
+
+    taken = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    unique = name if name not in taken else next(f"{name} #{k}" for k in range(2, len(taken) + 3)
+                                                  if f"{name} #{k}" not in taken)
+    study = optuna.create_study(storage=storage, study_name=unique, direction="minimize")
+    study.add_trials(trials)
+    for key, value in attrs.items():
+        study.set_user_attr(key, value)
+    return unique
 
 
 def leftover_files(workdir: str | Path) -> list[str]:

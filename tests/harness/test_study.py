@@ -154,3 +154,35 @@ def test_cli_study_writes_report_files_and_store(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["study", "--mode", "turbo", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_cli_study_keeps_studies_in_a_storage_optuna_loads(kind, tmp_path):
+    from optbench.harness.cli import main
+
+    url = f"sqlite:///{tmp_path / 'kept.db'}" if kind == "sqlite" else str(tmp_path / "kept.journal")
+    main(["study", "--objective", "sphere", "--mode", "single,sqlite,independent", "--cost-ms", "0.1", "--trials",
+          "4", "--workers", "2", "--storage-trials", "0", "--profile-trials", "0", "--no-store",
+          "--out", str(tmp_path / "out"), "--storage", url])
+    storage = optuna.storages.RDBStorage(url) if kind == "sqlite" else optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(url))
+    summaries = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
+    assert sorted(summaries) == ["independent/sphere(seed=0)/work-0.1ms",
+                                 "independent/sphere(seed=1)/work-0.1ms",
+                                 "single/sphere/work-0.1ms", "sqlite/sphere/work-0.1ms"]
+    for name, summary in summaries.items():
+        study = optuna.load_study(study_name=name, storage=storage)
+        assert len(study.trials) == summary.n_trials == 4  # the shared study: 2 workers × 2 trials
+        assert study.user_attrs["mode"] == name.split("/")[0]
+        values = [t.value for t in study.trials]
+        assert study.best_value == min(values) and all(v >= 0 for v in values)  # sphere ≥ f* = 0
+        params = study.best_params
+        assert objectives.get("sphere", **study.user_attrs["options"])(params) == pytest.approx(study.best_value)
+
+
+def test_a_folder_as_storage_is_refused_with_exit_2(tmp_path):
+    from optbench.harness.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["study", "--mode", "single", "--storage", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert exit_info.value.code == 2
