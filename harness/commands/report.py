@@ -24,10 +24,11 @@ def report(
     study: Path = typer.Option(Path("results/study.sqlite"), "--study",
                                help="`optbench study` results to add as a section (skipped when absent)"),
 ) -> None:
+    from optbench.harness.coco.commands import coco_sections
     from optbench.harness.report.build import write_report
     from optbench.harness.report.frame import load
     from optbench.harness.study.report import study_sections
 
-    extra = study_sections(out / "plots", store=study)
+    extra = study_sections(out / "plots", store=study) + coco_sections(out)
     index = write_report(load(store), out, n_boot=n_boot, seed=seed, extra=extra)
     console.print(f"report: {index}  (also {out / 'report.md'}, CSV tables and plots/ in {out})")

@@ -148,9 +148,9 @@ def run_job(job: Job) -> JobResult:
             cpu0, t_ready = time.process_time(), time.monotonic()
             study.optimize(trial_fn, n_trials=job.n_trials, n_jobs=job.n_jobs)
             t_done, cpu_s = time.monotonic(), time.process_time() - cpu0
-            best, trials = study.best_trial, study.get_trials(deepcopy=False)
+            best_value, best_params, trials = study.best_value, study.best_params, study.get_trials(deepcopy=False)
     return JobResult(t_ready, t_done, len(trial_fn.eval_s), sum(trial_fn.eval_s), sum(trial_fn.eval_cpu_s), cpu_s,
-                     best.value, best.params, trials)
+                     best_value, best_params, trials)
 
 
 def problem_options(objective: str, options: dict[str, Any], k: int) -> tuple[dict[str, Any], str]:
