@@ -61,13 +61,13 @@ def test_metrics_follow_their_definitions():
                        compute_s=0.2, item_s=0.05, overhead_s=0.25, reference_value=-0.4)
     m = asv_support.metrics(record)
     assert m["regret"] == pytest.approx(0.1)
-    assert m["quality_ratio"] == pytest.approx(0.75)
+    assert m["shortfall"] == pytest.approx(0.25)  # 1 − 0.75: lower is better, as asv compares
     assert m["overhead_us_per_eval"] == pytest.approx(1250.0)
     assert m["item_pct"] == pytest.approx(10.0)
     assert m["n_evals"] == 200
     synthetic = RunRecord("sphere", {}, "x", {}, {}, 0, "ok", value=0.5, n_evals=10, wall_s=1.0,
                           reference_value=0.0)
-    assert math.isnan(asv_support.metrics(synthetic)["quality_ratio"])  # undefined at f* = 0
+    assert math.isnan(asv_support.metrics(synthetic)["shortfall"])  # undefined at f* = 0
 
 
 def test_unregistered_optimizer_is_skipped_and_failed_run_is_not_tracked():
@@ -96,9 +96,42 @@ def test_asv_track_agrees_with_optbench_run(optimizer):
     assert record["status"] == tracked["status"] == "ok"
     assert record["value"] == tracked["value"]  # seeded, evaluation budget: exactly the same run
     assert record["n_evals"] == tracked["n_evals"]
-    assert record["value"] / record["reference_value"] == tracked["quality_ratio"]
+    assert 1 - record["value"] / record["reference_value"] == tracked["shortfall"]
     timed = asv_support.optimize(asv_support.cell(key, optimizer))  # what time_optimize runs, in-process
     assert (timed.value, timed.n_evals) == (record["value"], record["n_evals"])
+
+
+def test_published_page_references_no_external_url(tmp_path):
+    """asv's shipped page template, rewritten as ``optbench asv-publish`` does: no script or style
+    leaves the folder, every one it names exists there, and the byte-identical copies match the
+    subresource-integrity hashes asv's page declares for the CDN files."""
+    import base64
+    import hashlib
+    import re
+    import shutil
+
+    import asv
+
+    from optbench.harness.asv.publish import VENDOR, VENDORED, external_urls, make_offline, offline_html
+
+    template = Path(asv.__file__).with_name("www")
+    shutil.copytree(template, tmp_path / "html")
+    original = (template / "index.html").read_text()
+    assert len(external_urls(original)) == len(VENDORED)  # the page asv ships does load from CDNs
+    for page in make_offline(tmp_path / "html"):
+        html = page.read_text()
+        assert external_urls(html) == [], page
+        for local in re.findall(r"<(?:script|link)\b[^>]*?\b(?:src|href)=\"([^\"]+)\"", html):
+            if local.endswith((".js", ".css")):  # not the feed (regressions.xml) asv publish generates
+                assert (page.parent / local).is_file(), local
+    declared = dict(re.findall(r'(?:src|href)="(https://[^"]+)" integrity="(sha(?:256|512)-[^"]+)"', original))
+    identical = [url for url in VENDORED if "flot/0.8.3" not in url and "stupidtable" not in url]
+    for url in identical:
+        algorithm, digest = declared[url].split("-", 1)
+        data = (VENDOR / VENDORED[url]).read_bytes()
+        assert base64.b64encode(hashlib.new(algorithm, data).digest()).decode() == digest, url
+    with pytest.raises(Exception, match="no copy is vendored"):
+        offline_html('<script src="https://cdn.example.org/new-lib.js"></script>')
 
 
 # --- slow: a real asv history in a temporary clone -------------------------------------------
@@ -171,8 +204,10 @@ def test_asv_continuous_flags_a_real_slowdown_and_not_a_noop(tmp_path):
     untouched = {name: row for name, row in rows.items() if "maxdiff" in name}  # the patch left these alone
     assert untouched and all(mark != "+" for mark, _ in untouched.values()), compare.stdout
 
-    sh(ASV + ["publish"], repo, env)
-    assert (repo / "html" / "index.html").is_file()
+    sh([sys.executable, "-m", "optbench.harness.cli", "asv-publish"], repo, env)
+    from optbench.harness.asv.publish import external_urls
+
+    assert external_urls((repo / "html" / "index.html").read_text()) == []
 
 
 def stored_results(results_dir: Path, benchmark: str) -> dict[tuple[str, ...], float]:
@@ -193,11 +228,11 @@ def test_asv_track_figures_in_asv_results_equal_optbench_run(tmp_path):
     sha = sh(["git", "rev-parse", "HEAD"], repo).stdout.strip()
     sh(ASV + ["machine", "--yes", "--machine", "asv-test"], repo, env)
     sh(ASV + ["run", "--python=same", "--quick", "--machine", "asv-test", "--set-commit-hash", sha,
-              "-b", r"MaxDiffQuality\.track_profit_ratio|OptimizeQuality\.track_n_evals"], repo, env, ok=(0, 2))
+              "-b", r"MaxDiffQuality\.track_profit_shortfall|OptimizeQuality\.track_n_evals"], repo, env, ok=(0, 2))
     results = repo / ".asv" / "results" / "asv-test"
-    ratios = stored_results(results, "bench_optimizers.MaxDiffQuality.track_profit_ratio")
+    shortfalls = stored_results(results, "bench_optimizers.MaxDiffQuality.track_profit_shortfall")
     evals = stored_results(results, "bench_optimizers.OptimizeQuality.track_n_evals")
     for optimizer in [o for o in ("random", "scipy.de") if o in optimizers.names()]:
         record = optbench_run("maxdiff-ar200", optimizer)
-        assert ratios["maxdiff-ar200", optimizer] == record["value"] / record["reference_value"]
+        assert shortfalls["maxdiff-ar200", optimizer] == 1 - record["value"] / record["reference_value"]
         assert evals["maxdiff-ar200", optimizer] == record["n_evals"]

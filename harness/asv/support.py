@@ -26,6 +26,8 @@ from optbench.harness.runner import warm_up  # noqa: F401  (benchmarks' setup ca
 from optbench.harness.sandbox import limit_threads, run_seeded  # noqa: F401  (benchmarks' setup calls limit_threads)
 
 SLOW = os.environ.get("OPTBENCH_ASV_SLOW", "") not in ("", "0")
+# Every ``track_`` figure is lower-is-better, the one direction ``asv compare``/``continuous`` know:
+# regret, 1 − profit ratio, evaluations, overhead, .item() share.
 
 # asv parameter value -> (registered objective, options). The keys appear in asv's reports.
 OBJECTIVES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -114,8 +116,10 @@ def metrics(record: RunRecord) -> dict[str, float]:
     return {
         "value": nan if value is None else value,
         "regret": nan if value is None or ref is None else value - ref,
-        # value / reference: the profit (MaxDiff) or Sharpe (MA crossover) ratio; undefined at f* = 0
-        "quality_ratio": value / ref if value is not None and ref is not None and ref < 0 else nan,
+        # 1 − value / reference: how far the profit (MaxDiff) or Sharpe (MA crossover) falls short of the
+        # optimum's, 0 at the optimum; asv reads every figure as lower-is-better, so not the ratio itself.
+        # Undefined at f* = 0 (synthetic functions: their regret says the same).
+        "shortfall": 1.0 - value / ref if value is not None and ref is not None and ref < 0 else nan,
         "n_evals": float(evals),
         "overhead_us_per_eval": record.overhead_s / evals * 1e6 if evals else nan,
         "item_pct": 100.0 * record.item_s / record.wall_s if record.wall_s > 0 else nan,
