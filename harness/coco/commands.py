@@ -39,7 +39,7 @@ def export_coco(store: Path, out: Path, with_cocopp: bool = False, check: bool =
         raise HarnessError(f"{store} holds no runs of a BBOB objective (run `optbench run --suite bbob` first)")
     folders = [out / name for name in sorted(written)]
     console.print(f"wrote COCO data for {sum(written.values())} runs of {len(written)} optimizers under {out}; "
-                  f"post-process with: {' '.join(cocopp_command(folders, out / COCOPP_FOLDER)[1:])}", highlight=False)
+                  f"post-process with: python {' '.join(cocopp_command(folders, out / COCOPP_FOLDER)[1:])}", highlight=False)
     if with_cocopp:
         console.print(f"cocopp pages: {run_cocopp(folders, out / COCOPP_FOLDER)}", highlight=False)
     if check:

@@ -12,6 +12,8 @@ absorbs the 10 significant digits the data files keep.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import warnings
 from collections.abc import Iterable
@@ -34,7 +36,9 @@ def _hits(run: CocoRun, target: float) -> float:
 def compare(records: Iterable[RunRecord], folder: Path) -> list[dict]:
     """One row per (algorithm, function, dim, target): both ERTs, their relative difference, and
     whether the per-run hitting times agree; ``folder`` holds what ``export`` wrote from ``records``."""
-    with warnings.catch_warnings():  # cocopp warns about fewer than 15 instances, offline archives, …
+    # cocopp warns about fewer than 15 instances and its unreachable online archive, and prints a
+    # consistency line per data set: keep both out of optbench's output
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         from cocopp.pproc import DataSetList
 
