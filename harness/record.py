@@ -4,6 +4,7 @@ serializable result of one cell: objective × optimizer × budget × seed). Impo
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ class Cell:
         optimizers.make(self.optimizer, **self.optimizer_options)
 
 
+WARM_REPEAT_MAX_S = 2.0  # a cell whose cold run took longer is not repeated: first-call costs are then a small share
 STATUSES = ("ok", "error", "timeout", "crashed", "interrupted")
 
 
@@ -64,6 +66,7 @@ class RunRecord:
     objective_class: str = ""  # the objective's family: what the decision groups by
     gain: bool = False  # value is a negated gain (profit, Sharpe)
     reference_kind: str = "optimum"  # what reference_value is: "optimum", "bound" or "none"
+    warm_wall_s: float = math.nan  # a repeat of the cell in the same process right after it; NaN: not measured
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

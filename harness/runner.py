@@ -13,13 +13,13 @@ import traceback
 import warnings
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from optbench import objectives
 from optbench.harness import optimizers
 from optbench.harness.budget import Budget, BudgetExhausted
 from optbench.harness.instrument import Instrument
-from optbench.harness.record import Cell, RunRecord
+from optbench.harness.record import WARM_REPEAT_MAX_S, Cell, RunRecord
 from optbench.harness.versions import versions
 
 
@@ -41,16 +41,55 @@ def reference_value(name: str, options: dict[str, Any]) -> float | None:
         return None
 
 
-def run_cell(cell: Cell, *, with_reference: bool = True) -> RunRecord:
-    """Run ``cell`` in this process and return its record (never raises for optimizer failures)."""
+def run_cell(cell: Cell, *, with_reference: bool = True, warm_repeat: bool = False) -> RunRecord:
+    """Run ``cell`` in this process and return its record (never raises for optimizer failures).
+
+    With ``warm_repeat``, a successful cold run of at most ``WARM_REPEAT_MAX_S`` is run once more right
+    after, in the same process on the same objective with a fresh adapter, and that repeat's wall time
+    is ``warm_wall_s`` (the record's values, trace and ``wall_s`` stay the cold run's)."""
     base = dict(objective=cell.objective, options=dict(cell.options), optimizer=cell.optimizer,
                 optimizer_options=dict(cell.optimizer_options),
                 budget={"max_evals": cell.budget.max_evals, "max_seconds": cell.budget.max_seconds},
                 seed=cell.seed, versions=versions())
     objective = objectives.get(cell.objective, **cell.options)
     base.update(describe(objective))
+    instrument, wall_s, status, message, base["optimizer_options"] = _minimize(cell, objective)
+    point = value = None
+    if instrument.best_x is not None:
+        point = objective.space.decode(instrument.best_x)
+        value = objective.exact_value(point)
+    elif status == "ok":
+        status = "error"
+        message = f"no finite value found ({message})"
+    if instrument.n_nonfinite:
+        message += f"; {instrument.n_nonfinite} non-finite value(s) replaced by the worst finite value"
+    warm_wall_s = math.nan
+    if warm_repeat and status == "ok":
+        if wall_s <= WARM_REPEAT_MAX_S:
+            warm_wall_s = _minimize(cell, objective).wall_s
+        else:
+            message += f"; warm repeat skipped (cold run {wall_s:.3g} s > {WARM_REPEAT_MAX_S:g} s)"
+    return RunRecord(
+        **base, status=status, message=message, point=point, value=value, n_evals=instrument.n_evals,
+        wall_s=wall_s, compute_s=instrument.compute_s, item_s=instrument.item_s,
+        overhead_s=wall_s - instrument.compute_s - instrument.item_s, peak_mem_mb=peak_memory_mb(),
+        trace=list(instrument.trace), phases_s=dict(instrument.phases_s),
+        reference_value=reference_value(cell.objective, cell.options) if with_reference else None,
+        warm_wall_s=warm_wall_s,
+    )
+
+
+class _Attempt(NamedTuple):
+    instrument: Instrument
+    wall_s: float
+    status: str
+    message: str
+    optimizer_options: dict[str, Any]
+
+
+def _minimize(cell: Cell, objective: objectives.Objective) -> _Attempt:
+    """One timed minimization of ``objective`` by a fresh adapter (options: its defaults filled in)."""
     adapter = optimizers.make(cell.optimizer, **cell.optimizer_options)
-    base["optimizer_options"] = dict(adapter.options)
     adapter.prepare()
     instrument = Instrument(objective, cell.budget)
     status, message = "ok", ""
@@ -68,22 +107,7 @@ def run_cell(cell: Cell, *, with_reference: bool = True) -> RunRecord:
             tb = traceback.extract_tb(sys.exc_info()[2])[-1]
             message += f" (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})"
         wall_s = instrument.elapsed_s
-    point = value = None
-    if instrument.best_x is not None:
-        point = objective.space.decode(instrument.best_x)
-        value = objective.exact_value(point)
-    elif status == "ok":
-        status = "error"
-        message = f"no finite value found ({message})"
-    if instrument.n_nonfinite:
-        message += f"; {instrument.n_nonfinite} non-finite value(s) replaced by the worst finite value"
-    return RunRecord(
-        **base, status=status, message=message, point=point, value=value, n_evals=instrument.n_evals,
-        wall_s=wall_s, compute_s=instrument.compute_s, item_s=instrument.item_s,
-        overhead_s=wall_s - instrument.compute_s - instrument.item_s, peak_mem_mb=peak_memory_mb(),
-        trace=list(instrument.trace), phases_s=dict(instrument.phases_s),
-        reference_value=reference_value(cell.objective, cell.options) if with_reference else None,
-    )
+    return _Attempt(instrument, wall_s, status, message, dict(adapter.options))
 
 
 def describe(objective: objectives.Objective) -> dict[str, Any]:

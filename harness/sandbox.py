@@ -162,7 +162,7 @@ def run_seeded(cell: Cell) -> RunRecord:
     torch.manual_seed(cell.seed)
     _reset_peak_memory()
     try:
-        return run_cell(cell)
+        return run_cell(cell, warm_repeat=True)
     except Exception as exc:  # building the objective or adapter failed: a row, not a dead worker
         return failed_record(cell, "error", f"{type(exc).__name__}: {exc}")
 

@@ -2,15 +2,20 @@
 for each objective class, by a stated, configurable rule.
 
 Per class, a candidate is a configuration at one budget. Its per-seed *class quality* is the mean,
-over the class's objectives, of the run's ``quality`` (see ``frame``; higher is better, 1 = optimum)
-and its per-seed *class time* is the sum of those runs' wall times. Candidates with a failed run, or
-with no seed covering every objective of the class, are excluded (and listed). Then:
+over the class's objectives, of the run's ``quality`` (see ``frame``: the share of the gap between
+random search's median and the best known value closed, in [−1, 1]) and its per-seed *class time* is
+the sum of those runs' wall times: warm (``warm_wall_s``, a repeat of the cell in the same process;
+the cold time where no repeat was measured) by default, cold (``wall_s``) with ``timing=cold``.
+Candidates with a failed run, or with no seed covering every objective of the class, are excluded
+(and listed). Every test is the exact one-sided rank test of ``stats.worse_p_value`` over seeds. Then:
 
 - **default** — let B be the candidate with the highest median quality. Eligible: median quality
-  ≥ B's − ``tolerance``·|B's| *and* not significantly worse than B (one-sided Mann–Whitney over
-  seeds, p ≥ ``alpha``). The winner is the eligible candidate with the smallest median time.
-  A tie is not a win: if another eligible candidate's time CI overlaps the winner's, the verdict
-  is ``tie`` (the fastest is still the choice a caller gets, and the tie is named).
+  ≥ B's − ``tolerance``·|B's| *and* not significantly worse than B (p ≥ ``alpha``). The choice is the
+  eligible candidate with the smallest median time. Verdict: ``win`` when the choice is significantly
+  faster than every other eligible candidate, else ``tie`` (the fastest is still the choice a caller
+  gets, and the tie is named); ``not enough seeds`` when a test the verdict rests on (the choice's
+  time against each other eligible candidate, and the quality of each faster candidate against B)
+  cannot reach p < ``alpha`` with the seeds it has (``stats.min_seeds``): never a win.
 - **fast** — the same rule among candidates whose median time ≤ ``fast_factor`` × the fastest
   non-baseline candidate's (the baselines, random and grid, are quick and poor by design: timing
   against them would make "fast" mean "a baseline").
@@ -26,10 +31,16 @@ import numpy as np
 import pandas as pd
 
 from optbench.harness.budget import HarnessError
+from optbench.harness.record import WARM_REPEAT_MAX_S
 from optbench.harness.report import stats
 
 PRESETS = ("default", "fast", "thorough")
 BASELINES = ("random", "grid")
+TIMINGS = ("warm", "cold")
+NOT_ENOUGH_SEEDS = "not enough seeds"
+TIMING_TEXT = {"warm": "a repeat of each cell in the same process right after its first run; a cell whose first run "
+                       f"took over {WARM_REPEAT_MAX_S:g} s is not repeated and counts its cold time",
+               "cold": "each cell's first run in its worker process, first-call costs included"}
 
 
 @dataclass(frozen=True)
@@ -42,14 +53,25 @@ class Rule:
     level: float = stats.LEVEL
     n_boot: int = stats.N_BOOT
     seed: int = 0
+    timing: str = "warm"
 
     def __post_init__(self) -> None:
         checks = {"tolerance": 0 <= self.tolerance < 1, "alpha": 0 < self.alpha < 1, "level": 0 < self.level < 1,
-                  "fast_factor": self.fast_factor >= 1, "n_boot": self.n_boot >= 100}
+                  "fast_factor": self.fast_factor >= 1, "n_boot": self.n_boot >= 100, "timing": self.timing in TIMINGS}
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise HarnessError(f"rule {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)} out of range: tolerance "
-                               "in [0, 1), alpha and level in (0, 1), fast_factor ≥ 1, n_boot ≥ 100")
+                               "in [0, 1), alpha and level in (0, 1), fast_factor ≥ 1, n_boot ≥ 100, "
+                               f"timing one of {', '.join(TIMINGS)}")
+
+    @property
+    def min_seeds(self) -> int:
+        """Seeds per candidate below which the rank test cannot reach ``alpha`` (n against n)."""
+        return stats.min_seeds(self.alpha)
+
+    @property
+    def time_column(self) -> str:
+        return "warm_or_cold_s" if self.timing == "warm" else "wall_s"
 
     @classmethod
     def from_pairs(cls, pairs: dict) -> Rule:
@@ -58,21 +80,31 @@ class Rule:
         unknown = [k for k in pairs if k not in kinds]
         if unknown:
             raise HarnessError(f"unknown rule parameter(s) {unknown}; allowed: {list(kinds)}")
+        casts = {"int": int, "float": float, "str": str}
         try:
-            return cls(**{k: (int if kinds[k] == "int" else float)(v) for k, v in pairs.items()})
+            return cls(**{k: casts[str(kinds[k])](v) for k, v in pairs.items()})
         except (TypeError, ValueError):
-            raise HarnessError(f"rule parameters {pairs} must be numbers") from None
+            raise HarnessError(f"rule parameters {pairs} must be numbers (timing: warm or cold)") from None
+
+    def sentence(self) -> str:
+        """The default rule in one sentence (the report's decision block)."""
+        return (f"Fastest {self.timing} median class time among the configurations whose median quality is within "
+                f"{100 * self.tolerance:g} % of the best and not significantly worse (exact one-sided rank test, "
+                f"alpha = {self.alpha:g}); a win needs it to be significantly faster than each of them, and at "
+                f"least {self.min_seeds} seeds.")
 
     def describe(self) -> str:
         """The rule in words, as DECISION.md states it."""
         return (f"Among candidates (optimizer, options, budget) with no failed run, take those whose median "
                 f"class quality is within {100 * self.tolerance:g} % of the best candidate's and not "
-                f"significantly worse (one-sided Mann–Whitney over seeds, alpha = {self.alpha:g}); pick the one "
-                f"with the smallest median class wall time. If another such candidate's {100 * self.level:g} % "
-                f"bootstrap CI of time overlaps the winner's, the verdict is a tie, not a win. Preset fast: the "
-                f"same among candidates within {self.fast_factor:g}× the fastest median time of a non-baseline "
-                "candidate (baselines: random, grid). Preset thorough: "
-                "the same with tolerance 0.")
+                f"significantly worse (exact one-sided Mann–Whitney rank test over seeds, alpha = {self.alpha:g}); "
+                f"pick the one with the smallest median class wall time, {self.timing} ({TIMING_TEXT[self.timing]}). "
+                f"It is a win only if its time is significantly lower than every other such candidate's (same "
+                f"test); otherwise a tie. With n seeds against m the test's smallest p-value is 1 / C(n+m, n), "
+                f"so below {self.min_seeds} seeds per candidate it cannot reach alpha = {self.alpha:g}: the "
+                f"verdict is then '{NOT_ENOUGH_SEEDS}', never a win. Preset fast: the same among candidates "
+                f"within {self.fast_factor:g}× the fastest median time of a non-baseline candidate (baselines: "
+                f"{', '.join(BASELINES)}). Preset thorough: the same with tolerance 0.")
 
 
 @dataclass(frozen=True)
@@ -86,8 +118,11 @@ class Candidate:
     budget: dict
     seeds: int
     quality_samples: tuple
+    time_samples: tuple
     quality: stats.Estimate
-    wall_s: stats.Estimate
+    wall_s: stats.Estimate  # by the rule's timing
+    cold_wall_s: stats.Estimate
+    warm_wall_s: stats.Estimate
     n_evals: float
 
     @property
@@ -109,22 +144,24 @@ def candidates(g_cls: pd.DataFrame, rule: Rule) -> tuple[list[Candidate], list[d
             excluded.append({**key, "reason": f"ran on {covered} of the class's {len(objectives)} objectives"
                              if covered < len(objectives) else "no seed ran on every objective of the class"})
         elif complete["quality"].isna().any():
-            excluded.append({**key, "reason": "quality unknown: objectives whose optimum is not a gain (synthetic) "
-                                              "need random search at the same budget"})
+            excluded.append({**key, "reason": "quality unknown: needs random search at the same budget"})
         else:
-            per_seed = complete.groupby("seed").agg(quality=("quality", "mean"), wall_s=("wall_s", "sum"))
+            per_seed = complete.assign(warm_or_cold_s=complete["warm_wall_s"].fillna(complete["wall_s"])).groupby(
+                "seed").agg(quality=("quality", "mean"), wall_s=("wall_s", "sum"), warm_or_cold_s=("warm_or_cold_s", "sum"))
             first = g.iloc[0]
+            boot = {"level": rule.level, "n_boot": rule.n_boot, "seed": rule.seed}
+            times = per_seed[rule.time_column]
             usable.append(Candidate(
                 config, budget_label, first["optimizer"], dict(first["optimizer_options"]), dict(first["budget"]),
-                len(per_seed), tuple(per_seed["quality"]),
-                stats.bootstrap(per_seed["quality"], level=rule.level, n_boot=rule.n_boot, seed=rule.seed),
-                stats.bootstrap(per_seed["wall_s"], level=rule.level, n_boot=rule.n_boot, seed=rule.seed),
+                len(per_seed), tuple(per_seed["quality"]), tuple(times),
+                stats.bootstrap(per_seed["quality"], **boot), stats.bootstrap(times, **boot),
+                stats.bootstrap(per_seed["wall_s"], **boot), stats.bootstrap(per_seed["warm_or_cold_s"], **boot),
                 float(complete.groupby("seed")["n_evals"].sum().median())))
     return usable, excluded
 
 
 def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> dict:
-    """Apply the rule to ``pool``: the winner, the verdict, and each candidate's test against the best."""
+    """Apply the rule to ``pool``: the choice, the verdict, and each candidate's tests."""
     if not pool:
         return {"verdict": "none", "reason": "no usable candidate", "choice": None}
     best = sorted(pool, key=lambda c: (-c.quality.value, c.wall_s.value, c.key))[0]
@@ -135,26 +172,34 @@ def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> dict:
         tested.append((c, p, c.quality.value >= floor and p >= rule.alpha))
     eligible = sorted((c for c, _, ok in tested if ok), key=lambda c: (c.wall_s.value, c.key))
     winner = eligible[0]
-    tied = [c.key for c in eligible[1:] if c.wall_s.overlaps(winner.wall_s)]
-    table = [{"candidate": c.key, "quality": _est(c.quality), "wall_s": _est(c.wall_s), "p_worse_than_best": p,
-              "eligible": ok} for c, p, ok in sorted(tested, key=lambda t: (not t[2], t[0].wall_s.value, t[0].key))]
+    p_faster = {c.key: stats.worse_p_value(winner.time_samples, c.time_samples) for c in eligible[1:]}
+    tied = [c.key for c in eligible[1:] if not p_faster[c.key] < rule.alpha]
+    faster = [c for c, _, ok in tested if not ok and c.wall_s.value < winner.wall_s.value]
+    pairs = [(winner, c) for c in eligible[1:]] + [(c, best) for c in faster]
+    separable = winner.seeds >= rule.min_seeds and all(
+        stats.smallest_p_value(a.seeds, b.seeds) < rule.alpha for a, b in pairs)
+    table = [{"candidate": c.key, "quality": _est(c.quality), "wall_s": _est(c.wall_s),
+              "cold_wall_s": _est(c.cold_wall_s), "warm_wall_s": _est(c.warm_wall_s), "seeds": c.seeds,
+              "p_worse_than_best": p, "p_choice_faster": p_faster.get(c.key), "eligible": ok}
+             for c, p, ok in sorted(tested, key=lambda t: (not t[2], t[0].wall_s.value, t[0].key))]
     return {
-        "verdict": "tie" if tied else "win",
+        "verdict": NOT_ENOUGH_SEEDS if not separable else "tie" if tied else "win",
         "choice": {"candidate": winner.key, "optimizer": winner.optimizer,
                    "optimizer_options": winner.optimizer_options, "budget": winner.budget,
                    "quality": _est(winner.quality), "wall_s": _est(winner.wall_s),
+                   "cold_wall_s": _est(winner.cold_wall_s), "warm_wall_s": _est(winner.warm_wall_s),
                    "n_evals": winner.n_evals, "seeds": winner.seeds},
         "best_quality": best.key,
         "quality_floor": floor,
         "tied_with": tied,
         "runners_up": [c.key for c in eligible[1:4]],
-        "faster_but_worse": [c.key for c, _, ok in tested if not ok and c.wall_s.value < winner.wall_s.value],
+        "faster_but_worse": [c.key for c in faster],
         "tests": table,
     }
 
 
 def _est(e: stats.Estimate) -> dict:
-    return {"median": e.value, "low": e.low, "high": e.high}
+    return {"median": e.value, "low": e.low, "high": e.high, "interval": e.kind}
 
 
 def decide_class(g_cls: pd.DataFrame, rule: Rule) -> dict:

@@ -1,14 +1,22 @@
 """Run records → one analysed DataFrame: labels, objective classes and quality measures.
 
-Quality (SPEC §5), per run, all computed from the float64 ``value`` and ``reference_value``:
-- ``regret = value − reference_value`` (≥ 0; lower is better);
-- ``ratio = value / reference_value`` where the reference is negative, i.e. the optimum is a gain
-  (MaxDiff: profit ÷ reference profit; MA crossover: Sharpe ÷ best Sharpe); higher is better, 1 is
-  the optimum (a MaxDiff window where no setting makes a profit has no ratio);
-- ``score = 100 · (1 − regret / (random − reference))`` (bayesmark), ``random`` being random
-  search's median value on the same objective and budget; NaN when random search is absent;
-- ``quality`` = ``ratio`` where defined, else ``score / 100``: the one higher-is-better number
-  the fight matrix and the decision compare.
+What an objective is comes from its records (``objective_class``, ``gain``, ``reference_kind``, filled
+by the runner from the objective's own declarations); records from a store written before those
+fields existed fall back to what the registered objective class declares, else to its name.
+
+Quality (one scale for every objective, so a class can average them), per run, from the float64 ``value``:
+- ``best_known_value`` T: the objective's proven optimum or bound (``reference_value``), or, for an
+  objective that knows neither (``reference_kind == "none"``), the best value any successful run in
+  the data reached (``best_known_kind`` says which: "optimum", "bound" or "best found"; the run
+  that found it is ``best_known_run``);
+- ``random_value`` R: random search's median value on the same objective and budget;
+- ``quality = (R − value) / (R − T)`` clipped to [−1, 1]: the share of the gap between random search's
+  median (0) and T (1) that the run closes; −1 means at least as far below random search as T is above
+  it, so no single objective can pull a class mean further down. Where R already equals T, a run that
+  reaches T scores 1 and any other 0. NaN without random search at that budget.
+- ``regret = value − T`` (≥ 0 against an optimum or bound; lower is better); ``ratio = value / T`` where
+  T is a proven optimum that is a gain (MaxDiff: profit ÷ reference profit);
+- ``gain_value = −value`` for objectives whose value is a negated gain (profit, Sharpe): what tables show.
 A run *succeeded* when its status is ``ok`` and its value is finite; failed runs stay as rows.
 """
 
@@ -17,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +34,21 @@ import pandas as pd
 from optbench import objectives
 from optbench.harness.budget import HarnessError
 from optbench.harness.record import RunRecord
-from optbench.objectives.synthetic import FUNCTIONS
 
-SYNTHETIC = tuple(FUNCTIONS)
 RATIO_TARGETS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 REGRET_TARGETS = tuple(10.0**k for k in range(2, -9, -1))
+RANDOM = "random"  # the baseline whose median is quality 0
+QUALITY_FLOOR = -1.0
+BEST_FOUND = "best found"
 
 
-def objective_class(objective: str) -> str:
-    """The decision's grouping: ``maxdiff`` (all options), ``ma_crossover``, ``synthetic``."""
-    return "synthetic" if objective in SYNTHETIC else objective
+def declared_traits(name: str) -> tuple[str, bool, str]:
+    """(class, gain, knowledge) that the registered objective ``name`` declares; its name, False and
+    "optimum" when it is not registered here or declares nothing."""
+    factory = objectives.REGISTRY.get(name)
+    cls = factory.func if isinstance(factory, partial) else factory
+    return (getattr(cls, "family", "") or name, bool(getattr(cls, "gain", False)),
+            str(getattr(cls, "knowledge", "optimum")))
 
 
 def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
@@ -92,31 +106,66 @@ def varying_labels(names: pd.Series, options: pd.Series) -> pd.Series:
     return labels
 
 
+def _traits(df: pd.DataFrame) -> None:
+    """Fill ``objective_class``, ``gain`` and ``reference_kind`` where the records lack them (old stores)."""
+    declared = {name: declared_traits(name) for name in df["objective"].unique()}
+    for col, i in (("objective_class", 0), ("gain", 1), ("reference_kind", 2)):
+        known = df[col] if col in df.columns else pd.Series(None, index=df.index, dtype=object)
+        missing = known.isna() | (known == "")
+        df[col] = known.where(~missing, df["objective"].map(lambda n, i=i: declared[n][i]))
+    df["gain"] = df["gain"].astype(bool)
+
+
+def _best_known(df: pd.DataFrame) -> None:
+    """``best_known_value`` / ``_kind`` / ``_run`` per objective: the reference, or the best value found."""
+    reference = df.groupby("objective_label")["reference_value"].transform("first")
+    found = df["reference_kind"].eq("none") | reference.isna()
+    df["best_known_value"] = reference.where(~found)
+    df["best_known_kind"] = df["reference_kind"].where(~found, BEST_FOUND)
+    df["best_known_run"] = ""
+    ok = df[df["ok"] & found]
+    if len(ok):
+        best = ok.loc[ok.groupby("objective_label")["value"].idxmin()].set_index("objective_label")
+        runs = best["config"] + " @ " + best["budget_label"] + ", seed " + best["seed"].astype(str)
+        df.loc[found, "best_known_value"] = df.loc[found, "objective_label"].map(best["value"])
+        df.loc[found, "best_known_run"] = df.loc[found, "objective_label"].map(runs).fillna("")
+
+
+def quality(value: pd.Series, random_value: pd.Series, best_known: pd.Series) -> pd.Series:
+    """Share of the gap between random search's median and the best known value closed, in [−1, 1]."""
+    gap = random_value - best_known
+    tiny = 1e-12 * np.maximum(1.0, best_known.abs())
+    closed = ((random_value - value) / gap.where(gap > tiny)).clip(QUALITY_FLOOR, 1.0)
+    reached = (value <= best_known + tiny).astype(float)
+    return closed.where(~(gap <= tiny), reached).where(random_value.notna() & best_known.notna())
+
+
 def analyse(frame: pd.DataFrame) -> pd.DataFrame:
     """Add labels, success flags and quality columns; rows sorted deterministically."""
     if frame.empty:
         raise HarnessError("the store holds no runs: run a matrix first (`optbench run --suite quick`)")
     df = frame.copy()
-    for col in ("value", "reference_value", "wall_s", "compute_s", "item_s", "overhead_s", "n_evals"):
+    if "warm_wall_s" not in df.columns:
+        df["warm_wall_s"] = math.nan
+    for col in ("value", "reference_value", "wall_s", "warm_wall_s", "compute_s", "item_s", "overhead_s", "n_evals"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     df["options"] = df["options"].map(lambda o: dict(o or {}))
+    _traits(df)
     df["objective_label"] = [objective_label(n, o) for n, o in zip(df["objective"], df["options"])]
-    df["objective_class"] = df["objective"].map(objective_class)
-    # failed cells may carry no reference; the objective (name + options) determines it
-    df["reference_value"] = df.groupby("objective_label")["reference_value"].transform("first")
     df["budget_label"] = df["budget"].map(budget_label)
     df["budget_evals"] = df["budget"].map(lambda b: b.get("max_evals") or math.inf)
     df["budget_seconds"] = df["budget"].map(lambda b: b.get("max_seconds") or math.inf)
     df["config"] = varying_labels(df["optimizer"], df["optimizer_options"])
     df["ok"] = (df["status"] == "ok") & np.isfinite(df["value"])
-    df["regret"] = df["value"] - df["reference_value"]
-    df["ratio"] = np.where(df["reference_value"] < 0, df["value"] / df["reference_value"], np.nan)
-    random_value = (df[df["ok"] & (df["optimizer"] == "random")]
+    _best_known(df)
+    df["regret"] = df["value"] - df["best_known_value"]
+    true_gain = (df["best_known_kind"] == "optimum") & (df["best_known_value"] < 0)
+    df["ratio"] = (df["value"] / df["best_known_value"]).where(true_gain)
+    df["gain_value"] = (-df["value"]).where(df["gain"])
+    random_value = (df[df["ok"] & (df["optimizer"] == RANDOM)]
                     .groupby(["objective_label", "budget_label"])["value"].median().rename("random_value"))
     df = df.join(random_value, on=["objective_label", "budget_label"])
-    spread = df["random_value"] - df["reference_value"]
-    df["score"] = np.where(spread > 0, 100 * (1 - df["regret"] / spread), np.nan)
-    df["quality"] = df["ratio"].fillna(df["score"] / 100)
+    df["quality"] = quality(df["value"], df["random_value"], df["best_known_value"])
     for part in ("overhead", "compute", "item"):
         df[f"{part}_ms_per_eval"] = 1e3 * df[f"{part}_s"] / df["n_evals"].where(df["n_evals"] > 0)
     df = df.sort_values(["objective_label", "budget_evals", "budget_seconds", "config", "seed"], kind="stable")
@@ -124,13 +173,14 @@ def analyse(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def uses_ratio(group: pd.DataFrame) -> bool:
-    """True for objectives whose quality is a ratio to the (negative) reference value."""
-    return bool((group["reference_value"] < 0).all())
+    """True for objectives whose optimum is known and a gain: their targets are ratios to it."""
+    return bool(((group["best_known_kind"] == "optimum") & (group["best_known_value"] < 0)).all())
 
 
 def targets(group: pd.DataFrame) -> list[tuple[str, float]]:
-    """COCO targets for one objective: (label, target value) — profit ratios, or regrets 10^2…10^-8."""
-    ref = float(group["reference_value"].iloc[0])
+    """COCO targets for one objective: (label, target value) — ratios to a gain optimum, or regrets
+    10^2…10^-8 from the best known value (an optimum, a bound or the best found)."""
+    ref = float(group["best_known_value"].iloc[0])
     if math.isnan(ref):
         return []
     if uses_ratio(group):

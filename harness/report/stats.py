@@ -1,5 +1,11 @@
-"""Statistics behind every table, plot and decision: seeded bootstrap CIs, a one-sided
-Mann–Whitney test, and COCO-style fixed-target measures (hitting times, ERT, runtime ECDFs).
+"""Statistics behind every table, plot and decision: seeded bootstrap CIs (or plain ranges when
+there are few seeds), an exact one-sided rank test, and COCO-style fixed-target measures (hitting
+times, ERT, runtime ECDFs).
+
+The rank test is the Mann–Whitney test computed exactly as a permutation test of the rank sum
+(ties get average ranks; every split of the pooled sample is enumerated, so it is exact with ties
+too). With n and m samples its smallest possible p-value is 1 / C(n + m, n): with 3 seeds against
+3 that is 0.05, so no difference can be significant at alpha = 0.05 (:func:`min_seeds`).
 
 Conventions (SPEC §5): everything is minimized. A run's *hitting time* for a target value is the
 first evaluation (or elapsed second) at which its best-so-far value is ≤ the target; ``inf`` when
@@ -14,19 +20,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import mannwhitneyu
+from scipy.stats import permutation_test, rankdata
 
 LEVEL = 0.95
 N_BOOT = 2000
+MIN_CI_SAMPLES = 8  # below this a percentile bootstrap is little more than [min, max]: report the range
+EXACT_SPLITS = 200_000  # enumerate every split up to this many (C(20, 10) = 184 756); beyond, seeded resamples
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with its confidence interval ``[low, high]`` (all NaN without data)."""
+    """A point estimate with an interval ``[low, high]`` (all NaN without data): a bootstrap
+    confidence interval (``kind == "CI"``) or, with few samples, their plain range (``"range"``)."""
 
     value: float
     low: float
     high: float
+    kind: str = "CI"
 
     def overlaps(self, other: Estimate) -> bool:
         """True when the two intervals share at least one point."""
@@ -57,10 +67,13 @@ def interval(distribution: np.ndarray, level: float = LEVEL) -> tuple[float, flo
 
 def bootstrap(values: Sequence[float], statistic: Callable = np.median, level: float = LEVEL,
               n_boot: int = N_BOOT, seed: int = 0) -> Estimate:
-    """``statistic`` of ``values`` (NaN ignored) with a seeded percentile-bootstrap CI."""
+    """``statistic`` of ``values`` (NaN ignored) with a seeded percentile-bootstrap CI, or with the
+    values' range [min, max] when there are fewer than ``MIN_CI_SAMPLES`` of them."""
     x = _clean(values)
     if len(x) == 0:
         return Estimate(math.nan, math.nan, math.nan)
+    if len(x) < MIN_CI_SAMPLES:
+        return Estimate(float(statistic(x)), float(x.min()), float(x.max()), "range")
     if np.all(x == x[0]):  # every resample is the same: skip the work (deterministic runs, 0/1 rates)
         return Estimate(float(x[0]), float(x[0]), float(x[0]))
     dist = bootstrap_distribution(x, np.random.default_rng(seed), statistic, n_boot)
@@ -76,16 +89,36 @@ def bootstrap_sum_of_medians(groups: Sequence[Sequence[float]], level: float = L
     return Estimate(point, *interval(dist, level))
 
 
-def worse_p_value(candidate: Sequence[float], best: Sequence[float]) -> float:
-    """One-sided Mann–Whitney p-value for "``candidate`` tends to be *smaller* than ``best``"
-    (``scipy.stats.mannwhitneyu(candidate, best, alternative="less")``). Two samples made of one
-    single repeated value carry no evidence: p = 1. NaN when a sample is empty."""
+def worse_p_value(candidate: Sequence[float], best: Sequence[float], seed: int = 0) -> float:
+    """Exact one-sided Mann–Whitney p-value for "``candidate`` tends to be *smaller* than ``best``":
+    the share of splits of the pooled ranks whose candidate rank sum is ≤ the observed one. Two
+    samples made of one single repeated value carry no evidence: p = 1. NaN when a sample is empty."""
     c, b = _clean(candidate), _clean(best)
     if len(c) == 0 or len(b) == 0:
         return math.nan
     if np.all(c == c[0]) and np.all(b == c[0]):
         return 1.0
-    return float(mannwhitneyu(c, b, alternative="less").pvalue)
+    ranks = rankdata(np.r_[c, b])
+    result = permutation_test((ranks[:len(c)], ranks[len(c):]), _rank_sum, permutation_type="independent",
+                              alternative="less", n_resamples=EXACT_SPLITS, vectorized=True, rng=seed)
+    return float(result.pvalue)
+
+
+def _rank_sum(x: np.ndarray, _y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return x.sum(axis=axis)
+
+
+def smallest_p_value(n: int, m: int) -> float:
+    """The smallest p-value the exact rank test can give with ``n`` and ``m`` samples: 1 / C(n+m, n)."""
+    return 1.0 / math.comb(n + m, n) if n > 0 and m > 0 else 1.0
+
+
+def min_seeds(alpha: float) -> int:
+    """The smallest number of seeds per candidate (n against n) at which the rank test can give p < alpha."""
+    n = 1
+    while smallest_p_value(n, n) >= alpha:
+        n += 1
+    return n
 
 
 def hitting_time(trace: Sequence[tuple[int, float, float]], target: float, column: int = 0) -> float:

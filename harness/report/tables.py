@@ -2,7 +2,8 @@
 target, failures, and the cross-objective fight matrix and Borda ranking.
 
 Every statistic column ``x`` comes with ``x_lo`` / ``x_hi``: a seeded 95 % percentile-bootstrap CI
-over the runs (seeds). Medians use successful runs; rates use all runs (a failure is a miss).
+over the runs (seeds), or their range with fewer than ``stats.MIN_CI_SAMPLES`` (``x_interval`` says
+which). Medians use successful runs; rates use all runs (a failure is a miss).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from optbench.harness.report import stats
 from optbench.harness.report.frame import targets
 
 CELL = ["objective_label", "budget_label", "config"]
-MEDIANS = ("value", "regret", "ratio", "score", "wall_s", "n_evals", "overhead_ms_per_eval")
+MEDIANS = ("value", "gain_value", "quality", "regret", "ratio", "wall_s", "warm_wall_s", "n_evals",
+           "overhead_ms_per_eval")
 
 
 def _with_ci(row: dict, name: str, est: stats.Estimate) -> None:
     row[name], row[f"{name}_lo"], row[f"{name}_hi"] = est.value, est.low, est.high
+    row[f"{name}_interval"] = est.kind
 
 
 def summary(df: pd.DataFrame, n_boot: int = stats.N_BOOT, seed: int = 0) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """The decision rule on hand-made frames: the documented winner, ties, presets, failures, determinism."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +12,9 @@ from optbench.harness.report.stats import worse_p_value
 
 from .records import class_records, rec
 
-# Per-seed quality (ratio to the optimum) and wall seconds per objective, on two MaxDiff objectives.
+# Per-seed profit ratio to the optimum and wall seconds per objective, on two MaxDiff objectives. With
+# random search's median ratio 0.5, a run's quality (gap closed between random's median and the optimum)
+# is 2·ratio − 1, an increasing map: the order of candidates is that of these ratios.
 QUALITY = {
     "best": [0.9990, 0.9995, 1.0, 1.0, 1.0],         # highest median quality (1.0), slow
     "close": [0.9992, 0.9996, 0.9998, 1.0, 0.9994],  # median 0.9996: within 0.1 %, not significantly worse
@@ -28,10 +31,12 @@ def run(records, **rule):
 
 def test_documented_winner_default_fast_thorough():
     assert worse_p_value(QUALITY["close"], QUALITY["best"]) > 0.05  # the premise of "close" being eligible
+    assert worse_p_value(WALL["close"], WALL["best"]) == pytest.approx(1 / 252)  # and of it being faster: a win
     d = run(class_records(QUALITY, WALL))["maxdiff"]
     assert d["objectives"] == ["maxdiff", "maxdiff(data=goog)"]
     default = d["presets"]["default"]
     assert default["verdict"] == "win" and default["choice"]["optimizer"] == "close"
+    assert default["choice"]["quality"]["median"] == pytest.approx(2 * 0.9996 - 1)
     assert default["best_quality"] == "best @ 100 evals"
     assert default["choice"]["wall_s"]["median"] == pytest.approx(2.0)  # summed over the two objectives
     assert default["runners_up"] == ["best @ 100 evals"]
@@ -51,14 +56,28 @@ def test_a_tie_is_not_a_win():
 
 
 def test_significantly_worse_is_excluded_even_within_tolerance():
-    quality = {"best": [1.0] * 5, "slightly": [0.9995] * 5}  # within 0.1 %, but worse on every seed
-    d = run(class_records(quality, {"best": [2.0] * 5, "slightly": [1.0] * 5}))["maxdiff"]["presets"]["default"]
-    assert d["choice"]["optimizer"] == "best"
+    quality = {"best": [1.0] * 5, "slightly": [0.9996] * 5, "random": [0.5] * 5}  # within 0.1 %, worse on every seed
+    wall = {"best": [2.0] * 5, "slightly": [1.0] * 5, "random": [3.0] * 5}
+    d = run(class_records(quality, wall))["maxdiff"]["presets"]["default"]
+    assert d["choice"]["optimizer"] == "best" and d["verdict"] == "win"
     tests = {t["candidate"]: t for t in d["tests"]}
     assert tests["slightly @ 100 evals"]["p_worse_than_best"] < 0.05 and not tests["slightly @ 100 evals"]["eligible"]
-    # a looser level keeps it: p = 1/252 for complete separation of 5 vs 5
-    loose = run(class_records(quality, {"best": [2.0] * 5, "slightly": [1.0] * 5}), alpha=0.001)
-    assert loose["maxdiff"]["presets"]["default"]["choice"]["optimizer"] == "slightly"
+    # a stricter alpha keeps it (p = 1/252 for complete separation of 5 vs 5), but 5 seeds cannot reach
+    # alpha = 0.001 (7 can: C(14, 7) = 3432): the choice stands, without a win
+    strict = run(class_records(quality, wall), alpha=0.001)["maxdiff"]["presets"]["default"]
+    assert strict["choice"]["optimizer"] == "slightly" and strict["verdict"] == "not enough seeds"
+
+
+@pytest.mark.parametrize(("seeds", "verdict"), [(2, "not enough seeds"), (3, "not enough seeds"), (4, "win")])
+def test_too_few_seeds_for_the_test_never_give_a_win(seeds, verdict):
+    # the clearest possible separation: "fast" is as good as "slow" on every seed and faster on every seed;
+    # with 3 seeds against 3 the exact rank test's smallest p-value is 1 / C(6, 3) = 0.05, not < 0.05
+    quality = {"fast": [1.0] * seeds, "slow": [1.0] * seeds, "random": [0.5] * seeds}
+    wall = {"fast": [0.1 + 0.01 * s for s in range(seeds)], "slow": [5.0 + s for s in range(seeds)],
+            "random": [9.0] * seeds}
+    d = run(class_records(quality, wall))["maxdiff"]
+    assert {p["choice"]["optimizer"] for p in d["presets"].values()} == {"fast"}
+    assert {p["verdict"] for p in d["presets"].values()} == {verdict}
 
 
 def test_failed_and_incomplete_candidates_are_excluded_with_reasons():
@@ -77,9 +96,22 @@ def test_synthetic_without_random_is_undecided_not_guessed():
     assert d["presets"]["default"]["verdict"] == "none" and "random search" in d["excluded"][0]["reason"]
 
 
+def test_timing_rule_switches_between_warm_and_cold():
+    # "a" is slower cold (first-call costs) but faster warm than "b"; both reach the optimum
+    records = [replace(r, warm_wall_s={"a": 0.1, "b": 1.0, "random": 1.0}[r.optimizer] + 0.01 * r.seed)
+               for r in class_records({"a": [1.0] * 4, "b": [1.0] * 4, "random": [0.5] * 4},
+                                      {"a": [5.0] * 4, "b": [1.0] * 4, "random": [1.0] * 4})]
+    warm = run(records)["maxdiff"]["presets"]["default"]
+    assert (warm["choice"]["optimizer"], warm["verdict"]) == ("a", "win")
+    assert warm["choice"]["wall_s"]["median"] == pytest.approx(2 * 0.115)  # two objectives, seeds 0…3
+    cold = run(records, timing="cold")["maxdiff"]["presets"]["default"]
+    assert cold["choice"]["optimizer"] == "b" and cold["choice"]["wall_s"]["median"] == pytest.approx(2.0)
+
+
 def test_rule_parsing_errors():
     assert Rule.from_pairs({"tolerance": "0.01", "n_boot": 500}) == Rule(tolerance=0.01, n_boot=500)
-    for bad in ({"tolerence": 0.1}, {"alpha": 2}, {"alpha": "x"}):
+    assert Rule.from_pairs({"timing": "cold"}).timing == "cold"
+    for bad in ({"tolerence": 0.1}, {"alpha": 2}, {"alpha": "x"}, {"timing": "lukewarm"}):
         with pytest.raises(HarnessError):
             Rule.from_pairs(bad)
 

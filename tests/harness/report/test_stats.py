@@ -1,5 +1,6 @@
 """Statistics against known answers: bootstrap coverage, Mann–Whitney vs scipy, ERT and ECDF by hand."""
 
+import itertools
 import math
 
 import numpy as np
@@ -30,14 +31,40 @@ def test_sum_of_medians_point_estimate():
     assert est.value == 22.0 and est.low <= 22.0 <= est.high
 
 
-def test_mann_whitney_hand_worked_and_matches_scipy():
-    # candidate entirely below best: U = 0, exact one-sided p = 1 / C(6, 3) = 0.05
+def _enumerated_p(x, y) -> float:
+    """The exact p-value by brute force: share of all splits of the pooled average ranks whose first
+    part's rank sum is ≤ the observed one."""
+    pooled = np.r_[x, y]
+    ranks = np.array([np.sum(pooled < v) + (np.sum(pooled == v) + 1) / 2 for v in pooled])
+    observed = ranks[:len(x)].sum()
+    sums = [ranks[list(idx)].sum() for idx in itertools.combinations(range(len(pooled)), len(x))]
+    return float(np.mean(np.array(sums) <= observed + 1e-9))
+
+
+def test_rank_test_is_exact_hand_worked_and_matches_scipy_and_brute_force():
+    # candidate entirely below best: U = 0, exact one-sided p = 1 / C(6, 3) = 0.05, never below it
     assert stats.worse_p_value([1, 2, 3], [4, 5, 6]) == pytest.approx(0.05)
+    assert stats.worse_p_value([1, 2, 3, 4], [5, 6, 7, 8]) == pytest.approx(1 / 70)
     assert stats.worse_p_value([4, 5, 6], [1, 2, 3]) == pytest.approx(1.0)
     rng = np.random.default_rng(0)
-    for n, m in ((5, 5), (8, 12), (30, 25)):
-        x, y = np.round(rng.normal(size=n), 1), np.round(rng.normal(0.3, size=m), 1)  # rounding makes ties
-        assert stats.worse_p_value(x, y) == pytest.approx(mannwhitneyu(x, y, alternative="less").pvalue)
+    for n, m in ((3, 3), (5, 5), (4, 7)):  # no ties: scipy's exact distribution
+        x, y = rng.normal(size=n), rng.normal(0.5, size=m)
+        assert stats.worse_p_value(x, y) == pytest.approx(mannwhitneyu(x, y, alternative="less", method="exact").pvalue)
+    for n, m in ((5, 5), (6, 4)):  # ties (rounding): brute-force enumeration of every split
+        x, y = np.round(rng.normal(size=n), 0), np.round(rng.normal(0.5, size=m), 0)
+        assert stats.worse_p_value(x, y) == pytest.approx(_enumerated_p(x, y))
+
+
+def test_smallest_p_value_and_min_seeds():
+    assert stats.smallest_p_value(3, 3) == pytest.approx(0.05) and stats.smallest_p_value(4, 4) == pytest.approx(1 / 70)
+    assert stats.smallest_p_value(3, 10) == pytest.approx(1 / 286)
+    assert (stats.min_seeds(0.05), stats.min_seeds(0.01), stats.min_seeds(0.001)) == (4, 5, 7)  # C(10, 5) = 252
+
+
+def test_few_samples_give_a_range_not_a_ci():
+    est = stats.bootstrap([3.0, 1.0, 2.0])
+    assert (est.value, est.low, est.high, est.kind) == (2.0, 1.0, 3.0, "range")
+    assert stats.bootstrap(np.arange(10.0)).kind == "CI"
 
 
 def test_mann_whitney_identical_constant_samples_carry_no_evidence():

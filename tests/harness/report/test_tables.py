@@ -13,19 +13,29 @@ from optbench.harness.runner import failed_record
 from .records import rec
 
 
-def test_quality_columns_ratio_and_bayesmark_score():
-    records = [rec("a", 0, -0.9), rec("b", 0, -0.5),  # MaxDiff-like: reference −1
+def test_quality_is_the_share_of_the_gap_closed_between_random_and_the_optimum():
+    records = [rec("a", 0, -0.9), rec("b", 0, -0.5),  # MaxDiff-like: reference −1 (a gain: profit 1)
+               rec("random", 0, -0.6), rec("random", 1, -0.4),  # random median −0.5
                rec("random", 0, 4.0, objective="sphere", reference=0.0),
                rec("random", 1, 2.0, objective="sphere", reference=0.0),  # random median = 3
-               rec("a", 0, 0.3, objective="sphere", reference=0.0)]
+               rec("a", 0, 0.3, objective="sphere", reference=0.0),
+               rec("b", 0, 300.0, objective="sphere", reference=0.0)]  # 99 gaps below random: the floor
     df = analyse(records_frame(records)).set_index(["objective", "optimizer", "seed"])
     assert df.loc[("maxdiff", "a", 0), "ratio"] == pytest.approx(0.9)
     assert df.loc[("maxdiff", "a", 0), "regret"] == pytest.approx(0.1)
-    assert df.loc[("maxdiff", "b", 0), "quality"] == pytest.approx(0.5)
-    assert df.loc[("sphere", "a", 0), "score"] == pytest.approx(100 * (1 - 0.3 / 3.0))
-    assert df.loc[("sphere", "a", 0), "quality"] == pytest.approx(0.9)
-    assert df.loc[("sphere", "random", 0), "score"] == pytest.approx(100 * (1 - 4 / 3))
-    assert math.isnan(df.loc[("maxdiff", "a", 0), "score"])  # no random on that objective: N/A
+    assert df.loc[("maxdiff", "a", 0), "gain_value"] == pytest.approx(0.9)  # profit shown as profit
+    assert df.loc[("maxdiff", "a", 0), "quality"] == pytest.approx((-0.5 + 0.9) / (-0.5 + 1))
+    assert df.loc[("maxdiff", "b", 0), "quality"] == pytest.approx(0.0)
+    assert df.loc[("sphere", "a", 0), "quality"] == pytest.approx(1 - 0.3 / 3.0)
+    assert df.loc[("sphere", "random", 0), "quality"] == pytest.approx(1 - 4 / 3)
+    assert df.loc[("sphere", "b", 0), "quality"] == -1.0
+    assert math.isnan(df.loc[("sphere", "a", 0), "gain_value"]) and math.isnan(df.loc[("sphere", "a", 0), "ratio"])
+    assert set(df["best_known_kind"]) == {"optimum"}
+
+
+def test_quality_without_random_search_is_unknown():
+    df = analyse(records_frame([rec("a", 0, -0.9)]))
+    assert math.isnan(df.loc[0, "quality"]) and df.loc[0, "ratio"] == pytest.approx(0.9)
 
 
 def test_failures_are_rows_not_crashes():
