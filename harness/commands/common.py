@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from optbench.harness.budget import HarnessError
 
@@ -26,3 +30,18 @@ def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
             value = raw
         out[key.strip()] = value
     return out
+
+
+def narrow_table(columns: list[str], title: str, left: tuple[str, ...] = ()) -> Table:
+    """A rich table that fits 100 columns: light borders, one space of padding, and cells and headers
+    that fold onto more lines instead of being cut with "…" when the terminal is narrower."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), title_justify="left")
+    for col in columns:
+        table.add_column(col, justify="left" if col in left else "right", overflow="fold")
+    return table
+
+
+def console_markup(line: str) -> str:
+    """Markdown ``**bold**`` and `` `code` `` spans as rich markup (the console must not print ``**``)."""
+    line = escape(line)  # brackets in the text are text, not rich markup
+    return re.sub(r"`([^`]+)`", r"[cyan]\1[/cyan]", re.sub(r"\*\*(.+?)\*\*", r"[bold]\1[/bold]", line))

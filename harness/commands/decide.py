@@ -6,10 +6,9 @@ import shlex
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from optbench.harness.commands.common import console, parse_pairs
-from optbench.harness.commands.report import STORE_HELP
+from optbench.harness.commands.common import console, narrow_table, parse_pairs
+from optbench.harness.commands.report import RULE_HELP, STORE_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -19,12 +18,12 @@ def register(app: typer.Typer) -> None:
 
 def decide(
     store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
-    rule: list[str] | None = typer.Option(None, "--rule", help="rule parameter key=value (repeatable): "
-                                             "tolerance, alpha, fast_factor, level, n_boot, seed"),
+    rule: list[str] | None = typer.Option(None, "--rule", help=RULE_HELP),
     out: Path = typer.Option(Path("results"), "--out", help="folder for DECISION.md and decision.json"),
 ) -> None:
     from optbench.harness.report import decision_doc
     from optbench.harness.report.decide import PRESETS, Rule
+    from optbench.harness.report.display import fmt
     from optbench.harness.report.frame import load
     from optbench.harness.store import DEFAULT_PATH
 
@@ -34,14 +33,14 @@ def decide(
                           "--out", str(out)])
     doc = decision_doc.build(load(store), parsed, str(store), command)
     js, md = decision_doc.write(doc, out)
-    table = Table(title="Decision (median quality, median wall time per class; see DECISION.md)")
-    for col in ("class", "preset", "choice", "verdict", "quality", "wall s"):
-        table.add_column(col)
+    table = narrow_table(["class", "preset", "choice", "verdict", "quality", f"class s ({parsed.timing})"],
+                         f"Decision: median class quality and time (see {md.name}; a win needs ≥ "
+                         f"{parsed.min_seeds} seeds)", left=("class", "preset", "choice", "verdict"))
     for cls, entry in doc["classes"].items():
         for preset in PRESETS:
             p = entry["presets"][preset]
             c = p["choice"]
-            figures = (f"{c['quality']['median']:.4g}", f"{c['wall_s']['median']:.3g}") if c else ("–", "–")
+            figures = (fmt(c["quality"]["median"]), fmt(c["wall_s"]["median"])) if c else ("–", "–")
             table.add_row(cls, preset, c["candidate"] if c else "–", p["verdict"], *figures)
     console.print(table)
     console.print(f"wrote {md} and {js}")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
-from optbench.harness.commands.common import console
+from optbench.harness.commands.common import console, parse_pairs
 
 STORE_HELP = "results store (default results/optbench.sqlite), or a JSON/JSON-lines file of records"
+RULE_HELP = ("decision rule parameter key=value (repeatable): tolerance, alpha, fast_factor, level, n_boot, seed, "
+             "timing (warm, the default, or cold)")
 
 
 def register(app: typer.Typer) -> None:
@@ -23,12 +26,18 @@ def report(
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap"),
     study: Path = typer.Option(Path("results/study.sqlite"), "--study",
                                help="`optbench study` results to add as a section (skipped when absent)"),
+    rule: list[str] | None = typer.Option(None, "--rule", help=RULE_HELP),
+    decision: Path | None = typer.Option(None, "--decision", help="the DECISION.md the page links to "
+                                                                     "(default: DECISION.md beside the --out folder)"),
 ) -> None:
     from optbench.harness.coco.commands import coco_sections
     from optbench.harness.report.build import write_report
+    from optbench.harness.report.decide import Rule
     from optbench.harness.report.frame import load
     from optbench.harness.study.report import study_sections
 
+    parsed = Rule.from_pairs({"n_boot": n_boot, "seed": seed, **parse_pairs(rule, "--rule")})
+    link = os.path.relpath(decision or out.parent / "DECISION.md", out)
     extra = study_sections(out / "plots", store=study) + coco_sections(out)
-    index = write_report(load(store), out, n_boot=n_boot, seed=seed, extra=extra)
+    index = write_report(load(store), out, n_boot=n_boot, seed=seed, extra=extra, rule=parsed, decision_link=link)
     console.print(f"report: {index}  (also {out / 'report.md'}, CSV tables and plots/ in {out})")

@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from optbench.harness.commands.common import console, parse_pairs
+from optbench.harness.commands.common import console, console_markup, narrow_table, parse_pairs
 
 TERMINAL_COLUMNS = ["burn", "eval ms", "mode", "trials/s", "speedup", "efficiency", "startup s", "CPU ms/trial",
                     "best value"]
@@ -79,16 +78,14 @@ def study(
         save_to_store(rows, store, "optbench " + " ".join(sys.argv[1:]), reference)
     _print(modes_table(rows)[TERMINAL_COLUMNS], f"{objective}: {workers} workers, {trials} trials per study")
     for line in recommendation(rows, tables.get("storage"), tables.get("profile")):
-        console.print(line)
+        console.print(console_markup(line))
     console.print(f"wrote {report}, {len(files)} data files under {out}"
                   + ("" if no_store or store is None else f", {len(rows)} rows to {store}")
                   + ("" if storage is None else f"; Optuna studies kept in {storage} (optuna-dashboard {storage})"))
 
 
 def _print(frame, title: str) -> None:
-    table = Table(title=title)
-    for col in frame.columns:
-        table.add_column(str(col), justify="right")
+    table = narrow_table([str(c) for c in frame.columns], title, left=("burn", "mode"))
     for row in frame.itertuples(index=False):
         table.add_row(*map(str, row))
     console.print(table)

@@ -1,127 +1,139 @@
-"""``write_report``: store frame → CSV tables, PNG/SVG plots, ``report.md`` and ``index.html``."""
+"""``write_report``: store frame → CSV tables, PNG/SVG plots, ``report.md`` and ``index.html``.
+
+The page opens with the decision (the same ``decide`` and rule as ``optbench decide``), then one
+section per objective class (ranking, per-objective quality, fight matrix, runtime ECDFs) with its
+objectives collapsed beneath it, then the failures. Any mix of failures gives a complete report:
+configurations without a successful run are in the failures table and left out of the figures.
+"""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from optbench.harness.report import plots, stats, tables
-from optbench.harness.report.frame import analyse, uses_ratio
+from optbench.harness.report import display, plots, stats, tables
+from optbench.harness.report.decide import Rule, decide
+from optbench.harness.report.decision_view import decision_block
+from optbench.harness.report.frame import BEST_FOUND, SCALE, analyse
 from optbench.harness.report.render import Figure, Section, Table, markdown, page
 
 TITLE = "optbench report"
-COLUMNS = {"value": "value", "regret": "regret", "ratio": "ratio to optimum", "score": "score (random=0, opt=100)",
-           "wall_s": "wall s", "n_evals": "evals", "overhead_ms_per_eval": "overhead ms/eval"}
 
-
-def fmt(v: float) -> str:
-    """Four significant digits; ``–`` for missing."""
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"
-
-
-def with_ci(row: pd.Series, col: str) -> str:
-    """``"median [low, high]"`` from a summary row."""
-    if math.isnan(row[col]):
-        return "–"
-    return f"{fmt(row[col])} [{fmt(row[f'{col}_lo'])}, {fmt(row[f'{col}_hi'])}]"
 
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
 
 
-def summary_display(rows: pd.DataFrame, ratio: bool, has_random: bool) -> pd.DataFrame:
-    """Formatted summary rows for one objective and budget."""
-    cols = [c for c in COLUMNS if ratio or c != "ratio"]
-    out = pd.DataFrame({"optimizer": rows["config"], "ok/runs": [f"{o}/{n}" for o, n in zip(rows["ok"], rows["runs"])]})
-    for col in cols:
-        out[COLUMNS[col]] = [with_ci(r, col) for _, r in rows.iterrows()]
-    if not has_random:
-        out[COLUMNS["score"]] = "N/A (no random search at this budget)"
-    return out
+def _scale_note(g_obj: pd.DataFrame) -> str:
+    kind, value = g_obj["best_known_kind"].iloc[0], g_obj["best_known_value"].iloc[0]
+    if pd.isna(value):
+        return "Best known value: none (no successful run): quality unknown."
+    shown = display.fmt(-value) + " (gain)" if bool(g_obj["gain"].iloc[0]) else display.fmt(value)
+    found = f", found by {g_obj['best_known_run'].iloc[0]}" if kind == BEST_FOUND else ""
+    return f"Top of the quality scale: the {kind}, {shown}{found}."
 
 
-def targets_display(rows: pd.DataFrame) -> pd.DataFrame:
-    """Config × target pivot of "success % [CI] · ERT evals"."""
-    cell = [f"{100 * r.success:.0f}% [{100 * r.success_lo:.0f}–{100 * r.success_hi:.0f}] · "
-            + ("∞" if math.isinf(r.ert_evals) else f"{r.ert_evals:.4g}") for r in rows.itertuples()]
-    pivot = rows.assign(cell=cell).pivot(index="config", columns="target", values="cell")
-    return pivot[list(dict.fromkeys(rows["target"]))].rename_axis(None, axis=1).reset_index(names="optimizer")
-
-
-def objective_section(g_obj: pd.DataFrame, summary: pd.DataFrame, target_rows: pd.DataFrame, colors: dict,
+def objective_section(g_obj: pd.DataFrame, summary: pd.DataFrame, target_rows: pd.DataFrame, style: plots.Style,
                       plots_dir: Path) -> Section:
-    """One objective: convergence, Pareto and time-split figures, then per budget its two tables."""
+    """One objective, collapsed: convergence, Pareto and time-split figures, then per budget its two tables."""
     obj = g_obj["objective_label"].iloc[0]
-    stem, s_obj = slug(obj), summary[summary["objective"] == obj]
-    sec = Section(obj, level=3, items=[
-        Figure(plots.save(plots.convergence(g_obj, colors), plots_dir, f"convergence_{stem}"),
-               f"{obj}: best-so-far regret vs evaluations and seconds"),
-        Figure(plots.save(plots.pareto(s_obj, colors), plots_dir, f"pareto_{stem}"),
-               f"{obj}: time vs quality with the Pareto front"),
-        Figure(plots.save(plots.time_split(g_obj, colors), plots_dir, f"time_split_{stem}"),
-               f"{obj}: overhead / compute / .item() per evaluation")])
+    stem, s_obj, kind = slug(obj), summary[summary["objective"] == obj], str(g_obj["best_known_kind"].iloc[0])
+    sec = Section(obj, level=3, collapsed=True, items=[_scale_note(g_obj)])
+    if g_obj["ok"].any():
+        sec.items += [
+            Figure(plots.save(plots.convergence(g_obj, style), plots_dir, f"convergence_{stem}"),
+                   f"{obj}: best-so-far gap to the {kind} vs evaluations and seconds"),
+            Figure(plots.save(plots.pareto(s_obj, style, kind), plots_dir, f"pareto_{stem}"),
+                   f"{obj}: time vs quality with the Pareto front"),
+            Figure(plots.save(plots.time_split(g_obj), plots_dir, f"time_split_{stem}"),
+                   f"{obj}: overhead / compute / .item() per evaluation")]
+    else:
+        sec.items.append("No successful run: no figures (see Failures).")
     for budget in dict.fromkeys(g_obj["budget_label"]):
-        has_random = g_obj.loc[g_obj["budget_label"] == budget, "random_value"].notna().any()
-        sec.items.append(Table(summary_display(s_obj[s_obj["budget"] == budget], uses_ratio(g_obj), has_random),
-                               f"{obj}, budget {budget}: median [95 % CI]"))
+        rows, interval = display.summary_display(s_obj[s_obj["budget"] == budget], g_obj)
+        no_random = "" if g_obj.loc[g_obj["budget_label"] == budget, "random_value"].notna().any() else \
+            " — quality unknown: no random search at this budget"
+        sec.items.append(Table(rows, f"{obj}, budget {budget}: {interval}{no_random}"))
         t_rows = target_rows[(target_rows["objective"] == obj) & (target_rows["budget"] == budget)]
         if len(t_rows):
-            sec.items.append(Table(targets_display(t_rows),
-                                   f"{obj}, budget {budget}: success rate [95 % CI] · ERT (evaluations)"))
+            sec.items.append(Table(display.targets_display(t_rows),
+                                   f"{obj}, budget {budget}: success rate (final value at the target) · ERT "
+                                   "(evaluations summed over runs ÷ runs that reached it)"))
+    return sec
+
+
+def class_section(cls: str, g_cls: pd.DataFrame, decided: dict, fight: pd.DataFrame, style: plots.Style,
+                  plots_dir: Path) -> Section:
+    """The class summary (ranking, per-objective quality, fight matrix, ECDFs); objectives collapsed below."""
+    sec = Section(f"Objective class: {cls}")
+    tests = decided["presets"]["default"].get("tests", [])
+    if tests:
+        sec.items.append(Table(display.ranking_display(tests),
+                               "Ranking of the decision's candidates (every one ran every objective of the class): "
+                               "median class quality over seeds, then time; " + display.interval_name(
+                                   t["quality"]["interval"] for t in tests)))
+    if decided["excluded"]:
+        sec.items.append("Not ranked: " + "; ".join(f"{e['config']} @ {e['budget']} ({e['reason']})"
+                                                    for e in decided["excluded"]) + ".")
+    sec.items.append(Table(display.class_quality_detail(g_cls), "Median quality per objective (what the class "
+                           "quality averages): 0 = random search's median, 1 = the best known value"))
+    if fight.notna().any().any():
+        sec.items.append(Figure(plots.save(plots.fight_heatmap(fight, f"{cls}: fight matrix (median value, ties ½)"),
+                                           plots_dir, f"fight_{slug(cls)}"),
+                                f"{cls}: share of problems (objective × budget) where the row beats the column"))
+    if g_cls["ok"].any():
+        sec.items.append(Figure(plots.save(plots.ecdf(g_cls, style), plots_dir, f"ecdf_{slug(cls)}"),
+                                f"{cls}: runtime ECDFs over targets, by evaluations and by seconds"))
     return sec
 
 
 def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, seed: int = 0,
-                 extra: Sequence[Section] = ()) -> Path:
+                 extra: Sequence[Section] = (), rule: Rule | None = None,
+                 decision_link: str = "../DECISION.md") -> Path:
     """Write the whole report under ``out``; returns the path of ``index.html``. ``extra`` sections
-    (e.g. ``harness.report_study.study_section``, figures saved under ``out/plots``) go before the failures."""
+    (e.g. ``study.report.study_section``, figures saved under ``out/plots``) go before the failures;
+    ``decision_link`` is where the page links DECISION.md (relative to ``out``)."""
     out = Path(out)
-    (out / "plots").mkdir(parents=True, exist_ok=True)
+    plots_dir = out / "plots"
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    rule = rule or Rule(n_boot=n_boot, seed=seed)
     df = analyse(frame)
+    decided = decide(df, rule)
     summary = tables.summary(df, n_boot, seed)
     target_rows = tables.target_table(df, n_boot, seed)
-    failed, fight, borda = tables.failures(df), tables.fight(df), tables.borda(df)
-    for name, table in (("summary", summary), ("targets", target_rows), ("failures", failed), ("borda", borda)):
+    failed = tables.failures(df)
+    fights = {cls: tables.fight(g) for cls, g in df.groupby("objective_class", sort=True)}
+    for name, table in (("summary", summary), ("targets", target_rows), ("failures", failed),
+                        ("ranking", tables.ranking(decided)), ("fight", tables.fight_long(fights))):
         table.to_csv(out / f"{name}.csv", index=False)
-    fight.to_csv(out / "fight.csv")
-    colors = plots.palette(df["config"].unique())
+    style = plots.Style(df[df["ok"]])
 
     sections = [Section("How to read this", items=[
         f"{len(df)} runs ({int(df['ok'].sum())} succeeded, {len(failed)} failed) of {df['config'].nunique()} "
-        f"optimizer configurations on {df['objective_label'].nunique()} objectives. Every statistic is the median "
-        f"over seeds with a seeded {int(100 * stats.LEVEL)} % percentile-bootstrap CI ({n_boot} resamples) in "
-        "brackets. regret = value − optimum (lower is better); ratio to optimum = value / reference where the "
-        "optimum is a gain (MaxDiff: profit ratio; MA crossover: Sharpe ratio); score = bayesmark normalized "
-        "score, 100·(1 − regret / (random search's median − optimum)) "
-        "at the same budget. Success = final value at the target; ERT = evaluations summed over all runs ÷ "
-        "runs that reached it (COCO). Failed runs are listed at the end and excluded from medians; they count "
-        "as misses in success rates and as losses in the fight matrix.",
-        "CSV: summary.csv, targets.csv, fight.csv, borda.csv, failures.csv; figures in plots/ (PNG and SVG)."])]
-    overview = Section("Across objectives: fight matrix and Borda ranking")
-    if len(fight):
-        overview.items += [Table(borda.assign(share_beaten=borda["share_beaten"].map(fmt)),
-                                 "Borda ranking: per objective × budget problem, one point per configuration "
-                                 "beaten on median value (ties ½); share_beaten = mean share of opponents beaten"),
-                           Figure(plots.save(plots.fight_heatmap(fight), out / "plots", "fight"),
-                                  "Fight matrix: share of problems where the row beats the column")]
-    sections.append(overview)
-
+        f"optimizer configurations on {df['objective_label'].nunique()} objectives in "
+        f"{df['objective_class'].nunique()} classes. Figures are medians over seeds; the interval beside a "
+        f"median is the range over seeds below {stats.MIN_CI_SAMPLES} seeds and a seeded "
+        f"{int(100 * stats.LEVEL)} % percentile-bootstrap CI ({n_boot} resamples) from there. Wall time: cold = "
+        "the cell's first run in its worker; warm = a repeat right after it in the same process. Success = final "
+        "value at the target; ERT = evaluations summed over all runs ÷ runs that reached it (COCO). Failed runs "
+        "are listed at the end, left out of medians and figures; they count as misses in success rates and as "
+        "losses in the fight matrix. The quality scale is stated in the decision block above.",
+        "CSV (full precision): summary.csv, targets.csv, ranking.csv, fight.csv, failures.csv; figures in plots/ "
+        "(PNG and SVG)."])]
     for cls, g_cls in df.groupby("objective_class", sort=True):
-        sections.append(Section(f"Objective class: {cls}", items=[Figure(
-            plots.save(plots.ecdf(g_cls, colors), out / "plots", f"ecdf_{slug(cls)}"),
-            f"{cls}: runtime ECDFs over targets, by evaluations and by seconds")]))
-        sections += [objective_section(g_obj, summary, target_rows, colors, out / "plots")
-                     for _, g_obj in g_cls.groupby("objective_label", sort=True)]
-
+        sec = class_section(cls, g_cls, decided[cls], fights[cls], style, plots_dir)
+        sec.items += [objective_section(g_obj, summary, target_rows, style, plots_dir)
+                      for _, g_obj in g_cls.groupby("objective_label", sort=True)]
+        sections.append(sec)
     sections.extend(extra)
-    sections.append(Section("Failures", items=[Table(failed.assign(message=failed["message"].str.slice(0, 200)),
-                                                     "runs that did not succeed")] if len(failed) else ["none"]))
-    (out / "report.md").write_text(markdown(TITLE, sections))
+    sections.append(Section("Failures", items=[Table(display.failures_display(failed), "runs that did not succeed")]
+                            if len(failed) else ["none"]))
+    decision = decision_block(decided, rule, SCALE, decision_link)
+    (out / "report.md").write_text(markdown(TITLE, sections, decision))
     index = out / "index.html"
-    index.write_text(page(TITLE, sections, out / "plots"))
+    index.write_text(page(TITLE, sections, plots_dir, decision))
     return index

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from optbench.harness.report.decide import PRESETS, Rule, decide, rounded
-from optbench.harness.report.frame import analyse
+from optbench.harness.report.decide import NOT_ENOUGH_SEEDS, PRESETS, Rule, decide, rounded
+from optbench.harness.report.display import estimate, fmt
+from optbench.harness.report.frame import SCALE, analyse
+from optbench.harness.report.stats import MIN_CI_SAMPLES
 
 LIBRARIES = ("python", "numpy", "scipy", "torch", "pandas", "nevergrad", "optuna", "botorch", "evotorch", "optbench")
 DATE_COLUMNS = ("finished_at",)  # written by the results store
@@ -46,22 +48,23 @@ def provenance(df: pd.DataFrame, store: str) -> dict:
 def build(frame: pd.DataFrame, rule: Rule, store: str, command: str) -> dict:
     """The decision document as a JSON-ready dict (floats rounded to 6 significant digits)."""
     df = analyse(frame)
-    return rounded({"schema": 1, "command": command, "rule": {**asdict(rule), "text": rule.describe()},
+    return rounded({"schema": 2, "command": command, "rule": {**asdict(rule), "text": rule.describe()},
+                    "min_seeds": rule.min_seeds, "timing": rule.timing,
                     "provenance": provenance(df, store), "classes": decide(df, rule)})
 
 
 def _q(e: dict | None) -> str:
-    return "–" if not e or e["median"] is None else f"{e['median']:.6g} [{e['low']:.6g}, {e['high']:.6g}]"
+    return estimate(e) + (" (range)" if e and e.get("interval") == "range" and e["low"] != e["high"] else "")
 
 
 def _choice_line(name: str, preset: dict) -> str:
     c = preset["choice"]
     if c is None:
         return f"- **{name}**: no decision — {preset['reason']}"
-    verdict = ("**win**" if preset["verdict"] == "win" else
-               f"**tie, not a win** (time CI overlaps {', '.join(preset['tied_with'])})")
-    return (f"- **{name}**: `{c['candidate']}` — {verdict}; quality {_q(c['quality'])}, wall time per class "
-            f"{_q(c['wall_s'])} s, {c['n_evals']:.6g} evals, {c['seeds']} seeds")
+    verdict = {"win": "**win**", NOT_ENOUGH_SEEDS: f"**{NOT_ENOUGH_SEEDS}** (a best guess, not a win)"}.get(
+        preset["verdict"], f"**tie, not a win** (not significantly faster than {', '.join(preset['tied_with'])})")
+    return (f"- **{name}**: `{c['candidate']}` — {verdict}; quality {_q(c['quality'])}, class wall time "
+            f"{_q(c['wall_s'])} s (cold {_q(c['cold_wall_s'])} s), {fmt(c['n_evals'])} evals, {c['seeds']} seeds")
 
 
 def markdown(doc: dict) -> str:
@@ -71,11 +74,10 @@ def markdown(doc: dict) -> str:
              f"Produced by `{doc['command']}` from {prov['runs']} runs ({prov['failed_runs']} failed) in "
              f"`{prov['store']}`. `harness.recommended(kind, preset)` reads the companion `decision.json`; "
              "`OPTBENCH_OPTIMIZER` overrides it.", "",
-             "Quality per run: the ratio to the optimum where the optimum is a gain (MaxDiff: profit ÷ reference "
-             "profit; MA crossover: Sharpe ÷ best Sharpe), otherwise (synthetic functions; a MaxDiff window where "
-             "no setting makes a profit) the bayesmark score ÷ 100 (random search's median = 0, optimum = 1). "
-             "Class quality of a seed = mean over the class's objectives; class wall time = sum over them. "
-             "Figures: median over seeds [95 % bootstrap CI].", ""]
+             SCALE, "",
+             f"Class wall time: {doc['timing']} (see the rule). Figures: median over seeds [range over seeds "
+             f"below {MIN_CI_SAMPLES} seeds, else 95 % bootstrap CI]. The exact rank test needs at least "
+             f"{doc['min_seeds']} seeds per candidate to reach the rule's alpha; below that no verdict is a win.", ""]
     for cls, d in doc["classes"].items():
         lines += [f"## {cls}", "", f"Objectives: {', '.join(d['objectives'])}.", ""]
         lines += [_choice_line(p, d["presets"][p]) for p in PRESETS] + [""]
@@ -83,9 +85,11 @@ def markdown(doc: dict) -> str:
         if default["choice"] is not None:
             lines += [f"Runners-up (default): {', '.join(default['runners_up']) or 'none'}. "
                       f"Faster but worse quality: {', '.join(default['faster_but_worse']) or 'none'}. "
-                      f"Best quality: `{default['best_quality']}`; quality floor {default['quality_floor']:.6g}.", "",
-                      "| candidate | quality | wall time s | p (worse than best) | eligible |", "|---|---|---|---|---|"]
-            lines += [f"| {t['candidate']} | {_q(t['quality'])} | {_q(t['wall_s'])} | {t['p_worse_than_best']:.3g} | "
+                      f"Best quality: `{default['best_quality']}`; quality floor {fmt(default['quality_floor'])}.", "",
+                      "| candidate | quality | time s (warm) | time s (cold) | seeds | p (worse than best) | "
+                      "p (choice faster) | eligible |", "|---|---|---|---|---|---|---|---|"]
+            lines += [f"| {t['candidate']} | {_q(t['quality'])} | {_q(t['warm_wall_s'])} | {_q(t['cold_wall_s'])} | "
+                      f"{t['seeds']} | {fmt(t['p_worse_than_best'])} | {fmt(t['p_choice_faster'])} | "
                       f"{'yes' if t['eligible'] else 'no'} |" for t in default["tests"]]
             lines.append("")
         if d["excluded"]:

@@ -40,6 +40,13 @@ REGRET_TARGETS = tuple(10.0**k for k in range(2, -9, -1))
 RANDOM = "random"  # the baseline whose median is quality 0
 QUALITY_FLOOR = -1.0
 BEST_FOUND = "best found"
+SCALE = (  # the scale in words, as the report and DECISION.md state it
+    "Quality, one scale for every objective: the share of the gap between random search's median value "
+    "at the same budget (0) and the best known value (1) that a run closes, clipped to [−1, 1] (−1: at least "
+    "as far below random search as the best known value is above it). The best known value is the proven "
+    "optimum, a proven bound, or, for an objective that knows neither, the **best value found** by any run "
+    "in this store (named with the run that found it; a later, better run moves it). Class quality = mean "
+    "over the class's objectives of a seed's runs; class time = their summed wall time.")
 
 
 def declared_traits(name: str) -> tuple[str, bool, str]:

@@ -1,5 +1,5 @@
 """Report tables from an analysed frame (see ``frame.analyse``): per objective and budget, per
-target, failures, and the cross-objective fight matrix and Borda ranking.
+target, failures, the fight matrix (per class) and the decision's ranking.
 
 Every statistic column ``x`` comes with ``x_lo`` / ``x_hi``: a seeded 95 % percentile-bootstrap CI
 over the runs (seeds), or their range with fewer than ``stats.MIN_CI_SAMPLES`` (``x_interval`` says
@@ -19,6 +19,10 @@ from optbench.harness.report.frame import targets
 CELL = ["objective_label", "budget_label", "config"]
 MEDIANS = ("value", "gain_value", "quality", "regret", "ratio", "wall_s", "warm_wall_s", "n_evals",
            "overhead_ms_per_eval")
+
+
+TARGET_COLUMNS = ["objective", "budget", "config", "target", "target_value", "success", "success_lo", "success_hi",
+                  "success_interval", "ert_evals", "ert_s"]
 
 
 def _with_ci(row: dict, name: str, est: stats.Estimate) -> None:
@@ -55,7 +59,7 @@ def target_table(df: pd.DataFrame, n_boot: int = stats.N_BOOT, seed: int = 0) ->
                 row["ert_evals"] = stats.ert(evals, g["n_evals"].fillna(0))
                 row["ert_s"] = stats.ert(secs, g["wall_s"].fillna(0))
                 rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=TARGET_COLUMNS)
 
 
 def failures(df: pd.DataFrame) -> pd.DataFrame:
@@ -76,8 +80,10 @@ def problem_medians(df: pd.DataFrame) -> pd.DataFrame:
 
 def fight(df: pd.DataFrame) -> pd.DataFrame:
     """Win rate of the row configuration over the column one: the share of problems both ran on
-    where its median value is lower (a tie counts one half). NaN where they never met."""
+    where its median value is lower (a tie counts one half). NaN where they never met. Configurations
+    without any successful run are left out (they are in the failures table)."""
     med = problem_medians(df)
+    med = med.loc[:, np.isfinite(med).any()]
     configs = sorted(med.columns)
     out = pd.DataFrame(np.nan, index=pd.Index(configs, name="config"), columns=configs)
     for a in configs:
@@ -89,13 +95,21 @@ def fight(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def borda(df: pd.DataFrame) -> pd.DataFrame:
-    """Borda count over problems: per problem, one point per configuration beaten (ties ½)."""
-    med = problem_medians(df)
-    points = med.rank(axis=1, method="average", ascending=False) - 1  # number beaten, ties halved
-    table = pd.DataFrame({"points": points.sum(), "problems": med.notna().sum(),
-                          "share_beaten": (points / (med.notna().sum(axis=1).to_numpy()[:, None] - 1)).mean()})
-    table = table.rename_axis("config").reset_index()
-    table = table.sort_values(["points", "config"], ascending=[False, True], kind="stable")
-    table.insert(0, "rank", range(1, len(table) + 1))
-    return table.reset_index(drop=True)
+def fight_long(fights: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per class fight matrices as one long table: class, config, opponent, win rate (pairs that met)."""
+    rows = [{"class": cls, "config": a, "opponent": b, "win_rate": m.loc[a, b]}
+            for cls, m in fights.items() for a in m.index for b in m.columns if not math.isnan(m.loc[a, b])]
+    return pd.DataFrame(rows, columns=["class", "config", "opponent", "win_rate"])
+
+
+def ranking(decided: dict) -> pd.DataFrame:
+    """The default preset's candidates per class with their full-precision estimates and tests."""
+    rows = []
+    for cls, entry in decided.items():
+        for t in entry["presets"]["default"].get("tests", []):
+            row = {"class": cls, "candidate": t["candidate"], "seeds": t["seeds"], "eligible": t["eligible"],
+                   "p_worse_than_best": t["p_worse_than_best"], "p_choice_faster": t["p_choice_faster"]}
+            for name in ("quality", "wall_s", "warm_wall_s", "cold_wall_s"):
+                row.update({f"{name}_{k}": t[name][k] for k in ("median", "low", "high", "interval")})
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -51,7 +51,7 @@ def test_failures_are_rows_not_crashes():
     assert at["success"] == 0.5 and at["ert_evals"] == pytest.approx((50 + 0) / 1)  # the crash spent nothing
 
 
-def test_fight_matrix_and_borda_hand_worked():
+def test_fight_matrix_hand_worked():
     # medians per problem (lower value wins); c fails once on P2, so it loses there
     values = {("P1", "a"): -3, ("P1", "b"): -2, ("P1", "c"): -1,
               ("P2", "a"): -1, ("P2", "b"): -2, ("P2", "c"): -3}
@@ -62,7 +62,5 @@ def test_fight_matrix_and_borda_hand_worked():
     assert fight.loc["a", "b"] == 0.5 and fight.loc["b", "a"] == 0.5
     assert fight.loc["a", "c"] == 1.0 and fight.loc["c", "a"] == 0.0
     assert math.isnan(fight.loc["a", "a"])
-    borda = tables.borda(df).set_index("config")
-    # P1: a beats b and c (2), b beats c (1); P2: c failed (inf), b beats a and c (2), a beats c (1)
-    assert borda["points"].to_dict() == {"a": 3.0, "b": 3.0, "c": 0.0}
-    assert borda["rank"].to_dict() == {"a": 1, "b": 2, "c": 3}  # equal points: by name
+    long = tables.fight_long({"maxdiff": fight}).set_index(["config", "opponent"])["win_rate"]
+    assert len(long) == 6 and long[("a", "c")] == 1.0  # the diagonal (never met) is left out

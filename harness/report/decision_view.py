@@ -1,0 +1,79 @@
+"""The report's opening block: per objective class, the shipped configuration (default preset), its
+verdict, and its quality and time against the runners-up, from the same ``decide`` output that
+``optbench decide`` writes to decision.json."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from optbench.harness.report.decide import NOT_ENOUGH_SEEDS, Rule
+from optbench.harness.report.display import estimate, fmt
+from optbench.harness.report.render import ClassDecision, Decision, Table
+
+COMPARED = 4  # rows besides the choice: the nearest rivals are what a reader weighs
+
+
+def _verdict_note(preset: dict, rule: Rule) -> str:
+    verdict, choice = preset["verdict"], preset["choice"]
+    if verdict == "win":
+        return (f"**Win**: significantly faster ({rule.timing} time) than every other configuration of equal quality "
+                f"(exact one-sided rank test, p < {rule.alpha:g}).")
+    if verdict == "tie":
+        return (f"**Tie, not a win**: not significantly faster than {', '.join(preset['tied_with'])}; "
+                "the fastest is shipped.")
+    return (f"**{NOT_ENOUGH_SEEDS.capitalize()}**: the exact rank test needs at least {rule.min_seeds} seeds per "
+            f"configuration to reach p < {rule.alpha:g} (3 against 3 gives at best p = 0.05); this decision has "
+            f"{choice['seeds']}, so it is the best guess, not a win.")
+
+
+def _comparison(preset: dict) -> pd.DataFrame:
+    tests = {t["candidate"]: t for t in preset["tests"]}
+    choice = preset["choice"]["candidate"]
+    roles = [(choice, "shipped")]
+    roles += [(c, "tied" if c in preset["tied_with"] else "runner-up") for c in preset["runners_up"]]
+    if preset["best_quality"] != choice:
+        roles.append((preset["best_quality"], "best quality"))
+    roles += [(c, "faster, worse quality") for c in preset["faster_but_worse"]]
+    by_quality = sorted(tests.values(), key=lambda t: -(t["quality"]["median"] if t["quality"]["median"] is not None
+                                                         else -float("inf")))
+    roles += [(t["candidate"], "slower or worse") for t in by_quality]
+    seen, rows = set(), []
+    for key, role in roles:
+        if key in seen or len(rows) > COMPARED:  # the choice plus COMPARED rivals
+            continue
+        seen.add(key)
+        t = tests[key]
+        rows.append({"configuration @ budget": key, "role": role, "class quality": estimate(t["quality"]),
+                     "time s (warm)": estimate(t["warm_wall_s"]), "time s (cold)": estimate(t["cold_wall_s"]),
+                     "seeds": t["seeds"], "p quality worse than best": fmt(t["p_worse_than_best"]),
+                     "p shipped is faster": fmt(t["p_choice_faster"])})
+    return pd.DataFrame(rows)
+
+
+def class_decision(cls: str, entry: dict, rule: Rule) -> ClassDecision:
+    """One class's block."""
+    preset = entry["presets"]["default"]
+    choice = preset["choice"]
+    if choice is None:
+        excluded = pd.DataFrame(entry["excluded"]) if entry["excluded"] else pd.DataFrame({"reason": ["no runs"]})
+        return ClassDecision(cls, "nothing", "none", f"No decision: {preset['reason']}.", Table(excluded, "excluded"))
+    n = len(entry["objectives"])
+    summary = (f"Class quality {estimate(choice['quality'])} (1 = best known value on every objective), "
+               f"class time {estimate(choice['wall_s'])} s {rule.timing} "
+               f"(cold {estimate(choice['cold_wall_s'])} s) for one run of each of the {n} objective(s), "
+               f"{fmt(choice['n_evals'])} evaluations, {choice['seeds']} seeds. Intervals: "
+               f"{'range over seeds' if choice['quality'].get('interval') == 'range' else '95 % bootstrap CI'}.")
+    notes = [_verdict_note(preset, rule)]
+    others = {p: entry["presets"][p]["choice"]["candidate"] for p in ("fast", "thorough")
+              if entry["presets"][p]["choice"] is not None}
+    if others:
+        notes.append("Other presets: " + "; ".join(f"{p} → `{c}` ({entry['presets'][p]['verdict']})"
+                                                    for p, c in others.items()) + ".")
+    return ClassDecision(cls, choice["candidate"], preset["verdict"], summary,
+                         Table(_comparison(preset), "shipped configuration against its nearest rivals"), tuple(notes))
+
+
+def decision_block(decided: dict, rule: Rule, scale: str, link: str) -> Decision:
+    """The whole block, classes in name order."""
+    return Decision(tuple(class_decision(cls, entry, rule) for cls, entry in sorted(decided.items())),
+                    rule.sentence(), scale, link)
