@@ -37,7 +37,8 @@ def _comparison(preset: dict) -> pd.DataFrame:
     by_quality = sorted(tests.values(), key=lambda t: -(t["quality"]["median"] if t["quality"]["median"] is not None
                                                          else -float("inf")))
     roles += [(t["candidate"], "slower or worse") for t in by_quality]
-    seen, rows = set(), []
+    seen: set[str] = set()
+    rows: list[dict] = []
     for key, role in roles:
         if key in seen or len(rows) > COMPARED:  # the choice plus COMPARED rivals
             continue

@@ -27,7 +27,7 @@ from optbench.harness.report.frame import BEST_FOUND, targets, uses_ratio  # noq
 
 MARKERS = "osD^v<>Ph*X"
 LINESTYLES = ("-", "--", ":", "-.")
-# Distinct hues (Kelly's maximum-contrast set, without white/black), then tab10 for more than 20.
+# 20 distinct hues (Trubetskoy's list of 20 simple, distinct colours), then tab10 for more than 20.
 HUES = ("#e6194b", "#4363d8", "#3cb44b", "#f58231", "#911eb4", "#42d4f4", "#9a6324", "#f032e6", "#808000",
         "#000075", "#469990", "#800000", "#a9a9a9", "#000000", "#ffe119", "#bfef45", "#dcbeff", "#fabed4",
         "#aaffc3", "#ffd8b1")  # strong hues first, in an order where neighbours differ most; pale ones last

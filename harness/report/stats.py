@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import permutation_test, rankdata
 
+Samples = Sequence[float] | np.ndarray
 LEVEL = 0.95
 N_BOOT = 2000
 MIN_CI_SAMPLES = 8  # below this a percentile bootstrap is little more than [min, max]: report the range
@@ -43,12 +44,12 @@ class Estimate:
         return self.low <= other.high and other.low <= self.high
 
 
-def _clean(values: Sequence[float]) -> np.ndarray:
+def _clean(values: Samples) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     return x[~np.isnan(x)]
 
 
-def bootstrap_distribution(values: Sequence[float], rng: np.random.Generator, statistic: Callable = np.median,
+def bootstrap_distribution(values: Samples, rng: np.random.Generator, statistic: Callable = np.median,
                            n_boot: int = N_BOOT) -> np.ndarray:
     """``n_boot`` values of ``statistic`` over resamples (with replacement) of ``values``."""
     x = _clean(values)
@@ -65,7 +66,7 @@ def interval(distribution: np.ndarray, level: float = LEVEL) -> tuple[float, flo
     return float(lo), float(hi)
 
 
-def bootstrap(values: Sequence[float], statistic: Callable = np.median, level: float = LEVEL,
+def bootstrap(values: Samples, statistic: Callable = np.median, level: float = LEVEL,
               n_boot: int = N_BOOT, seed: int = 0) -> Estimate:
     """``statistic`` of ``values`` (NaN ignored) with a seeded percentile-bootstrap CI, or with the
     values' range [min, max] when there are fewer than ``MIN_CI_SAMPLES`` of them."""
@@ -80,16 +81,7 @@ def bootstrap(values: Sequence[float], statistic: Callable = np.median, level: f
     return Estimate(float(statistic(x)), *interval(dist, level))
 
 
-def bootstrap_sum_of_medians(groups: Sequence[Sequence[float]], level: float = LEVEL, n_boot: int = N_BOOT,
-                             seed: int = 0) -> Estimate:
-    """Σ over groups of each group's median, with a CI from resampling every group independently."""
-    rng = np.random.default_rng(seed)
-    dist = sum((bootstrap_distribution(g, rng, np.median, n_boot) for g in groups), np.zeros(n_boot))
-    point = sum(float(np.median(_clean(g))) if len(_clean(g)) else math.nan for g in groups)
-    return Estimate(point, *interval(dist, level))
-
-
-def worse_p_value(candidate: Sequence[float], best: Sequence[float], seed: int = 0) -> float:
+def worse_p_value(candidate: Samples, best: Samples, seed: int = 0) -> float:
     """Exact one-sided Mann–Whitney p-value for "``candidate`` tends to be *smaller* than ``best``":
     the share of splits of the pooled ranks whose candidate rank sum is ≤ the observed one. Two
     samples made of one single repeated value carry no evidence: p = 1. NaN when a sample is empty."""
@@ -130,16 +122,16 @@ def hitting_time(trace: Sequence[tuple[int, float, float]], target: float, colum
     return math.inf
 
 
-def ert(hits: Sequence[float], spent: Sequence[float]) -> float:
+def ert(hits: Samples, spent: Samples) -> float:
     """Expected running time: (Σ hits of successful runs + Σ ``spent`` of the others) ÷ #successes."""
-    hits, spent = np.asarray(hits, dtype=float), np.asarray(spent, dtype=float)
-    reached = np.isfinite(hits)
+    h, s = np.asarray(hits, dtype=float), np.asarray(spent, dtype=float)
+    reached = np.isfinite(h)
     if not reached.any():
         return math.inf
-    return float((hits[reached].sum() + spent[~reached].sum()) / reached.sum())
+    return float((h[reached].sum() + s[~reached].sum()) / reached.sum())
 
 
-def runtime_ecdf(hits: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def runtime_ecdf(hits: Samples) -> tuple[np.ndarray, np.ndarray]:
     """Steps of the runtime ECDF over (run, target) pairs: sorted finite hitting times and the
     fraction of *all* pairs reached by each (pairs never reached keep the curve below 1)."""
     h = np.asarray(hits, dtype=float)

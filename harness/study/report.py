@@ -128,7 +128,7 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
                        "CPU-bound speedups (idle cores, no waiting): "
                        + ", ".join(f"{m} ×{_g(b)}" for m, b in bounds.items()) + ".")
             if loaded and bounds:  # wall clock is unreliable: choose among process modes by CPU accounting
-                m = max(bounds, key=bounds.get)
+                m = max(bounds, key=lambda mode: bounds[mode])
                 choice.append(f"at {where}: {m} (CPU-bound ×{_g(bounds[m])})" if bounds[m] >= 1.1 else
                               f"at {where}: a single process (no process mode could be 10 % faster)")
             else:

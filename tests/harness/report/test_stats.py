@@ -26,11 +26,6 @@ def test_bootstrap_is_seeded_and_ignores_nan():
     assert math.isnan(stats.bootstrap([np.nan]).value)
 
 
-def test_sum_of_medians_point_estimate():
-    est = stats.bootstrap_sum_of_medians([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]], seed=1)
-    assert est.value == 22.0 and est.low <= 22.0 <= est.high
-
-
 def _enumerated_p(x, y) -> float:
     """The exact p-value by brute force: share of all splits of the pooled average ranks whose first
     part's rank sum is ≤ the observed one."""
