@@ -6,10 +6,10 @@ import ast
 import re
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from optbench.harness.budget import HarnessError
 
@@ -33,12 +33,18 @@ def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
 
 
 def narrow_table(columns: list[str], title: str, left: tuple[str, ...] = ()) -> Table:
-    """A rich table that fits 100 columns: light borders, one space of padding, and cells and headers
+    """A rich table that fits 100 columns: no borders, two spaces between columns, and cells and headers
     that fold onto more lines instead of being cut with "…" when the terminal is narrower."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), title_justify="left")
+    table = Table(title=title, box=None, padding=(0, 1), pad_edge=False, show_edge=False,
+                  title_justify="left")
     for col in columns:
         table.add_column(col, justify="left" if col in left else "right", overflow="fold")
     return table
+
+
+def add_text_row(table: Table, cells) -> None:
+    """Add a row whose cells are plain text: ``scipy.direct[maxfun=100]`` is a name, not rich markup."""
+    table.add_row(*(Text(str(c)) for c in cells))
 
 
 def console_markup(line: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from optbench.harness.commands.common import console, narrow_table, parse_pairs
+from optbench.harness.commands.common import add_text_row, console, narrow_table, parse_pairs
 from optbench.harness.commands.report import RULE_HELP, STORE_HELP
 
 
@@ -41,6 +41,6 @@ def decide(
             p = entry["presets"][preset]
             c = p["choice"]
             figures = (fmt(c["quality"]["median"]), fmt(c["wall_s"]["median"])) if c else ("–", "–")
-            table.add_row(cls, preset, c["candidate"] if c else "–", p["verdict"], *figures)
+            add_text_row(table, (cls, preset, c["candidate"] if c else "–", p["verdict"], *figures))
     console.print(table)
     console.print(f"wrote {md} and {js}")

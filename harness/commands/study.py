@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from optbench.harness.commands.common import console, console_markup, narrow_table, parse_pairs
+from optbench.harness.commands.common import add_text_row, console, console_markup, narrow_table, parse_pairs
 
 TERMINAL_COLUMNS = ["burn", "eval ms", "mode", "trials/s", "speedup", "efficiency", "startup s", "CPU ms/trial",
                     "best value"]
@@ -87,5 +87,5 @@ def study(
 def _print(frame, title: str) -> None:
     table = narrow_table([str(c) for c in frame.columns], title, left=("burn", "mode"))
     for row in frame.itertuples(index=False):
-        table.add_row(*map(str, row))
+        add_text_row(table, row)
     console.print(table)

@@ -108,11 +108,11 @@ def test_suites_expand_as_documented():
     assert {(c.options["window"], c.options["always_on"], c.options["close_at_eod"]) for c in backtest} == {
         (w, a, e) for w in range(70) for a in (False, True) for e in (False, True)}
     quick = suites.cells("quick")
-    assert {c.budget.max_evals for c in quick} == {500, 100_000} and {c.seed for c in quick} == {0, 1, 2}
+    assert {c.budget.max_evals for c in quick} == {500, 100_000} and {c.seed for c in quick} == {0, 1, 2, 3, 4}
     assert {c.optimizer for c in quick if c.budget.max_evals == 500} == {
         "scipy.de", "scipy.direct", "nevergrad.ngopt", "optuna.tpe", "random"}
     assert {c.optimizer for c in quick if c.budget.max_evals == 100_000} == {"batched.exact", "batched.grid", "random"}
-    assert len(quick) == 255
+    assert len(quick) == 425
     bbob = suites.cells("bbob")  # 5 functions × 2 dims × 3 instances × 2 seeds × 8 optimizers, one budget
     assert len(bbob) == 480 and {c.budget.max_evals for c in bbob} == {1000} and {c.objective for c in bbob} == {"bbob"}
     assert set(suites.names()) == {"quick", "full", "backtest", "bbob"}

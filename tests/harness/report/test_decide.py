@@ -143,3 +143,13 @@ def test_decide_cli_twice_gives_identical_files(tmp_path, monkeypatch):
     assert (override.optimizer, override.optimizer_options, override.verdict) == ("scipy.de", {}, "override")
     with pytest.raises(HarnessError, match="no decision for objective kind"):
         harness.recommended("sphere", path=tmp_path / "a" / "decision.json")
+
+
+def test_the_quick_suite_runs_enough_seeds_for_a_win():
+    from optbench.harness import suites
+
+    seeds_per_configuration = {}
+    for cell in suites.cells("quick"):
+        seeds_per_configuration.setdefault((cell.optimizer, cell.budget, cell.objective, str(cell.options)), set()).add(
+            cell.seed)
+    assert min(map(len, seeds_per_configuration.values())) >= Rule().min_seeds == 4

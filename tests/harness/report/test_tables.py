@@ -1,4 +1,4 @@
-"""Quality columns, tables, fight matrix and Borda ranking on hand-made records with known answers."""
+"""Quality columns, tables and the fight matrix on hand-made records with known answers."""
 
 import math
 
