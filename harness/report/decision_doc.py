@@ -53,18 +53,14 @@ def build(frame: pd.DataFrame, rule: Rule, store: str, command: str) -> dict:
                     "provenance": provenance(df, store), "classes": decide(df, rule)})
 
 
-def _q(e: dict | None) -> str:
-    return estimate(e) + (" (range)" if e and e.get("interval") == "range" and e["low"] != e["high"] else "")
-
-
 def _choice_line(name: str, preset: dict) -> str:
     c = preset["choice"]
     if c is None:
         return f"- **{name}**: no decision — {preset['reason']}"
     verdict = {"win": "**win**", NOT_ENOUGH_SEEDS: f"**{NOT_ENOUGH_SEEDS}** (a best guess, not a win)"}.get(
         preset["verdict"], f"**tie, not a win** (not significantly faster than {', '.join(preset['tied_with'])})")
-    return (f"- **{name}**: `{c['candidate']}` — {verdict}; quality {_q(c['quality'])}, class wall time "
-            f"{_q(c['wall_s'])} s (cold {_q(c['cold_wall_s'])} s), {fmt(c['n_evals'])} evals, {c['seeds']} seeds")
+    return (f"- **{name}**: `{c['candidate']}` — {verdict}; quality {estimate(c['quality'])}, class wall time "
+            f"{estimate(c['wall_s'])} s (cold {estimate(c['cold_wall_s'])} s), {fmt(c['n_evals'])} evals, {c['seeds']} seeds")
 
 
 def markdown(doc: dict) -> str:
@@ -72,7 +68,7 @@ def markdown(doc: dict) -> str:
     prov = doc["provenance"]
     lines = ["# Decision: which optimizer to ship", "",
              f"Produced by `{doc['command']}` from {prov['runs']} runs ({prov['failed_runs']} failed) in "
-             f"`{prov['store']}`. `harness.recommended(kind, preset)` reads the companion `decision.json`; "
+             f"`{prov['store']}`. `optbench.recommended(kind, preset)` reads the companion `decision.json`; "
              "`OPTBENCH_OPTIMIZER` overrides it.", "",
              SCALE, "",
              f"Class wall time: {doc['timing']} (see the rule). Figures: median over seeds [range over seeds "
@@ -86,11 +82,11 @@ def markdown(doc: dict) -> str:
             lines += [f"Runners-up (default): {', '.join(default['runners_up']) or 'none'}. "
                       f"Faster but worse quality: {', '.join(default['faster_but_worse']) or 'none'}. "
                       f"Best quality: `{default['best_quality']}`; quality floor {fmt(default['quality_floor'])}.", "",
-                      "| candidate | quality | time s (warm) | time s (cold) | seeds | p (worse than best) | "
-                      "p (choice faster) | eligible |", "|---|---|---|---|---|---|---|---|"]
-            lines += [f"| {t['candidate']} | {_q(t['quality'])} | {_q(t['warm_wall_s'])} | {_q(t['cold_wall_s'])} | "
-                      f"{t['seeds']} | {fmt(t['p_worse_than_best'])} | {fmt(t['p_choice_faster'])} | "
-                      f"{'yes' if t['eligible'] else 'no'} |" for t in default["tests"]]
+                      "| candidate | quality, median [interval] | time s (warm) | time s (cold) | seeds | "
+                      "p (worse than best) | p (choice faster) | eligible |", "|---|---|---|---|---|---|---|---|"]
+            lines += [f"| {t['candidate']} | {estimate(t['quality'])} | {estimate(t['warm_wall_s'])} | "
+                      f"{estimate(t['cold_wall_s'])} | {t['seeds']} | {fmt(t['p_worse_than_best'])} | "
+                      f"{fmt(t['p_choice_faster'])} | {'yes' if t['eligible'] else 'no'} |" for t in default["tests"]]
             lines.append("")
         if d["excluded"]:
             lines += ["Excluded: " + "; ".join(f"{e['config']} @ {e['budget']} ({e['reason']})"
