@@ -178,6 +178,22 @@ def test_cli_study_keeps_studies_in_a_storage_optuna_loads(kind, tmp_path):
         assert study.best_value == min(values) and all(v >= 0 for v in values)  # sphere ≥ f* = 0
         params = study.best_params
         assert objectives.get("sphere", **study.user_attrs["options"])(params) == pytest.approx(study.best_value)
+    assert sorted(dashboard_study_names(storage)) == sorted(summaries)
+
+
+def dashboard_study_names(storage) -> list[str]:
+    """The studies optuna-dashboard lists (its ``/api/studies`` endpoint, called in-process: no server)."""
+    import io
+    import json
+    import sys
+
+    wsgi = pytest.importorskip("optuna_dashboard").wsgi
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/studies", "QUERY_STRING": "", "SERVER_NAME": "localhost",
+               "SERVER_PORT": "0", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr}
+    status = []
+    body = b"".join(wsgi(storage)(environ, lambda code, headers, exc_info=None: status.append(code)))
+    assert status == ["200 OK"]
+    return [s["study_name"] for s in json.loads(body)["study_summaries"]]
 
 
 def test_a_folder_as_storage_is_refused_with_exit_2(tmp_path):
