@@ -34,7 +34,10 @@ def export_coco(store: Path, out: Path, with_cocopp: bool = False, check: bool =
     from optbench.harness.store import load_records
 
     records = load_records(store)
-    written = export(records, out)
+    try:
+        written = export(records, out)
+    except OSError as exc:
+        raise HarnessError(f"cannot write COCO data under {out}: {exc.strerror or exc} ({exc.filename})") from None
     if not written:
         raise HarnessError(f"{store} holds no runs of a BBOB objective (run `optbench run --suite bbob` first)")
     folders = [out / name for name in sorted(written)]

@@ -67,13 +67,19 @@ def test_a_tiny_matrix_exports_and_cocopp_makes_its_pages_offline(tmp_path):
     assert "../coco/cocopp/index.html" in section.items[0]
 
 
-def test_cli_export_coco_needs_bbob_runs(tmp_path):
+def test_cli_export_coco_refuses_a_store_without_bbob_runs_and_an_unwritable_folder(tmp_path):
     from optbench.harness.cli import main
     from optbench.harness.store import Store
 
     with Store.open(tmp_path / "s.sqlite") as store:
         store.put(RunRecord(**{**RUN_A.to_dict(), "objective": "sphere", "options": {"dim": 2},
                                "objective_class": "synthetic"}))
+    with Store.open(tmp_path / "bbob.sqlite") as store:
+        store.put(RUN_A)
     with pytest.raises(SystemExit) as exit_info:
         main(["export", "--format", "coco", "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "c")])
+    assert exit_info.value.code == 2
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit) as exit_info:  # an output path under a file: one line, exit 2
+        main(["export", "--format", "coco", "--store", str(tmp_path / "bbob.sqlite"), "--out", str(tmp_path / "file")])
     assert exit_info.value.code == 2
