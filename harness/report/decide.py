@@ -209,8 +209,11 @@ def decide_class(g_cls: pd.DataFrame, rule: Rule) -> dict:
     contenders = [c for c in pool if c.optimizer not in BASELINES] or pool
     fastest = min((c.wall_s.value for c in contenders), default=math.nan)
     presets["fast"] = choose([c for c in pool if c.wall_s.value <= rule.fast_factor * fastest], rule, rule.tolerance)
+    known = g_cls.groupby("objective_label")[["best_known_kind", "best_known_value", "best_known_run"]].first()
     return {"objectives": sorted(g_cls["objective_label"].unique()),
             "objective_names": sorted(g_cls["objective"].unique()),
+            "best_known": {label: {"kind": r.best_known_kind, "value": r.best_known_value, "found_by": r.best_known_run}
+                           for label, r in known.iterrows()},
             "presets": {p: presets[p] for p in PRESETS}, "excluded": excluded}
 
 

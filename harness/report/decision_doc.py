@@ -16,7 +16,7 @@ import pandas as pd
 
 from optbench.harness.report.decide import NOT_ENOUGH_SEEDS, PRESETS, Rule, decide, rounded
 from optbench.harness.report.display import estimate, fmt
-from optbench.harness.report.frame import SCALE, analyse
+from optbench.harness.report.frame import BEST_FOUND, SCALE, analyse
 from optbench.harness.report.stats import MIN_CI_SAMPLES
 
 LIBRARIES = ("python", "numpy", "scipy", "torch", "pandas", "nevergrad", "optuna", "botorch", "evotorch", "optbench")
@@ -53,6 +53,12 @@ def build(frame: pd.DataFrame, rule: Rule, store: str, command: str) -> dict:
                     "provenance": provenance(df, store), "classes": decide(df, rule)})
 
 
+def scale_top(best_known: dict) -> str:
+    """What quality 1 means in a class: the optimum, the best found, or either, per objective."""
+    kinds = sorted({k["kind"] for k in best_known.values()})
+    return f"the {kinds[0]} on every objective" if len(kinds) == 1 else f"the {' / '.join(kinds)}, per objective"
+
+
 def _choice_line(name: str, preset: dict) -> str:
     c = preset["choice"]
     if c is None:
@@ -75,7 +81,12 @@ def markdown(doc: dict) -> str:
              f"below {MIN_CI_SAMPLES} seeds, else 95 % bootstrap CI]. The exact rank test needs at least "
              f"{doc['min_seeds']} seeds per candidate to reach the rule's alpha; below that no verdict is a win.", ""]
     for cls, d in doc["classes"].items():
-        lines += [f"## {cls}", "", f"Objectives: {', '.join(d['objectives'])}.", ""]
+        lines += [f"## {cls}", "", f"Objectives (quality 1 = {scale_top(d['best_known'])}): "
+                  f"{', '.join(d['objectives'])}.", ""]
+        found = {o: k for o, k in d["best_known"].items() if k["kind"] == BEST_FOUND}
+        if found:
+            lines += ["No known optimum, quality against the best found: " + "; ".join(
+                f"{o}: {fmt(k['value'])} by {k['found_by']}" for o, k in found.items()) + ".", ""]
         lines += [_choice_line(p, d["presets"][p]) for p in PRESETS] + [""]
         default = d["presets"]["default"]
         if default["choice"] is not None:

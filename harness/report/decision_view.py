@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from optbench.harness.report.decide import NOT_ENOUGH_SEEDS, Rule
+from optbench.harness.report.decision_doc import scale_top
 from optbench.harness.report.display import estimate, fmt
 from optbench.harness.report.render import ClassDecision, Decision, Table
 
@@ -59,7 +60,8 @@ def class_decision(cls: str, entry: dict, rule: Rule) -> ClassDecision:
         excluded = pd.DataFrame(entry["excluded"]) if entry["excluded"] else pd.DataFrame({"reason": ["no runs"]})
         return ClassDecision(cls, "nothing", "none", f"No decision: {preset['reason']}.", Table(excluded, "excluded"))
     n = len(entry["objectives"])
-    summary = (f"Class quality {estimate(choice['quality'])} (1 = best known value on every objective), "
+    summary = (f"Class quality {estimate(choice['quality'])} (0 = random search's median, 1 = "
+               f"{scale_top(entry['best_known'])}), "
                f"class time {estimate(choice['wall_s'])} s {rule.timing} "
                f"(cold {estimate(choice['cold_wall_s'])} s) for one run of each of the {n} objective(s), "
                f"{fmt(choice['n_evals'])} evaluations, {choice['seeds']} seeds. Intervals: "

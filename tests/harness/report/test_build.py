@@ -67,6 +67,7 @@ def test_decision_block_precedes_every_figure_and_names_the_decided_configuratio
                                    for t in e["presets"]["default"]["tests"]}
         assert default["choice"]["candidate"] in candidates
     assert 'href="../DECISION.md"' in block and "at least 4 seeds" in block
+    assert "1 = the optimum on every objective" in block
     assert "1e-12" not in html and "**" not in html
     assert (tmp / "report" / "report.md").read_text().startswith("# optbench report\n\n## Decision")
 
@@ -155,7 +156,10 @@ def test_without_a_known_optimum_quality_is_against_the_best_found_and_labelled_
     section = section[:section.index("</details>")]
     assert f"the best found, {best['value']:.3g}, found by {best['config']} @ 40 evals, seed {best['seed']}" in section
     assert "optimum" not in section and "best found" in section
-    assert "bowls: ship" in _decision_block(html)
+    block = _decision_block(html)
+    assert "bowls: ship" in block and "1 = the best found on every objective" in block
+    known = decide(df, Rule())["bowls"]["best_known"]["bowl"]
+    assert (known["kind"], known["value"]) == ("best found", best["value"])
     # a later, better run moves the top of the scale
     random_options = df.loc[df["optimizer"] == "random", "optimizer_options"].iloc[0]
     better = rec("random", 9, 1.0, objective="bowl", knowledge="none", budget=40, optimizer_options=random_options)
