@@ -64,3 +64,13 @@ def test_fight_matrix_hand_worked():
     assert math.isnan(fight.loc["a", "a"])
     long = tables.fight_long({"maxdiff": fight}).set_index(["config", "opponent"])["win_rate"]
     assert len(long) == 6 and long[("a", "c")] == 1.0  # the diagonal (never met) is left out
+
+
+def test_a_store_from_before_objectives_described_themselves_falls_back_to_their_declarations():
+    # rows as an old store loads them: no objective_class / gain / reference_kind values, no warm_wall_s column
+    old = records_frame([rec("a", 0, -0.9), rec("random", 0, 3.0, objective="sphere", reference=0.0)])
+    old[["objective_class", "gain", "reference_kind"]] = None
+    df = analyse(old.drop(columns="warm_wall_s")).set_index("objective")
+    assert df.loc["maxdiff", ["objective_class", "gain", "reference_kind"]].tolist() == ["maxdiff", True, "optimum"]
+    assert df.loc["sphere", ["objective_class", "gain"]].tolist() == ["synthetic", False]
+    assert df.loc["maxdiff", "gain_value"] == pytest.approx(0.9) and math.isnan(df.loc["maxdiff", "warm_wall_s"])
