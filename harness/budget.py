@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+
+MAX_EVALS = 10**9  # far beyond any run here, and inside the C integers libraries count evaluations in
+MAX_SECONDS = 30 * 24 * 3600.0  # a month per cell
 
 
 class HarnessError(ValueError):
@@ -21,10 +23,11 @@ class Budget:
         if self.max_evals is None and self.max_seconds is None:
             raise HarnessError("a budget needs max_evals and/or max_seconds")
         if self.max_evals is not None and (isinstance(self.max_evals, bool) or int(self.max_evals) != self.max_evals
-                                           or self.max_evals <= 0):
-            raise HarnessError(f"budget max_evals={self.max_evals!r} must be a positive integer")
-        if self.max_seconds is not None and not (self.max_seconds > 0 and math.isfinite(self.max_seconds)):
-            raise HarnessError(f"budget max_seconds={self.max_seconds!r} must be a positive number")
+                                           or not 0 < self.max_evals <= MAX_EVALS):
+            raise HarnessError(f"budget max_evals={self.max_evals!r} must be an integer from 1 to {MAX_EVALS:,}")
+        if self.max_seconds is not None and not (0 < self.max_seconds <= MAX_SECONDS):  # False for NaN too
+            raise HarnessError(f"budget max_seconds={self.max_seconds!r} must be a number of seconds "
+                               f"above 0 and at most {MAX_SECONDS:.0f} (30 days)")
 
     @property
     def evals_or_default(self) -> int:

@@ -1,14 +1,46 @@
-"""The ``optbench`` command: parses and dispatches; each verb's work lives in ``harness.commands.*``."""
+"""The ``optbench`` command: parses and dispatches; each verb's work lives in ``harness.commands.*``.
+
+Every usage error, whichever layer raises it (typer 0.29's vendored click, click itself, or the
+code's own ``ObjectiveError`` / ``HarnessError``), ends as one ``error: …`` line on stderr and exit
+code 2; Ctrl-C ends with a message and exit 130, SIGTERM the same way (the run's finished cells are
+kept and it is marked interrupted) with exit 143.
+"""
 
 from __future__ import annotations
 
 import pkgutil
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import import_module
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from optbench.harness import commands
+
+
+class _FlagsShownAsFlags:
+    """typer labels a boolean flag ``<bool>`` in ``--help``, which invites ``--force true``: show
+    flags bare (a mixin for the app's group and commands)."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+
+class FlagsGroup(_FlagsShownAsFlags, TyperGroup):
+    """The app's group, with flags shown as flags."""
+
+
+class FlagsCommand(_FlagsShownAsFlags, TyperCommand):
+    """A verb, with flags shown as flags."""
+
 
 # One module per verb in harness/commands; each defines ``register(app)``. Adding a verb is adding
 # a module there (modules without ``register`` are helpers). Heavy imports stay inside the verbs.
@@ -21,35 +53,85 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=FlagsGroup,
 )
 for _name in COMMANDS:
     _module = import_module(f"optbench.harness.commands.{_name}")
     if hasattr(_module, "register"):
         _module.register(app)
+for _info in app.registered_commands:
+    if _info.cls in (None, TyperCommand):  # a verb that chose its own class keeps it
+        _info.cls = FlagsCommand
+
+
+def _click_errors() -> tuple[type[Exception], ...]:
+    """The usage-error base classes of every CLI layer present: typer's vendored click (typer ≥ 0.29,
+    not a subclass of click's) and click itself (older typer, or a plug-in built on click)."""
+    found: list[type[Exception]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(import_module(module).ClickException)
+        except ImportError:
+            pass
+    return tuple(found)
+
+
+def usage_line(exc: Exception) -> str:
+    """One line for a click/typer usage error: what was wrong, and where the allowed forms are."""
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    verb = ctx.info_name if ctx is not None and ctx.parent is not None else None
+    if "unexpected extra argument" in message:
+        message += "; flags such as --force take no value, and each option takes one value"
+    elif "No such command" in message:
+        message += f" Commands: {', '.join(c.name or '' for c in app.registered_commands)}."
+    return f"{message} (see `optbench{' ' + verb if verb else ''} --help`)"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it unwinds exactly like Ctrl-C."""
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM raises :class:`Terminated` (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user mistakes (ObjectiveError, HarnessError) exit with code 2."""
+    """Console entry point: usage errors exit 2 with one line, Ctrl-C 130, SIGTERM 143, no tracebacks."""
     from optbench.harness.budget import HarnessError
     from optbench.objectives import ObjectiveError
 
     try:
-        code = app(args=argv, standalone_mode=False)  # returns typer.Exit's code in this mode
+        with sigterm_as_interrupt():
+            code = app(args=argv, standalone_mode=False)  # returns typer.Exit's code in this mode
         if isinstance(code, int) and code:
             sys.exit(code)
     except (ObjectiveError, HarnessError) as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        typer.secho("interrupted", fg="yellow", err=True)
-        sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code (2)
-        import click
+        _fail(f"error: {exc}", 2)
+    except (typer.Abort, KeyboardInterrupt) as exc:  # click turns KeyboardInterrupt into Abort
+        if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated):
+            _fail("terminated (SIGTERM)", 143, color="yellow")
+        _fail("interrupted", 130, color="yellow")
+    except _click_errors() as exc:
+        _fail(f"error: {usage_line(exc)}", getattr(exc, "exit_code", 2))
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _fail(line: str, code: int, color: str = "red") -> None:
+    typer.secho(line, fg=color, err=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

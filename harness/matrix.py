@@ -2,29 +2,37 @@
 
 Data flows one way: :func:`expand` makes cells, :func:`resolve` checks every cell and completes its
 options before anything runs, :func:`run_cells` runs cells on a process pool or a Dask cluster
-(each in its worker's sandbox, see :mod:`harness.sandbox`) and yields records as they finish, and
-:func:`run_matrix` writes each record to the store from this process (the only writer), skipping
-the cells the store already holds with status ``ok``.
+(each in its worker's sandbox, see :mod:`harness.sandbox` and :mod:`harness.executors`) and yields
+records as they finish, and :func:`run_matrix` writes each record to the store from this process
+(the run's only writer), skipping the cells the store already holds with status ``ok`` and those
+another live run on the same store has claimed (see :mod:`harness.claims`).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 from optbench import objectives
-from optbench.harness import optimizers, sandbox
+from optbench.harness import optimizers
 from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.claims import Holder
+from optbench.harness.executors import DaskPool, LocalPool, cell_pool, dask_executor
 from optbench.harness.progress import MatrixProgress
 from optbench.harness.record import Cell, RunRecord
-from optbench.harness.store import Store, cell_key, to_json
+from optbench.harness.runner import failed_record
+from optbench.harness.store import Store, cell_key, check, load_records, record_key, to_json
 from optbench.harness.versions import versions
+
+__all__ = ["MatrixResult", "dask_executor", "default_workers", "expand", "resolve", "run_cells", "run_matrix"]
 
 Named = tuple[str, dict[str, Any]]  # a name and its options
 
@@ -84,68 +92,88 @@ def _checked(problems: dict[str, None], build) -> dict | None:
         return None
 
 
+POLL_S = 0.5  # how often cells held by another live run are asked for again
+MAX_POOL_BREAKS = 3  # a cell running when the pool broke this often is recorded as crashed
+
+
 @contextmanager
 def run_cells(cells: Sequence[Cell], *, workers: int | None = None, dask: str | None = None,
-              cell_timeout_s: float | None = None) -> Iterator[Iterator[tuple[Cell, RunRecord]]]:
-    """Submit ``cells`` now and give an iterator of ``(cell, record)`` as each finishes (any order).
+              cell_timeout_s: float | None = None,
+              claim: Callable[[Cell], RunRecord | Holder | None] | None = None,
+              ) -> Iterator[Iterator[tuple[Cell, RunRecord, bool]]]:
+    """Start the workers, then give an iterator of ``(cell, record, ran)`` as cells finish (any order).
 
     ``dask=None`` uses a local process pool of ``workers`` (default: every core), forked here before
     any other thread (a progress bar) starts; ``dask="local"`` starts a Dask ``LocalCluster`` of
-    ``workers`` processes; any other value is the address of a running Dask scheduler. Leaving the
+    ``workers`` processes; any other value is the address of a running Dask scheduler. At most one
+    cell per worker is submitted at a time, each after ``claim(cell)`` (None: run it; a record: take
+    it, ``ran`` False; a :class:`Holder`: another live run has it, ask again later). Leaving the
     block early (Ctrl-C) drops the queued cells and kills the local workers.
     """
     if not cells:
         yield iter(())
         return
-    with _executor(min(workers or default_workers(), len(cells)), dask) as pool:
-        futures = {pool.submit(sandbox.execute, cell, cell_timeout_s): cell for cell in cells}
-        yield ((futures[future], future.result()) for future in as_completed(futures))
+    n = min(workers or default_workers(), len(cells))
+    with cell_pool(n, dask, cell_timeout_s) as pool:
+        yield _dispatch(cells, pool, n, claim or (lambda cell: None))
 
 
-@contextmanager
-def _executor(workers: int, dask: str | None) -> Iterator[Executor]:
-    if dask is not None:
-        with dask_executor(workers, dask) as pool:
-            yield pool
-        return
-    import psutil
+def _dispatch(cells: Sequence[Cell], pool: LocalPool | DaskPool, n: int,
+              claim: Callable[[Cell], RunRecord | Holder | None]) -> Iterator[tuple[Cell, RunRecord, bool]]:
+    pending, held = deque(cells), deque[Cell]()
+    running: dict[Future, tuple[int, Cell]] = {}
+    free_slots = list(range(n))
+    breaks: Counter[tuple] = Counter()
+    while pending or held or running:
+        while pending and free_slots:
+            cell = pending.popleft()
+            verdict = claim(cell)
+            if verdict is None:
+                slot = free_slots.pop()
+                running[pool.submit(slot, cell)] = (slot, cell)
+            elif isinstance(verdict, RunRecord):
+                yield cell, verdict, False
+            else:
+                held.append(cell)
+        if not running:
+            time.sleep(POLL_S)  # only cells other runs hold are left: ask again in a moment
+        else:
+            finished, _ = wait(running, timeout=POLL_S if held else None, return_when=FIRST_COMPLETED)
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
+                yield from _recover(pool, running, pending, free_slots, breaks)
+            for future in finished & running.keys():
+                slot, cell = running.pop(future)
+                free_slots.append(slot)
+                yield cell, _result(future, cell), True
+        pending.extend(held)
+        held.clear()
 
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
-    # fork: workers start with torch and the objectives' data already loaded (no 2 s import each)
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=sandbox.worker_init)
-    try:
-        yield pool
-    except BaseException:  # Ctrl-C or an early close: drop queued cells, stop the running ones now
-        pool.shutdown(wait=False, cancel_futures=True)
-        for child in psutil.Process().children(recursive=True):
-            if child.pid not in before:
-                child.kill()
-        raise
-    finally:
-        pool.shutdown(wait=True)
+
+def _recover(pool, running: dict[Future, tuple[int, Cell]], pending: deque[Cell], free_slots: list[int],
+             breaks: Counter[tuple]) -> Iterator[tuple[Cell, RunRecord, bool]]:
+    """A pool worker died: its cell becomes ``crashed``, the other running cells go back to the queue
+    (the pool stopped them; a cell caught in ``MAX_POOL_BREAKS`` breaks is ``crashed`` too)."""
+    wait(running)  # the broken pool fails every running task
+    dead = pool.recover()
+    for future, (slot, cell) in list(running.items()):
+        if not isinstance(future.exception(), BrokenProcessPool):
+            continue
+        del running[future]
+        free_slots.append(slot)
+        breaks[cell_key(cell)] += 1
+        if slot in dead or breaks[cell_key(cell)] >= MAX_POOL_BREAKS:
+            how = dead.get(slot, f"the pool broke {MAX_POOL_BREAKS} times while it ran")
+            yield cell, failed_record(cell, "crashed", f"the pool worker process died running this cell ({how})"), True
+        else:
+            pending.appendleft(cell)
 
 
-@contextmanager
-def dask_executor(workers: int, address: str) -> Iterator[Executor]:
-    """An executor on the Dask scheduler at ``address``, or on a new ``LocalCluster`` of ``workers``
-    single-threaded processes for ``"local"`` (closed on exit)."""
-    from distributed import Client, LocalCluster
-
-    cluster = None
-    if address == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
-    try:
-        with Client(cluster if cluster is not None else address) as client:
-            pool = client.get_executor(pure=False)
-            try:
-                yield pool
-            finally:
-                pool.shutdown(wait=False)
-    except OSError as exc:
-        raise HarnessError(f"cannot reach the Dask scheduler at {address!r} ({exc})") from None
-    finally:
-        if cluster is not None:
-            cluster.close()
+def _result(future: Future, cell: Cell) -> RunRecord:
+    """The task's record; a task lost with its worker (Dask's ``KilledWorker``) is a ``crashed`` row."""
+    exc = future.exception()
+    if exc is None:
+        return future.result()
+    return failed_record(cell, "crashed", f"the worker was lost running this cell ({type(exc).__name__}: {exc})")
 
 
 @dataclass(frozen=True)
@@ -162,32 +190,54 @@ class MatrixResult:
         return sum(r.status != "ok" for r in self.records)
 
 
-def run_matrix(cells: Sequence[Cell], store: Store | None = None, *, workers: int | None = None,
+def run_matrix(cells: Sequence[Cell], store: Store | Path | None = None, *, workers: int | None = None,
                dask: str | None = None, cell_timeout_s: float | None = None, force: bool = False,
                quiet: bool = False, command: str = "") -> MatrixResult:
     """Run the resolved ``cells`` not yet ``ok`` in ``store`` (all with ``force``), writing each
     record as it finishes; a progress bar on stderr unless ``quiet``, and a summary line at the end.
-    Ctrl-C keeps the finished cells, drops the running ones and re-raises ``KeyboardInterrupt``."""
-    done = store.ok_records() if store is not None and not force else {}
+
+    A store given as a path is opened only once the workers are up, so a failed start (an unreachable
+    Dask scheduler) leaves it untouched. Cells are claimed in the store as they are submitted, so
+    concurrent runs on one store never run a cell twice. Ctrl-C (and SIGTERM, see ``harness.cli``)
+    keeps the finished cells, drops the running ones, marks the run interrupted and re-raises.
+    """
+    done = _ok_records(store) if store is not None and not force else {}
     todo = [cell for cell in cells if cell_key(cell) not in done]
-    run_id = store.begin_run(command, len(cells), versions()) if store is not None else None
-    progress = MatrixProgress(len(todo), skipped=len(cells) - len(todo), quiet=quiet, store=store and store.path)
+    progress = MatrixProgress(len(todo), skipped=len(cells) - len(todo), quiet=quiet,
+                              store=Path(store) if isinstance(store, Path | str) else store and store.path)
     results: dict[tuple, RunRecord] = {}
     t0 = time.perf_counter()
-    try:
-        with run_cells(todo, workers=workers, dask=dask, cell_timeout_s=cell_timeout_s) as finished, progress:
-            for cell, record in finished:
-                if store is not None:
-                    store.put(record, run_id)
-                results[cell_key(cell)] = record
-                progress.advance(record)
-    except KeyboardInterrupt:
-        if store is not None:
-            store.end_run(run_id, "interrupted", progress.counts())
-        progress.report_interrupted()
-        raise
-    if store is not None:
-        store.end_run(run_id, "finished", progress.counts())
+    with ExitStack() as stack:
+        writer = run_id = None
+
+        def claim(cell: Cell) -> RunRecord | Holder | None:
+            nonlocal writer, run_id
+            if writer is None and store is not None:  # the first claim: the workers are up
+                writer = store if isinstance(store, Store) else stack.enter_context(Store.open(store))
+                run_id = writer.begin_run(command, len(cells), versions())
+            return writer.claim(cell, run_id, force=force) if writer is not None else None
+
+        try:
+            with run_cells(todo, workers=workers, dask=dask, cell_timeout_s=cell_timeout_s, claim=claim) as finished, \
+                    progress:
+                for cell, record, ran in finished:
+                    if ran and writer is not None:
+                        writer.put(record, run_id)
+                    results[cell_key(cell)] = record
+                    progress.advance(record, ran)
+        except KeyboardInterrupt:
+            if writer is not None:
+                writer.end_run(run_id, "interrupted", progress.counts())
+            progress.report_interrupted()
+            raise
+        if writer is not None:
+            writer.end_run(run_id, "finished", progress.counts())
     progress.report_done()
     records = [results.get(cell_key(c)) or done[cell_key(c)] for c in cells]
-    return MatrixResult(records, ran=len(todo), skipped=len(cells) - len(todo), wall_s=time.perf_counter() - t0)
+    return MatrixResult(records, ran=progress.ran, skipped=len(cells) - progress.ran, wall_s=time.perf_counter() - t0)
+
+
+def _ok_records(store: Store | Path | str) -> dict[tuple, RunRecord]:
+    if isinstance(store, Store):
+        return store.ok_records()
+    return {record_key(r): r for r in load_records(store) if r.status == "ok"} if check(store) else {}

@@ -19,6 +19,7 @@ class MatrixProgress:
         self.total, self.skipped, self.store = total, skipped, store
         self.console = Console(stderr=True)
         self.statuses: Counter[str] = Counter()
+        self.by_others = 0  # cells a concurrent run on the same store ran
         self.t0 = time.perf_counter()
         self.bar = Progress(TextColumn("cells"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("[red]{task.fields[failed]} failed"), TextColumn("elapsed"),
@@ -34,9 +35,17 @@ class MatrixProgress:
     def __exit__(self, *exc: object) -> None:
         self.bar.stop()
 
-    def advance(self, record: RunRecord) -> None:
-        self.statuses[record.status] += 1
+    def advance(self, record: RunRecord, ran: bool = True) -> None:
+        """One cell finished here (``ran``), or was found stored by another run on the same store."""
+        if ran:
+            self.statuses[record.status] += 1
+        else:
+            self.by_others += 1
         self.bar.update(self.task, advance=1, failed=self.failed)
+
+    @property
+    def ran(self) -> int:
+        return sum(self.statuses.values())
 
     @property
     def failed(self) -> int:
@@ -45,17 +54,18 @@ class MatrixProgress:
     def counts(self) -> dict[str, int]:
         """Cells per status, plus ``skipped`` and ``to_run`` (stored with the run)."""
         return {**{s: self.statuses[s] for s in STATUSES if self.statuses[s]}, "skipped": self.skipped,
-                "to_run": self.total}
+                "by_other_runs": self.by_others, "to_run": self.total}
 
     def report_done(self) -> None:
         statuses = ", ".join(f"{n} {s}" for s, n in self.statuses.items()) or "nothing to run"
         where = f"; store {self.store}" if self.store else ""
+        others = f"; {self.by_others} run by another run on the same store" if self.by_others else ""
         self.console.print(f"matrix: {self.total + self.skipped} cells — {statuses}; {self.skipped} skipped "
-                           f"(already ok in the store); {time.perf_counter() - self.t0:.1f} s{where}",
+                           f"(already ok in the store){others}; {time.perf_counter() - self.t0:.1f} s{where}",
                            highlight=False, soft_wrap=True)
 
     def report_interrupted(self) -> None:
-        done = sum(self.statuses.values())
+        done = self.ran + self.by_others
         kept = "finished and stored" if self.store else "finished"
         self.console.print(f"interrupted: {done} of {self.total} cells {kept}, the running ones dropped; run the "
                            f"same command again to finish the other {self.total - done}",

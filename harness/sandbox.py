@@ -31,18 +31,26 @@ from optbench.harness.runner import failed_record, run_cell
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 _PR_SET_PDEATHSIG = 1
 _local = threading.local()
+_slots: list[int] | None = None  # a local pool's shared slot -> worker pid table (see harness.executors)
 
 
-def execute(cell: Cell, timeout_s: float | None = None) -> RunRecord:
-    """Run ``cell`` in this thread's sandbox (the task every executor runs)."""
+def execute(cell: Cell, timeout_s: float | None = None, slot: int | None = None) -> RunRecord:
+    """Run ``cell`` in this thread's sandbox (the task every executor runs); a local pool's task
+    first writes this worker's pid into its ``slot``, so the parent knows whose cell died with it."""
+    if slot is not None and _slots is not None:
+        _slots[slot] = os.getpid()
     if getattr(_local, "sandbox", None) is None:
         _local.sandbox = Sandbox()
     return _local.sandbox.run(cell, timeout_s)
 
 
-def worker_init() -> None:
-    """Process-pool initializer: leave Ctrl-C to the parent and die with it."""
+def worker_init(slots: list[int] | None = None) -> None:
+    """Process-pool initializer: leave Ctrl-C to the parent, die with it, and take SIGTERM plainly
+    (the parent's SIGTERM handler was inherited by the fork)."""
+    global _slots
+    _slots = slots
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     die_with_parent()
 
 

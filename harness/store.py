@@ -2,32 +2,36 @@
 
 Layout: ``records`` has one column per :class:`RunRecord` field (dicts and lists as JSON; the key
 is objective, options, optimizer, optimizer_options, budget, seed) plus ``run_id`` and
-``finished_at``; ``runs`` holds one row per ``optbench run`` (command, start/end, versions, machine,
-git commit). The file is marked with ``PRAGMA application_id`` (so another program's SQLite file is
-refused) and ``PRAGMA user_version`` (the schema version). A field added to ``RunRecord`` later
-becomes a new column when the store is next opened for writing.
+``finished_at``; ``runs`` holds one row per ``optbench run`` (command, start/end, status, versions,
+machine, git commit, and the pid/host of its process); ``claims`` holds the cells running now (see
+:mod:`harness.claims`: concurrent runs on one store never run a cell twice). The file is marked
+with ``PRAGMA application_id`` (so another program's SQLite file is refused) and ``PRAGMA
+user_version`` (the schema version). A field added to ``RunRecord`` later becomes a new column when
+the store is next opened for writing; a schema-1 store (no pids, no
+claims) is migrated then too, and its runs left ``running`` become ``abandoned``.
 
-Every check that can refuse a store (:func:`check`) reads bytes only, so a refused file, and the
-folder it lives in, are left exactly as they were.
+Every check that can refuse a store (:func:`check`) reads bytes only (the folder's writability is
+probed with a file it removes at once), so a refused file is left exactly as it was.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import sqlite3
 import time
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from optbench.harness import claims
 from optbench.harness.budget import HarnessError
+from optbench.harness.paths import check_output_file
 from optbench.harness.record import Cell, RunRecord
 
 DEFAULT_PATH = Path("results/optbench.sqlite")
 APPLICATION_ID = 0x6F707462  # "optb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: runs.pid/host/pid_started and the claims table
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0  # waiting for another writer's transaction (another `optbench run` on this file)
 LOCK_CHECK_S = 2.0  # at open: longer than any of our transactions, short enough to fail fast
@@ -58,11 +62,11 @@ def record_key(record: RunRecord) -> tuple:
     return tuple(to_json(getattr(record, k)) if k in _JSON_FIELDS else getattr(record, k) for k in KEY_FIELDS)
 
 
-def check(path: Path | str, *, must_exist: bool = False) -> bool:
+def check(path: Path | str, *, must_exist: bool = False, write: bool = True) -> bool:
     """Refuse a path that cannot be an optbench store, touching nothing; True if the store exists.
 
-    Raises ``HarnessError`` naming the problem: unwritable or impossible path, a file that is not an
-    SQLite database or not an optbench store, a newer schema, or a corrupt file.
+    Raises ``HarnessError`` naming the problem: unwritable (with ``write``) or impossible path, a file
+    that is not an SQLite database or not an optbench store, a newer schema, or a corrupt file.
     """
     path = Path(path)
     if path.is_dir():
@@ -70,7 +74,8 @@ def check(path: Path | str, *, must_exist: bool = False) -> bool:
     if not path.exists() or path.stat().st_size == 0:
         if must_exist:
             raise HarnessError(f"store {path} does not exist or is empty (run `optbench run … --store {path}` first)")
-        _check_creatable(path)
+        if write:
+            check_output_file(path, "store")
         return False
     with path.open("rb") as f:
         header = f.read(100)
@@ -82,20 +87,10 @@ def check(path: Path | str, *, must_exist: bool = False) -> bool:
                            f"(application_id {app_id:#x}, expected {APPLICATION_ID:#x}); give another --store")
     if version > SCHEMA_VERSION:
         raise HarnessError(f"store {path} has schema version {version}; this optbench reads ≤ {SCHEMA_VERSION}")
-    if not os.access(path, os.W_OK) and not must_exist:
-        raise HarnessError(f"store {path} is not writable")
+    if write:  # the folder too: a WAL store writes -wal and -shm files beside it
+        check_output_file(path, "store")
     _check_integrity(path)
     return True
-
-
-def _check_creatable(path: Path) -> None:
-    parent = path.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise HarnessError(f"cannot create store {path}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK):
-        raise HarnessError(f"cannot create store {path}: {parent} is not writable")
 
 
 def _readonly(path: Path) -> sqlite3.Connection:
@@ -145,6 +140,8 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a kill -9 loses no committed cell
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            with _Transaction(conn):
+                claims.mark_abandoned(conn, _now())
         except sqlite3.OperationalError as exc:
             conn.close()
             if "locked" in str(exc) or "busy" in str(exc):
@@ -163,27 +160,59 @@ class Store:
         self.close()
 
     def begin_run(self, command: str, n_cells: int, versions: dict[str, str]) -> int:
-        """Record the start of a run; returns its ``run_id``."""
+        """Record the start of a run by this process; returns its ``run_id``."""
+        pid, host, started = claims.this_process()
         with _Transaction(self.conn):
             cur = self.conn.execute(
-                "INSERT INTO runs (started_at, status, command, n_cells, versions, machine, git_commit) "
-                "VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (started_at, status, command, n_cells, versions, machine, git_commit, pid, host, "
+                "pid_started) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_now(), command, n_cells, to_json(versions), versions.get("machine", ""),
-                 versions.get("git_commit", "")))
+                 versions.get("git_commit", ""), pid, host, started))
         return int(cur.lastrowid)
 
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        """Record how a run ended (finished, interrupted) and release the cells it still claims."""
         with _Transaction(self.conn):
             self.conn.execute("UPDATE runs SET finished_at=?, status=?, summary=? WHERE run_id=?",
                               (_now(), status, to_json(summary), run_id))
+            claims.release(self.conn, run_id)
+
+    def claim(self, cell: Cell, run_id: int, *, force: bool = False) -> RunRecord | claims.Holder | None:
+        """Claim ``cell`` for ``run_id`` before running it. None: claimed, run it. A record: skip the
+        cell, it is stored ``ok`` (unless ``force``) or a live concurrent run stored it. A holder: a live
+        run is running it now (ask again later)."""
+        key = cell_key(cell)
+        with _Transaction(self.conn):
+            stored = self._record(key)
+            if stored is not None and stored.status == "ok" and not force:
+                return stored
+            holder = claims.holder(self.conn, to_json(key), run_id)
+            if holder is None:
+                claims.claim(self.conn, to_json(key), run_id)
+            elif holder.done and stored is not None:
+                return stored
+        return holder
+
+    def _record(self, key: tuple) -> RunRecord | None:
+        cur = self.conn.execute(f"SELECT * FROM records WHERE {' AND '.join(f'{k}=?' for k in KEY_FIELDS)}", key)
+        row = cur.fetchone()
+        return None if row is None else _from_row(cur.description, row)
 
     def put(self, record: RunRecord, run_id: int | None = None) -> None:
-        """Write one record in its own transaction, replacing the cell's earlier row."""
+        """Write one record in its own transaction, replacing the cell's earlier row (and marking
+        ``run_id``'s claim on it done)."""
         row = _to_row(record)
         names = [*row, "run_id", "finished_at"]
         with _Transaction(self.conn):
             self.conn.execute(f"INSERT OR REPLACE INTO records ({', '.join(names)}) "
                               f"VALUES ({', '.join('?' * len(names))})", [*row.values(), run_id, _now()])
+            if run_id is not None:
+                claims.mark_done(self.conn, run_id, to_json(record_key(record)))
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run row (status ``running``, ``finished``, ``interrupted`` or ``abandoned``)."""
+        cur = self.conn.execute("SELECT * FROM runs ORDER BY run_id")
+        return [dict(zip((d[0] for d in cur.description), row)) for row in cur]
 
     def ok_records(self) -> dict[tuple, RunRecord]:
         """Records with status ``ok``, by key: the cells a re-run skips."""
@@ -209,25 +238,37 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
+_RUN_PROCESS_COLUMNS = {"pid": "INTEGER", "host": "TEXT", "pid_started": "REAL"}  # added in schema 2
+_CLAIMS_TABLE = ("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, run_id INTEGER, claimed_at_s REAL, "
+                 "done INTEGER)")
+
+
 def _create_schema(conn: sqlite3.Connection) -> None:
-    """Create the tables in a new store; add a column per RunRecord field an older store lacks."""
+    """Create the tables in a new store; bring an older one up to date: a column per RunRecord field
+    it lacks, and schema 1's missing run columns and claims table."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
     missing = [name for name in _FIELDS if name not in have]
-    if not missing:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if have and not missing and version == SCHEMA_VERSION:
         return
     with _Transaction(conn):
         if not have:
             conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT, "
                          "finished_at TEXT, status TEXT, command TEXT, n_cells INTEGER, summary TEXT, "
-                         "versions TEXT, machine TEXT, git_commit TEXT)")
+                         "versions TEXT, machine TEXT, git_commit TEXT, "
+                         + ", ".join(f"{k} {v}" for k, v in _RUN_PROCESS_COLUMNS.items()) + ")")
             columns = ", ".join(f"{name} {_sql_type(name)}" for name in _FIELDS)
             conn.execute(f"CREATE TABLE records ({columns}, run_id INTEGER, finished_at TEXT, "
                          f"PRIMARY KEY ({', '.join(KEY_FIELDS)}))")
-        else:
-            for name in missing:  # a RunRecord field added after this store was created
-                conn.execute(f"ALTER TABLE records ADD COLUMN {name} {_sql_type(name)}")
+        for name in missing if have else []:  # a RunRecord field added after this store was created
+            conn.execute(f"ALTER TABLE records ADD COLUMN {name} {_sql_type(name)}")
+        run_columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        for name, kind in _RUN_PROCESS_COLUMNS.items():
+            if name not in run_columns:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+        conn.execute(_CLAIMS_TABLE)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
 def _sql_type(name: str) -> str:
@@ -255,7 +296,7 @@ def _from_row(description, row) -> RunRecord:
 
 def _select(path: Path | str) -> tuple[list, list]:
     path = Path(path)
-    check(path, must_exist=True)
+    check(path, must_exist=True, write=False)
     conn = _readonly(path)
     try:
         cur = conn.execute("SELECT * FROM records ORDER BY finished_at, rowid")

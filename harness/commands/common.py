@@ -1,4 +1,4 @@
-"""Helpers shared by the verbs: ``key=value`` parsing and rich output."""
+"""Helpers shared by the verbs: ``key=value`` parsing, rich output and the ranges of shared options."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ from optbench.harness.budget import HarnessError
 
 console = Console()
 err_console = Console(stderr=True)
+
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 32 bits
+MAX_SEEDS = 10_000
+MAX_WORKERS = 1024
+WORKERS_HELP = "worker processes (0, the default: one per core)"
 
 
 def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ def decide(
     rule: list[str] | None = typer.Option(None, "--rule", help=RULE_HELP),
     out: Path = typer.Option(Path("results"), "--out", help="folder for DECISION.md and decision.json"),
 ) -> None:
+    from optbench.harness.paths import check_output_folder
     from optbench.harness.report import decision_doc
     from optbench.harness.report.decide import PRESETS, Rule
     from optbench.harness.report.display import fmt
@@ -28,6 +29,7 @@ def decide(
     from optbench.harness.store import DEFAULT_PATH
 
     parsed = Rule.from_pairs(parse_pairs(rule, "--rule"))
+    check_output_folder(out, "--out")
     store = store or DEFAULT_PATH
     command = shlex.join(["optbench", "decide", "--store", str(store), *(a for r in rule or [] for a in ("--rule", r)),
                           "--out", str(out)])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from optbench.harness.commands.common import console
+from optbench.harness.commands.common import MAX_WORKERS, WORKERS_HELP, console
 
 
 def register(app: typer.Typer) -> None:
@@ -18,11 +18,15 @@ def demo(
     store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
     out: Path = typer.Option(Path("results"), "--out", help="folder for report/, DECISION.md, decision.json"),
     suite: str = typer.Option("quick", "--suite", help="the suite to run (see harness/suites.toml)"),
-    workers: int = typer.Option(0, "--workers", help="worker processes (0: every core)"),
+    workers: int = typer.Option(0, "--workers", min=0, max=MAX_WORKERS, help=WORKERS_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     from optbench.harness.cli import app
+    from optbench.harness.paths import check_output_folder
+    from optbench.harness.store import check
 
+    check(store)
+    check_output_folder(out, "--out")
     steps = [
         ["run", "--suite", suite, "--store", str(store), *(["--workers", str(workers)] if workers else []),
          *(["--quiet"] if quiet else [])],

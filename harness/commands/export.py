@@ -27,16 +27,21 @@ def export(
                                                       "cocopp's reading of the written files"),
 ) -> None:
     from optbench.harness.budget import HarnessError
+    from optbench.harness.paths import check_output_file, check_output_folder
+    from optbench.harness.store import check as check_store
     from optbench.harness.store import export as write
 
     fmt = fmt or out.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise HarnessError(f"export format {fmt or '(none)'!r} is unknown; give --format parquet, csv or coco "
                            f"(or an --out ending in .parquet / .csv)")
+    check_store(store, must_exist=True, write=False)
     if fmt == "coco":
         from optbench.harness.coco.commands import export_coco
 
+        check_output_folder(out, "--out")
         export_coco(store, out, with_cocopp=cocopp, check=check)
         return
+    check_output_file(out, "--out")
     rows = write(store, out, fmt)
     console.print(f"wrote {rows} records from {store} to {out} ({fmt})", highlight=False)

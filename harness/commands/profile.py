@@ -11,7 +11,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from optbench.harness.commands.common import console, err_console, parse_pairs
+from optbench.harness.budget import MAX_EVALS
+from optbench.harness.commands.common import MAX_SEED, console, err_console, parse_pairs
 
 
 def register(app: typer.Typer) -> None:
@@ -24,18 +25,19 @@ def profile(
     optimizer: str | None = typer.Option(None, "--optimizer", help="optimizer name; omit with --all"),
     option: list[str] | None = typer.Option(None, "--option", help="objective option key=value (repeatable)"),
     opt: list[str] | None = typer.Option(None, "--opt", help="optimizer option key=value (repeatable)"),
-    budget: int | None = typer.Option(500, "--budget", help="maximum number of evaluations"),
+    budget: int | None = typer.Option(500, "--budget", min=1, max=MAX_EVALS, help="maximum number of evaluations"),
     seconds: float | None = typer.Option(None, "--seconds", help="maximum wall time in seconds"),
-    seed: int = typer.Option(0, "--seed", help="random seed of the optimizer"),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="random seed of the optimizer"),
     out: Path = typer.Option(Path("profiles"), "--out", help="folder for the generated files"),
     native: bool = typer.Option(False, "--native", help="py-spy --native: include C/C++ frames (libtorch)"),
     open_: bool = typer.Option(False, "--open", help="launch snakeviz on the .prof (with --all: open index.html)"),
     all_: bool = typer.Option(False, "--all", help="profile every registered optimizer; writes index.html, breakdown.csv"),
-    top: int = typer.Option(15, "--top", help="how many functions to list by own time"),
+    top: int = typer.Option(15, "--top", min=1, max=10_000, help="how many functions to list by own time"),
     no_py_spy: bool = typer.Option(False, "--no-py-spy", help="cProfile only (skip the two py-spy child runs)"),
 ) -> None:
     from optbench.harness import optimizers
     from optbench.harness.budget import Budget, HarnessError
+    from optbench.harness.paths import check_output_folder
     from optbench.harness.profiling.cell import profile_cell, write_csv, write_index
     from optbench.harness.record import Cell
 
@@ -48,6 +50,7 @@ def profile(
                   parse_pairs(opt, "--opt")) for name in names]
     for cell in cells:
         cell.validate()
+    check_output_folder(out, "--out")
     results = []
     for i, cell in enumerate(cells, 1):
         if all_:

@@ -31,6 +31,7 @@ def report(
                                                                      "(default: DECISION.md beside the --out folder)"),
 ) -> None:
     from optbench.harness.coco.commands import coco_sections
+    from optbench.harness.paths import check_output_folder
     from optbench.harness.report.build import write_report
     from optbench.harness.report.decide import Rule
     from optbench.harness.report.frame import load
@@ -38,6 +39,8 @@ def report(
 
     parsed = Rule.from_pairs({"n_boot": n_boot, "seed": seed, **parse_pairs(rule, "--rule")})
     link = os.path.relpath(decision or out.parent / "DECISION.md", out)
+    check_output_folder(out, "--out")
+    frame = load(store)  # a bad store is refused before the study section writes its plots
     extra = study_sections(out / "plots", store=study) + coco_sections(out)
-    index = write_report(load(store), out, n_boot=n_boot, seed=seed, extra=extra, rule=parsed, decision_link=link)
+    index = write_report(frame, out, n_boot=n_boot, seed=seed, extra=extra, rule=parsed, decision_link=link)
     console.print(f"report: {index}  (also {out / 'report.md'}, CSV tables and plots/ in {out})")

@@ -10,7 +10,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from optbench.harness.commands.common import console, parse_pairs
+from optbench.harness.budget import MAX_EVALS, MAX_SECONDS
+from optbench.harness.commands.common import MAX_SEED, MAX_SEEDS, MAX_WORKERS, WORKERS_HELP, console, parse_pairs
 
 MATRIX_FLAGS = "--objective/--optimizer/--option/--opt/--budget/--seconds/--seed/--seeds"
 
@@ -29,43 +30,36 @@ def run(
                                                help="objective option key=value, for every objective (repeatable)"),
     opt: list[str] | None = typer.Option(None, "--opt",
                                             help="optimizer option key=value, for every optimizer (repeatable)"),
-    budget: list[int] | None = typer.Option(None, "--budget", help="maximum evaluations (repeatable; default 500)"),
+    budget: list[int] | None = typer.Option(None, "--budget", min=1, max=MAX_EVALS,
+                                            help="maximum evaluations (repeatable; default 500)"),
     seconds: float | None = typer.Option(None, "--seconds", help="maximum wall time per cell in seconds"),
-    seed: int | None = typer.Option(None, "--seed", help="one seed (default 0)"),
-    seeds: int | None = typer.Option(None, "--seeds", help="seeds 0 … N−1"),
+    seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="one seed (default 0)"),
+    seeds: int | None = typer.Option(None, "--seeds", min=1, max=MAX_SEEDS, help="seeds 0 … N−1"),
     suite: str | None = typer.Option(None, "--suite",
                                         help="a named matrix from harness/suites.toml: quick, full, backtest"),
     store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
     no_store: bool = typer.Option(False, "--no-store", help="do not read or write a store (no resume)"),
-    workers: int | None = typer.Option(None, "--workers", help="worker processes (default: every core)"),
+    workers: int = typer.Option(0, "--workers", min=0, max=MAX_WORKERS, help=WORKERS_HELP),
     dask: str | None = typer.Option(None, "--dask", help="a Dask scheduler address, or 'local' for a LocalCluster"),
-    cell_timeout: float = typer.Option(1800.0, "--cell-timeout", help="seconds before a cell is killed (0: no limit)"),
+    cell_timeout: float = typer.Option(1800.0, "--cell-timeout", min=0, max=MAX_SECONDS,
+                                       help="seconds before a cell is killed (0: no limit)"),
     force: bool = typer.Option(False, "--force", help="re-run cells already ok in the store"),
     dry_run: bool = typer.Option(False, "--dry-run", help="list the cells (and which are done) without running"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar (CI); the summary line is kept"),
     as_json: bool = typer.Option(False, "--json", help="print the records as JSON, one per line"),
 ) -> None:
-    from optbench.harness.budget import HarnessError
     from optbench.harness.matrix import resolve, run_matrix
-    from optbench.harness.store import Store
+    from optbench.harness.store import check
 
-    if workers is not None and workers < 1:
-        raise HarnessError(f"--workers {workers} must be at least 1")
-    if cell_timeout < 0:
-        raise HarnessError(f"--cell-timeout {cell_timeout} must be ≥ 0 (0: no limit)")
     cells = resolve(_cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds))
     if dry_run:
         _print_cells(cells, None if no_store else store, as_json)
         return
-    opened = None if no_store else Store.open(store)
-    try:
-        result = run_matrix(cells, opened, workers=workers, dask=dask, cell_timeout_s=cell_timeout or None,
-                            force=force, quiet=quiet, command=shlex.join(["optbench", *sys.argv[1:]]))
-    except KeyboardInterrupt:
-        sys.exit(130)  # exit codes go through sys.exit: cli.main drops the code typer returns for Exit/Abort
-    finally:
-        if opened is not None:
-            opened.close()
+    if not no_store:
+        check(store)  # before any worker starts; run_matrix opens it once they are up
+    result = run_matrix(cells, None if no_store else store, workers=workers or None, dask=dask,
+                        cell_timeout_s=cell_timeout or None, force=force, quiet=quiet,
+                        command=shlex.join(["optbench", *sys.argv[1:]]))
     if as_json:
         for record in result.records:
             print(record.to_json())
@@ -129,7 +123,7 @@ def _print_cells(cells, store_path: Path | None, as_json: bool) -> None:
     from optbench.harness.store import cell_key, check, load_records, record_key
 
     done = set()
-    if store_path is not None and check(store_path):
+    if store_path is not None and check(store_path, write=False):  # a dry run writes nothing
         done = {record_key(r) for r in load_records(store_path) if r.status == "ok"}
     if as_json:
         for c in cells:

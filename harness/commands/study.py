@@ -8,8 +8,18 @@ from pathlib import Path
 
 import typer
 
-from optbench.harness.commands.common import add_text_row, console, console_markup, narrow_table, parse_pairs
+from optbench.harness.commands.common import (
+    MAX_SEED,
+    MAX_WORKERS,
+    add_text_row,
+    console,
+    console_markup,
+    narrow_table,
+    parse_pairs,
+)
 
+MAX_TRIALS = 1_000_000
+MAX_COST_MS = 60_000.0  # a minute per evaluation
 TERMINAL_COLUMNS = ["burn", "eval ms", "mode", "trials/s", "speedup", "efficiency", "startup s", "CPU ms/trial",
                     "best value"]
 
@@ -27,26 +37,31 @@ def _floats(text: str, what: str) -> list[float]:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise HarnessError(f"{what} {text!r} must be comma-separated numbers") from None
-    if not values or min(values) <= 0:
-        raise HarnessError(f"{what} {text!r} must list positive numbers")
+    if not values or not all(0 < v <= MAX_COST_MS for v in values):  # False for NaN too
+        raise HarnessError(f"{what} {text!r} must list numbers above 0 and at most {MAX_COST_MS:g}")
     return values
 
 
 def study(
     objective: str = typer.Option("ma_crossover", "--objective", help="objective name (see `optbench list`)"),
     option: list[str] | None = typer.Option(None, "--option", help="objective option key=value (repeatable)"),
-    trials: int = typer.Option(40, "--trials", help="trials per study"),
-    workers: int = typer.Option(2, "--workers", help="threads / processes / studies in the parallel modes"),
+    trials: int = typer.Option(40, "--trials", min=1, max=MAX_TRIALS, help="trials per study"),
+    workers: int = typer.Option(2, "--workers", min=1, max=MAX_WORKERS,
+                                help="threads / processes / studies in the parallel modes"),
     mode: str = typer.Option("all", "--mode", help="comma-separated modes, or all: single, threads, sqlite, "
                                                    "journal, independent, dask"),
     cost_ms: str = typer.Option("0.1,10,200", "--cost-ms", help="evaluation costs to reach, ms (comma-separated)"),
     burn: str = typer.Option("work", "--burn", help="CPU work that sets the cost: work (synthetic sphere, torch) "
                                                     "and/or python (pure-Python loop, holds the GIL)"),
-    repeats: int = typer.Option(1, "--repeats", help="runs per mode; the fastest is kept (damps other load)"),
-    seed: int = typer.Option(0, "--seed", help="TPE sampler seed (worker i of a shared study uses seed + i)"),
+    repeats: int = typer.Option(1, "--repeats", min=1, max=100,
+                                help="runs per mode; the fastest is kept (damps other load)"),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED,
+                             help="TPE sampler seed (worker i of a shared study uses seed + i)"),
     start_method: str = typer.Option("fork", "--start-method", help="worker processes: fork or spawn"),
-    storage_trials: int = typer.Option(100, "--storage-trials", help="trials in the storage benchmark (0: skip)"),
-    profile_trials: int = typer.Option(60, "--profile-trials", help="trials in the profiled study (0: skip)"),
+    storage_trials: int = typer.Option(100, "--storage-trials", min=0, max=MAX_TRIALS,
+                                       help="trials in the storage benchmark (0: skip)"),
+    profile_trials: int = typer.Option(60, "--profile-trials", min=0, max=MAX_TRIALS,
+                                       help="trials in the profiled study (0: skip)"),
     store: Path | None = typer.Option(Path("results/study.sqlite"), "--store",
                                          help="results store the mode rows are written to"),
     no_store: bool = typer.Option(False, "--no-store", help="do not write the results store"),
@@ -56,6 +71,9 @@ def study(
                                        "(open with optuna.load_study or optuna-dashboard); default: temporary"),
 ) -> None:
     from optbench import objectives
+    from optbench.harness.paths import check_output_folder
+    from optbench.harness.store import check
+    from optbench.harness.study.cost import Burn
     from optbench.harness.study.modes import MODES, StudyConfig, run_modes
     from optbench.harness.study.profile import measure_overheads
     from optbench.harness.study.report import modes_table, recommendation, write_study_report
@@ -65,7 +83,12 @@ def study(
     cfg = StudyConfig(objective, options, trials, workers, seed, start_method)
     modes = list(MODES) if mode == "all" else [m.strip() for m in mode.split(",")]
     costs, burns = _floats(cost_ms, "--cost-ms"), [b.strip() for b in burn.split(",")]
-    rows = run_modes(cfg, modes, costs, burns, repeats=max(1, repeats), keep_in=storage, progress=lambda r: console.print(
+    for kind in burns:
+        Burn(kind, 1)  # an unknown burn is refused now, not after the first modes ran
+    check_output_folder(out, "--out")
+    if not no_store and store is not None:
+        check(store)
+    rows = run_modes(cfg, modes, costs, burns, repeats=repeats, keep_in=storage, progress=lambda r: console.print(
         f"[dim]{r.burn} {r.cost_ms:g} ms · {r.mode}: {r.trials_per_s:.3g} trials/s, eval {r.eval_ms:.3g} ms, "
         f"start-up {r.startup_s:.2f} s, load {r.load_avg:.1f}[/dim]"))
     tables = {"modes": mode_dicts(rows),

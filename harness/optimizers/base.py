@@ -7,18 +7,23 @@ so every optimizer is measured the same way.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from optbench.harness.budget import HarnessError
+from optbench.harness.budget import MAX_EVALS, HarnessError
 from optbench.harness.instrument import Instrument
+
+Range = tuple[float | None, float | None]  # inclusive lower and upper bound; None: unbounded
 
 
 class OptimizerAdapter(ABC):
-    """Base class: declares ``defaults`` (every accepted option) and implements :meth:`minimize`."""
+    """Base class: declares ``defaults`` (every accepted option), ``ranges`` (the allowed values of its
+    numeric options) and implements :meth:`minimize`."""
 
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
+    ranges: ClassVar[dict[str, Range]] = {}
     seedable: ClassVar[bool] = True
     library: ClassVar[str] = "optbench"
 
@@ -29,6 +34,8 @@ class OptimizerAdapter(ABC):
                                f"allowed: {list(self.defaults) or 'none'}")
         self.options = {**self.defaults, **{k: _coerce(self.name, k, v, self.defaults[k])
                                              for k, v in options.items()}}
+        for key in options:
+            _check_range(self.name, key, self.options[key], self.ranges.get(key, (None, None)))
 
     def prepare(self) -> None:  # noqa: B027  (optional hook: most adapters need no setup)
         """Import the library and do one-off setup; runs before the clock starts."""
@@ -57,6 +64,20 @@ def _coerce(optimizer: str, key: str, value: Any, default: Any) -> Any:
         raise HarnessError(f"option {key}={value!r} of optimizer {optimizer!r} must be "
                            f"{type(default).__name__} (default {default!r})") from None
     return value
+
+
+def _check_range(optimizer: str, key: str, value: Any, bounds: Range) -> None:
+    """A numeric option must be finite and inside its declared range; no integer option may exceed
+    ``MAX_EVALS`` (libraries take counts as C integers: a larger one overflows inside the run)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    lo, hi = bounds
+    if isinstance(value, int) and hi is None:
+        hi = MAX_EVALS
+    if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+        allowed = " and ".join(filter(None, (f"≥ {lo:,}" if lo is not None else "",
+                                              f"≤ {hi:,}" if hi is not None else ""))) or "finite"
+        raise HarnessError(f"option {key}={value!r} of optimizer {optimizer!r} is out of range; allowed: {allowed}")
 
 
 def _is_number(text: str) -> bool:

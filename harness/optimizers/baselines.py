@@ -16,6 +16,7 @@ class RandomSearch(OptimizerAdapter):
 
     name = "random"
     defaults = {"batch_size": 64}
+    ranges = {"batch_size": (1, 10**7)}
 
     def minimize(self, problem: Instrument, seed: int) -> None:
         rng = np.random.default_rng(seed)
@@ -35,6 +36,7 @@ class GridSearch(OptimizerAdapter):
     name = "grid"
     seedable = False
     defaults = {"points_per_axis": 0, "batch_size": 1024}
+    ranges = {"points_per_axis": (0, None), "batch_size": (1, 10**7)}
 
     def minimize(self, problem: Instrument, seed: int) -> None:
         dim = len(problem.lower)

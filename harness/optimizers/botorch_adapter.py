@@ -24,6 +24,7 @@ class QLogEI(OptimizerAdapter):
     name = "botorch.qlogei"
     library = "botorch"
     defaults: dict[str, Any] = {"n_init": 8, "q": 1, "num_restarts": 2, "raw_samples": 64}
+    ranges = {"n_init": (1, None), "q": (1, None), "num_restarts": (1, None), "raw_samples": (1, None)}
 
     def prepare(self) -> None:
         with ignoring(DeprecationWarning):  # torch.jit.script deprecation at import

@@ -23,6 +23,7 @@ class _EvotorchAdapter(OptimizerAdapter):
     library = "evotorch"
     searcher_name: ClassVar[str] = ""
     defaults: dict[str, Any] = {"popsize": None, "stdev_init": 0.25}
+    ranges = {"popsize": (2, None), "stdev_init": (1e-12, None)}
 
     def prepare(self) -> None:
         import logging

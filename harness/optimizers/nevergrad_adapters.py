@@ -65,6 +65,7 @@ class _NevergradAdapter(OptimizerAdapter):
     library = "nevergrad"
     ng_name: ClassVar[str] = ""
     defaults: dict[str, Any] = {"num_workers": 1}
+    ranges = {"num_workers": (1, None)}
 
     def prepare(self) -> None:
         import cma  # noqa: F401  (nevergrad's CMA imports it, and matplotlib, on first use: keep that off the clock)

@@ -59,6 +59,7 @@ class TPE(_OptunaAdapter):
 
     name = "optuna.tpe"
     defaults: dict[str, Any] = {"n_startup_trials": 10, "n_ei_candidates": 24, "multivariate": True}
+    ranges = {"n_startup_trials": (0, None), "n_ei_candidates": (1, None)}
 
     def sampler(self, seed: int) -> Any:
         return self._optuna.samplers.TPESampler(seed=seed, **self.options)
@@ -69,6 +70,7 @@ class CmaEs(_OptunaAdapter):
 
     name = "optuna.cmaes"
     defaults: dict[str, Any] = {"n_startup_trials": 1, "sigma0": None, "popsize": None}
+    ranges = {"n_startup_trials": (0, None), "sigma0": (1e-12, None), "popsize": (2, None)}
 
     def sampler(self, seed: int) -> Any:
         return self._optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False, **self.options)

@@ -39,6 +39,7 @@ class DifferentialEvolution(_ScipyAdapter):
     defaults: dict[str, Any] = {"maxiter": 50, "popsize": 10, "tol": 0.01, "mutation": (0.5, 1.0),
                                 "recombination": 0.7, "strategy": "best1bin", "init": "latinhypercube",
                                 "polish": True}
+    ranges = {"maxiter": (1, None), "popsize": (1, None), "tol": (0, None), "recombination": (0, 1)}
 
     def minimize(self, problem: Instrument, seed: int) -> None:
         self._optimize.differential_evolution(problem.evaluate, bounds_list(problem), rng=seed, **self.options)
@@ -65,6 +66,7 @@ class Direct(_ScipyAdapter):
     seedable = False
     defaults: dict[str, Any] = {"maxfun": None, "maxiter": 1000, "locally_biased": True, "eps": 1e-4,
                                 "len_tol": 1e-6, "vol_tol": 1e-16}
+    ranges = {"maxfun": (1, None), "maxiter": (1, None), "eps": (0, None), "len_tol": (0, 1), "vol_tol": (0, 1)}
 
     def minimize(self, problem: Instrument, seed: int) -> None:
         options = {**self.options, "maxfun": self._sized("maxfun", problem)}
@@ -78,6 +80,9 @@ class DualAnnealing(_ScipyAdapter):
     defaults: dict[str, Any] = {"maxfun": None, "maxiter": 1000, "initial_temp": 5230.0,
                                 "restart_temp_ratio": 2e-5, "visit": 2.62, "accept": -5.0,
                                 "no_local_search": False}
+    # scipy's own limits for the annealing parameters
+    ranges = {"maxfun": (1, None), "maxiter": (1, None), "initial_temp": (0.01, 5e4), "restart_temp_ratio": (1e-12, 1),
+              "visit": (1e-12, 3), "accept": (-1e4, -5)}
 
     def minimize(self, problem: Instrument, seed: int) -> None:
         options = {**self.options, "maxfun": self._sized("maxfun", problem)}
@@ -91,6 +96,7 @@ class Shgo(_ScipyAdapter):
     name = "scipy.shgo"
     seedable = False
     defaults: dict[str, Any] = {"n": 100, "iters": None, "sampling_method": "sobol", "maxfev": None}
+    ranges = {"n": (1, None), "iters": (1, None), "maxfev": (1, None)}
 
     def prepare(self) -> None:
         super().prepare()

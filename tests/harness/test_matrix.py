@@ -95,8 +95,8 @@ def test_dask_local_cluster_runs_a_small_matrix_like_the_pool(monkeypatch):
         on_dask = sorted(finished, key=lambda cell_record: cells.index(cell_record[0]))
     with run_cells(cells, workers=1) as finished:
         on_pool = sorted(finished, key=lambda cell_record: cells.index(cell_record[0]))
-    assert [r.status for _, r in on_dask] == ["ok", "crashed", "ok", "crashed"]
-    assert _values(r for _, r in on_dask) == _values(r for _, r in on_pool)
+    assert [r.status for _, r, _ in on_dask] == ["ok", "crashed", "ok", "crashed"]
+    assert _values(r for _, r, _ in on_dask) == _values(r for _, r, _ in on_pool)
 
 
 def test_suites_expand_as_documented():

@@ -233,6 +233,7 @@ class BatchedExact(BatchedAdapter):
     name = "batched.exact"
     seedable = False
     defaults = {"chunk_elems": CHUNK_ELEMS}
+    ranges = {"chunk_elems": (1, None)}
 
     def solve_many(self, objectives: Sequence[Objective], seed: int) -> Solutions:
         return Solutions(*solve_exact(maxdiff_objectives(objectives), self.options["chunk_elems"]))

@@ -49,6 +49,7 @@ class BatchedGrid(_StackSearch):
     name = "batched.grid"
     seedable = False
     defaults = {"points_per_axis": 17, "rounds": 4, "cells": 2.0}
+    ranges = {"points_per_axis": (2, 10**4), "rounds": (1, None), "cells": (1e-12, None)}
 
     def search(self, stack, seed: int) -> np.ndarray:
         g, P = self.options["points_per_axis"], stack.n_problems
@@ -73,6 +74,7 @@ class BatchedDE(_StackSearch):
 
     name = "batched.de"
     defaults = {"popsize": 24, "generations": 30, "cr": 0.9, "f_low": 0.5, "f_high": 0.9}
+    ranges = {"popsize": (4, None), "generations": (1, None), "cr": (0, 1), "f_low": (0, 2), "f_high": (0, 2)}
 
     def search(self, stack, seed: int) -> np.ndarray:
         o = self.options

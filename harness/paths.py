@@ -1,0 +1,48 @@
+"""Output paths checked before any work starts: a path that cannot be written is refused with one
+``HarnessError`` line naming it, and nothing is created (every verb's ``--out`` and ``--store``).
+
+Writability is tested by creating and removing a probe file in the nearest existing folder, not by
+permission bits: root passes every permission check but still cannot write to a read-only mount,
+an immutable folder or ``/proc``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from optbench.harness.budget import HarnessError
+
+
+def check_output_folder(path: Path | str, what: str) -> None:
+    """Refuse ``path`` unless it is, or can be created as, a writable folder (``what``: ``--out``)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise HarnessError(f"{what} {path} is a file; give a folder")
+    _check_writable(path, path, what)
+
+
+def check_output_file(path: Path | str, what: str) -> None:
+    """Refuse ``path`` unless a file can be written there (an existing folder is refused)."""
+    path = Path(path)
+    if path.is_dir():
+        raise HarnessError(f"{what} {path} is a folder; give a file path such as {path / 'name'}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise HarnessError(f"{what} {path} is not writable")
+    _check_writable(path, path.parent, what)
+
+
+def _check_writable(path: Path, folder: Path, what: str) -> None:
+    """``folder`` (where ``path`` goes) must exist or be creatable, and accept a new file."""
+    existing = folder.absolute()
+    while not existing.exists():  # False also under a file (ENOTDIR): the loop stops at that file
+        existing = existing.parent
+    if not existing.is_dir():
+        raise HarnessError(f"cannot write {what} {path}: {existing} is a file, not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".optbench-probe-", dir=existing)
+    except OSError as exc:
+        raise HarnessError(f"cannot write {what} {path}: {existing} is not writable ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
