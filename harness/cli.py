@@ -2,7 +2,7 @@
 
 Every usage error, whichever layer raises it (typer 0.29's vendored click, click itself, or the
 code's own ``ObjectiveError`` / ``HarnessError``), ends as one ``error: …`` line on stderr and exit
-code 2; Ctrl-C ends with a message and exit 130, SIGTERM the same way (the run's finished cells are
+code 2; Ctrl-C ends with a message and exit 130, SIGTERM the same way (a run's finished cells are
 kept and it is marked interrupted) with exit 143.
 """
 
@@ -88,23 +88,22 @@ def usage_line(exc: Exception) -> str:
     return f"{message} (see `optbench{' ' + verb if verb else ''} --help`)"
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that it unwinds exactly like Ctrl-C."""
-
-
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Inside the block, SIGTERM raises :class:`Terminated` (main thread only; restored after)."""
+def sigterm_as_interrupt() -> Iterator[list[int]]:
+    """Inside the block SIGTERM raises ``KeyboardInterrupt``, so it unwinds exactly like Ctrl-C (main
+    thread only; restored after); the list it gives holds the signal once received."""
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
 
-    def raise_terminated(signum, frame):
-        raise Terminated()
+    def interrupt(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        yield
+        yield received
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -114,19 +113,21 @@ def main(argv: list[str] | None = None) -> None:
     from optbench.harness.budget import HarnessError
     from optbench.objectives import ObjectiveError
 
-    try:
-        with sigterm_as_interrupt():
-            code = app(args=argv, standalone_mode=False)  # returns typer.Exit's code in this mode
-        if isinstance(code, int) and code:
-            sys.exit(code)
-    except (ObjectiveError, HarnessError) as exc:
-        _fail(f"error: {exc}", 2)
-    except (typer.Abort, KeyboardInterrupt) as exc:  # click turns KeyboardInterrupt into Abort
-        if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated):
-            _fail("terminated (SIGTERM)", 143, color="yellow")
-        _fail("interrupted", 130, color="yellow")
-    except _click_errors() as exc:
-        _fail(f"error: {usage_line(exc)}", getattr(exc, "exit_code", 2))
+    with sigterm_as_interrupt() as received:
+        try:
+            code = app(args=argv, standalone_mode=False)  # typer turns Ctrl-C into code 130 in this mode
+        except (ObjectiveError, HarnessError) as exc:
+            _fail(f"error: {exc}", 2)
+        except (typer.Abort, KeyboardInterrupt):
+            code = 130
+        except _click_errors() as exc:
+            _fail(f"error: {usage_line(exc)}", getattr(exc, "exit_code", 2))
+    if code == 130 and received:
+        _fail("terminated (SIGTERM)", 143, "yellow")
+    if code == 130:
+        _fail("interrupted", 130, "yellow")
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def _fail(line: str, code: int, color: str = "red") -> None:

@@ -2,8 +2,10 @@
 
 Adapters call :meth:`Instrument.evaluate` / :meth:`Instrument.evaluate_batch` with points in the
 space's *relaxed* encoding (see ``SearchSpace.relaxed_bounds``); the instrument snaps them into the
-space, enforces the budget, splits time into ``compute_s`` (the objective's tensor math, up to the
-host sync) and ``item_s`` (the ``.item()``/device-to-host transfer), and keeps a best-so-far trace.
+space, enforces the budget (the wall time is checked before and after each evaluation, batch and
+named phase, so a run stops within one optimizer step of its limit), splits time into ``compute_s``
+(the objective's tensor math, up to the host sync) and ``item_s`` (the ``.item()``/device-to-host
+transfer), and keeps a best-so-far trace.
 
 Non-finite objective values (documented policy, the same for every optimizer): the optimizer is
 told the worst finite value seen so far in the run (``NONFINITE_FALLBACK`` if none yet), the point
@@ -65,6 +67,9 @@ class Instrument:
     def _check_budget(self, now: float) -> None:
         if self.n_evals >= self._max_evals:
             raise BudgetExhausted("evaluation budget reached")
+        self._check_time(now)
+
+    def _check_time(self, now: float) -> None:
         if now - self.t_start >= self._max_seconds:
             raise BudgetExhausted("wall-time budget reached")
 
@@ -99,6 +104,8 @@ class Instrument:
             return self._nonfinite()
         if value > self.worst_finite:
             self.worst_finite = value
+        if t2 - self.t_start >= self._max_seconds:  # out of time: stop now, not after the optimizer's next step
+            raise BudgetExhausted("wall-time budget reached")
         return value
 
     def evaluate_batch(self, xs) -> np.ndarray:
@@ -132,6 +139,7 @@ class Instrument:
             self.worst_finite = max(self.worst_finite, float(v))
         if cut:
             raise BudgetExhausted("evaluation budget reached")
+        self._check_time(t2)
         return out
 
     @contextmanager
@@ -144,8 +152,10 @@ class Instrument:
         if k > self._max_evals - self.n_evals:
             raise BudgetExhausted(f"{k} evaluations needed at once, {self.remaining_evals} left in the budget")
         yield
-        self.compute_s += self._clock() - t0
+        t1 = self._clock()
+        self.compute_s += t1 - t0
         self.n_evals += k
+        self._check_time(t1)
 
     def _nonfinite(self) -> float:
         self.n_nonfinite += 1
@@ -153,9 +163,13 @@ class Instrument:
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Accumulate time of an optimizer's named phase (e.g. ``fit_gp``) into ``phases_s``."""
+        """Accumulate time of an optimizer's named phase (e.g. ``fit_gp``) into ``phases_s``; the wall
+        time is checked before and after it (a slow step is not started, nor followed, out of time)."""
         t0 = self._clock()
+        self._check_time(t0)
         try:
             yield
         finally:
-            self.phases_s[name] = self.phases_s.get(name, 0.0) + self._clock() - t0
+            t1 = self._clock()
+            self.phases_s[name] = self.phases_s.get(name, 0.0) + t1 - t0
+        self._check_time(t1)

@@ -67,6 +67,7 @@ class RunRecord:
     gain: bool = False  # value is a negated gain (profit, Sharpe)
     reference_kind: str = "optimum"  # what reference_value is: "optimum", "bound" or "none"
     warm_wall_s: float = math.nan  # a repeat of the cell in the same process right after it; NaN: not measured
+    overrun_s: float = 0.0  # wall time beyond the budget's max_seconds (the optimizer step that crossed it)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -22,6 +22,8 @@ from optbench.harness.instrument import Instrument
 from optbench.harness.record import WARM_REPEAT_MAX_S, Cell, RunRecord
 from optbench.harness.versions import versions
 
+OVERRUN_NOTED_S = 0.001  # a run always ends a little past its time limit; more than this is in the message
+
 
 def _freeze(d: dict[str, Any]) -> tuple:
     return tuple(sorted(d.items()))
@@ -63,6 +65,9 @@ def run_cell(cell: Cell, *, with_reference: bool = True, warm_repeat: bool = Fal
         message = f"no finite value found ({message})"
     if instrument.n_nonfinite:
         message += f"; {instrument.n_nonfinite} non-finite value(s) replaced by the worst finite value"
+    overrun_s = max(0.0, wall_s - (cell.budget.max_seconds or math.inf))
+    if overrun_s > OVERRUN_NOTED_S:
+        message += f"; overran the {cell.budget.max_seconds:g} s wall-time budget by {overrun_s:.3g} s"
     warm_wall_s = math.nan
     if warm_repeat and status == "ok":
         if wall_s <= WARM_REPEAT_MAX_S:
@@ -75,7 +80,7 @@ def run_cell(cell: Cell, *, with_reference: bool = True, warm_repeat: bool = Fal
         overhead_s=wall_s - instrument.compute_s - instrument.item_s, peak_mem_mb=peak_memory_mb(),
         trace=list(instrument.trace), phases_s=dict(instrument.phases_s),
         reference_value=reference_value(cell.objective, cell.options) if with_reference else None,
-        warm_wall_s=warm_wall_s,
+        warm_wall_s=warm_wall_s, overrun_s=overrun_s,
     )
 
 

@@ -1,4 +1,5 @@
-"""Test-double optimizers for the matrix tests: one that hangs, one that segfaults, one that is slow.
+"""Test-double optimizers for the matrix tests: one that hangs, one that segfaults, one that is slow,
+and a slow one that logs each execution (to count executions across processes).
 
 Importing this module registers them; worker processes started by a subprocess get them through
 ``OPTBENCH_PLUGINS=tests.harness.matrix_doubles`` (see ``harness.optimizers.load_plugins``).
@@ -53,5 +54,17 @@ class Slow(OptimizerAdapter):
             time.sleep(self.options["delay"])
 
 
-for _cls in (Hang, Crash, Slow):
+class Counted(Slow):
+    """``test.slow`` that first appends a line (``seed pid``) to the file named by ``OPTBENCH_TEST_LOG``:
+    a count of how often each cell really ran, whichever process ran it."""
+
+    name = "test.counted"
+
+    def minimize(self, problem: Instrument, seed: int) -> None:
+        with open(os.environ["OPTBENCH_TEST_LOG"], "a") as log:  # O_APPEND: one short line is atomic
+            log.write(f"{seed} {os.getpid()}\n")
+        super().minimize(problem, seed)
+
+
+for _cls in (Hang, Crash, Slow, Counted):
     register(_cls.name, f"{__name__}:{_cls.__name__}")

@@ -165,8 +165,8 @@ def test_botorch_records_gp_and_acquisition_time():
     (["--optimizer", "scipy.nope"], "unknown optimizer 'scipy.nope'"),
     (["--optimizer", "scipy.de", "--opt", "maxiterr=5"], "unknown option(s) ['maxiterr'] for optimizer 'scipy.de'"),
     (["--optimizer", "scipy.de", "--opt", "maxiter=many"], "option maxiter='many' of optimizer 'scipy.de' must be int"),
-    (["--optimizer", "scipy.de", "--budget", "0"], "budget max_evals=0 must be a positive integer"),
-    (["--optimizer", "scipy.de", "--budget", "-3"], "budget max_evals=-3 must be a positive integer"),
+    (["--optimizer", "scipy.de", "--budget", "0"], "'--budget': Input should be greater than or equal to 1"),
+    (["--optimizer", "scipy.de", "--budget", "-3"], "'--budget': Input should be greater than or equal to 1"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(capsys, args, expected):
     with pytest.raises(SystemExit) as exit_:
