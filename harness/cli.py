@@ -76,6 +76,15 @@ def _click_errors() -> tuple[type[Exception], ...]:
     return tuple(found)
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The code's own usage-error classes; ``ObjectiveError`` only if the objectives were imported
+    (nothing else can have raised it, and importing them costs seconds of torch)."""
+    from optbench.harness.budget import HarnessError
+
+    objectives = sys.modules.get("optbench.objectives")
+    return (HarnessError, objectives.ObjectiveError) if objectives is not None else (HarnessError,)
+
+
 def usage_line(exc: Exception) -> str:
     """One line for a click/typer usage error: what was wrong, and where the allowed forms are."""
     message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
@@ -110,18 +119,17 @@ def sigterm_as_interrupt() -> Iterator[list[int]]:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: usage errors exit 2 with one line, Ctrl-C 130, SIGTERM 143, no tracebacks."""
-    from optbench.harness.budget import HarnessError
-    from optbench.objectives import ObjectiveError
-
     with sigterm_as_interrupt() as received:
         try:
             code = app(args=argv, standalone_mode=False)  # typer turns Ctrl-C into code 130 in this mode
-        except (ObjectiveError, HarnessError) as exc:
-            _fail(f"error: {exc}", 2)
         except (typer.Abort, KeyboardInterrupt):
             code = 130
-        except _click_errors() as exc:
-            _fail(f"error: {usage_line(exc)}", getattr(exc, "exit_code", 2))
+        except Exception as exc:
+            if isinstance(exc, _user_errors()):
+                _fail(f"error: {exc}", 2)
+            if isinstance(exc, _click_errors()):
+                _fail(f"error: {usage_line(exc)}", getattr(exc, "exit_code", 2))
+            raise
     if code == 130 and received:
         _fail("terminated (SIGTERM)", 143, "yellow")
     if code == 130:
