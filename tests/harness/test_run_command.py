@@ -94,6 +94,14 @@ def _rows(path: Path) -> dict[int, tuple]:
     return {row[0]: row[1:] for row in rows}
 
 
+def _run_statuses(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [row[0] for row in conn.execute("SELECT status FROM runs ORDER BY run_id")]
+    finally:
+        conn.close()
+
+
 def _default_sigint() -> None:
     """A shell starts background jobs with SIGINT ignored, and Python keeps it so: undo that."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -122,7 +130,10 @@ def test_kill_9_mid_run_then_rerun_completes_exactly_the_missing_cells(tmp_path,
     assert not alive, "workers outlived their killed parent"
     before = _rows(tmp_path / "s.sqlite")
     assert 4 <= len(before) < 16
+    main([*args, "--dry-run"])  # writes nothing: the killed run is still marked running
+    assert _run_statuses(tmp_path / "s.sqlite") == ["running"]
     main(args)  # the same command again, in this process
+    assert _run_statuses(tmp_path / "s.sqlite") == ["abandoned", "finished"]  # found dead when the store opened
     after = _rows(tmp_path / "s.sqlite")
     assert sorted(after) == list(range(16)) and all(row[0] == "ok" for row in after.values())
     assert {seed: after[seed] for seed in before} == before  # earlier rows untouched

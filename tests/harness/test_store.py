@@ -155,3 +155,72 @@ def test_check_tells_new_from_existing(tmp_path):
         load_frame(path)
     _make_store(path)
     assert check(path) is True
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def _set_run_process(path: Path, run_id: int, pid: int | None, status: str = "running") -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE runs SET pid=?, pid_started=NULL, status=? WHERE run_id=?", (pid, status, run_id))
+    conn.commit()
+    conn.close()
+
+
+def test_a_schema_1_store_is_migrated_and_its_running_runs_become_abandoned(tmp_path):
+    path = tmp_path / "s.sqlite"
+    _make_store(path)
+    before = load_records(path)
+    conn = sqlite3.connect(path)  # back to schema 1: no process columns, no claims, a run left running
+    for column in ("pid", "host", "pid_started"):
+        conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+    conn.execute("DROP TABLE claims")
+    conn.execute("UPDATE runs SET status='running', finished_at=NULL")
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    assert check(path) is True and load_records(path) == before  # readable as it is
+    with Store.open(path) as store:
+        (run,) = store.runs()
+        version = store.conn.execute("PRAGMA user_version").fetchone()[0]
+        claims = store.conn.execute("SELECT count(*) FROM claims").fetchone()[0]
+    assert version == 2 and claims == 0 and run["status"] == "abandoned" and run["pid"] is None
+    assert load_records(path) == before
+
+
+def test_runs_of_dead_processes_become_abandoned_and_live_ones_stay_running(tmp_path):
+    import os
+
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as store:
+        dead, live = store.begin_run("a", 1, {}), store.begin_run("b", 1, {})
+    _set_run_process(path, dead, _dead_pid())
+    _set_run_process(path, live, os.getpid())
+    with Store.open(path) as store:
+        assert [r["status"] for r in store.runs()] == ["abandoned", "running"]
+
+
+def test_a_claim_of_a_live_run_is_respected_and_a_dead_runs_claim_is_taken_over(tmp_path):
+    cell = Cell("sphere", "random", Budget(10), 0, {"dim": 2, "seed": 0, "work": 1}, {"batch_size": 64})
+    with Store.open(tmp_path / "s.sqlite") as store:
+        first, second = store.begin_run("first", 1, {}), store.begin_run("second", 1, {})
+        assert store.claim(cell, first) is None  # claimed: run it
+        holder = store.claim(cell, second)
+        assert holder.run_id == first and not holder.done and "first" in str(holder)  # first is alive (this process)
+        record = failed_record(cell, "error", "failed in the first run")
+        store.put(record, first)
+        assert store.claim(cell, second) == record  # the live first run stored it, even failed: not run again
+        store.end_run(first, "finished", {})
+        assert store.claim(cell, second) is None  # the first run is over: a failed cell may run again
+        third = store.begin_run("third", 1, {})
+    _set_run_process(tmp_path / "s.sqlite", second, _dead_pid())
+    with Store.open(tmp_path / "s.sqlite") as store:  # second died holding the claim: abandoned, claim dropped
+        assert store.claim(cell, third) is None
+        store.put(_record(0), third)  # the same cell, now ok
+        assert store.claim(cell, store.begin_run("fourth", 1, {})).status == "ok"  # ok in the store: skip it
