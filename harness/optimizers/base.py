@@ -11,7 +11,7 @@ import math
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from optbench.harness.budget import MAX_EVALS, HarnessError
+from optbench.harness.budget import LIBRARY_MAX_EVALS, HarnessError
 from optbench.harness.instrument import Instrument
 
 Range = tuple[float | None, float | None]  # inclusive lower and upper bound; None: unbounded
@@ -68,12 +68,12 @@ def _coerce(optimizer: str, key: str, value: Any, default: Any) -> Any:
 
 def _check_range(optimizer: str, key: str, value: Any, bounds: Range) -> None:
     """A numeric option must be finite and inside its declared range; no integer option may exceed
-    ``MAX_EVALS`` (libraries take counts as C integers: a larger one overflows inside the run)."""
+    ``LIBRARY_MAX_EVALS`` (libraries take counts as C ints: a larger one overflows inside the run)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
     lo, hi = bounds
     if isinstance(value, int) and hi is None:
-        hi = MAX_EVALS
+        hi = LIBRARY_MAX_EVALS
     if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
         allowed = " and ".join(filter(None, (f"≥ {lo:,}" if lo is not None else "",
                                               f"≤ {hi:,}" if hi is not None else ""))) or "finite"

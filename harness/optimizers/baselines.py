@@ -47,6 +47,8 @@ class GridSearch(OptimizerAdapter):
                 axes.append(np.arange(lo, hi + 1, dtype=float))
             else:
                 axes.append(np.linspace(lo, hi, per_axis))
-        mesh = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, dim)
-        for start in range(0, len(mesh), self.options["batch_size"]):
-            problem.evaluate_batch(mesh[start:start + self.options["batch_size"]])
+        # batch by batch in meshgrid's (row-major) order: a large budget never builds the whole grid
+        shape, batch = [len(a) for a in axes], self.options["batch_size"]
+        for start in range(0, math.prod(shape), batch):
+            index = np.unravel_index(np.arange(start, min(start + batch, math.prod(shape))), shape)
+            problem.evaluate_batch(np.stack([a[i] for a, i in zip(axes, index)], -1))

@@ -14,14 +14,16 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from optbench.harness.budget import LIBRARY_MAX_EVALS
 from optbench.harness.instrument import Instrument
 
 
 def eval_budget(problem: Instrument) -> int:
     """Evaluations a library should plan for: what is left of the budget, or the default for
-    time-only budgets. Only for sizing the library's own limits; the instrument enforces the budget."""
+    time-only budgets, at most a C int. Only for sizing the library's own limits; the instrument
+    enforces the budget."""
     remaining = problem.remaining_evals
-    return problem.budget.evals_or_default if remaining is None else max(int(remaining), 1)
+    return min(problem.budget.evals_or_default if remaining is None else max(int(remaining), 1), LIBRARY_MAX_EVALS)
 
 
 def bounds_list(problem: Instrument) -> list[tuple[float, float]]:

@@ -9,7 +9,8 @@ cuts any overshoot (DIRECT evaluates past ``maxfun``; vectorized DE's ``nfev`` c
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -26,10 +27,12 @@ class _ScipyAdapter(OptimizerAdapter):
 
         self._optimize = optimize
 
+    max_planned: ClassVar[int | None] = None  # the most evaluations the library can be told to plan for
+
     def _sized(self, key: str, problem: Instrument) -> int:
         """Option ``key``, or the evaluations left in the run where it is ``None``."""
         value = self.options[key]
-        return eval_budget(problem) if value is None else int(value)
+        return min(eval_budget(problem), self.max_planned or math.inf) if value is None else int(value)
 
 
 class DifferentialEvolution(_ScipyAdapter):
@@ -66,7 +69,8 @@ class Direct(_ScipyAdapter):
     seedable = False
     defaults: dict[str, Any] = {"maxfun": None, "maxiter": 1000, "locally_biased": True, "eps": 1e-4,
                                 "len_tol": 1e-6, "vol_tol": 1e-16}
-    ranges = {"maxfun": (1, None), "maxiter": (1, None), "eps": (0, None), "len_tol": (0, 1), "vol_tol": (0, 1)}
+    max_planned = 10**7  # DIRECT allocates its work arrays for maxfun up front (2**31 fails inside it)
+    ranges = {"maxfun": (1, max_planned), "maxiter": (1, None), "eps": (0, None), "len_tol": (0, 1), "vol_tol": (0, 1)}
 
     def minimize(self, problem: Instrument, seed: int) -> None:
         options = {**self.options, "maxfun": self._sized("maxfun", problem)}
