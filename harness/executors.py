@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import get_context
+from multiprocessing.process import BaseProcess
 
 from optbench.harness import sandbox
 from optbench.harness.budget import HarnessError
@@ -29,7 +30,7 @@ class LocalPool:
         self.context = context
         self.slots = context.Array("i", workers, lock=False)  # slot -> pid of the worker running it
         self.pool = self._new_pool()
-        self.processes: dict[int, object] = {}  # every worker ever started, kept for its exit code
+        self.processes: dict[int, BaseProcess] = {}  # every worker ever started, kept for its exit code
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=sandbox.worker_init,

@@ -67,8 +67,9 @@ def resolve(cells: Sequence[Cell]) -> list[Cell]:
         if opt_key not in full_optimizer:
             full_optimizer[opt_key] = _checked(
                 problems, lambda: optimizers.make(cell.optimizer, **cell.optimizer_options).options)
-        if full_objective[obj_key] is not None and full_optimizer[opt_key] is not None:
-            full = replace(cell, options=dict(full_objective[obj_key]), optimizer_options=dict(full_optimizer[opt_key]))
+        obj_full, opt_full = full_objective[obj_key], full_optimizer[opt_key]
+        if obj_full is not None and opt_full is not None:
+            full = replace(cell, options=dict(obj_full), optimizer_options=dict(opt_full))
             out.setdefault(cell_key(full), full)
     if problems:
         raise HarnessError(f"{len(problems)} problem(s) in the matrix, nothing was run:\n  " + "\n  ".join(problems))

@@ -90,26 +90,32 @@ class Sandbox:
         self.conn: Connection | None = None
 
     def run(self, cell: Cell, timeout_s: float | None) -> RunRecord:
-        if not self._alive():
-            self._start()
+        pid, conn = self._child()
         try:
-            self.conn.send(cell)
+            conn.send(cell)
         except BrokenPipeError:  # it died just after the check: one fresh child
             self._reap()
-            self._start()
-            self.conn.send(cell)
-        if self.conn.poll(timeout_s):
+            pid, conn = self._child()
+            conn.send(cell)
+        if conn.poll(timeout_s):
             try:
-                return self.conn.recv()
+                return conn.recv()
             except EOFError:  # the child died while running the cell
                 pass
             return failed_record(cell, "crashed", f"the worker process died running this cell ({self._reap()})")
-        os.kill(self.pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
         self._reap()
         return failed_record(cell, "timeout", f"no result after {timeout_s:g} s (--cell-timeout); worker killed")
 
+    def _child(self) -> tuple[int, Connection]:
+        """The child's pid and pipe, forked now if there is no live one."""
+        if not self._alive():
+            self._start()
+        assert self.pid is not None and self.conn is not None
+        return self.pid, self.conn
+
     def _alive(self) -> bool:
-        if self.pid is None:
+        if self.pid is None or self.conn is None:
             return False
         if os.waitpid(self.pid, os.WNOHANG) == (0, 0):
             return True
@@ -135,6 +141,7 @@ class Sandbox:
 
     def _reap(self) -> str:
         """Wait for the dead child; describe how it ended."""
+        assert self.pid is not None and self.conn is not None
         _, status = os.waitpid(self.pid, 0)
         self.conn.close()
         self.pid = self.conn = None

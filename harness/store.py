@@ -168,7 +168,8 @@ class Store:
                 "pid_started) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_now(), command, n_cells, to_json(versions), versions.get("machine", ""),
                  versions.get("git_commit", ""), pid, host, started))
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         """Record how a run ended (finished, interrupted) and release the cells it still claims."""
@@ -294,7 +295,7 @@ def _from_row(description, row) -> RunRecord:
     return RunRecord.from_dict(values)
 
 
-def _select(path: Path | str) -> tuple[list, list]:
+def _select(path: Path | str) -> tuple[Any, list]:
     path = Path(path)
     check(path, must_exist=True, write=False)
     conn = _readonly(path)
