@@ -81,16 +81,18 @@ def test_two_concurrent_runs_on_one_store_execute_each_cell_once_and_lose_no_row
     seeds = 10
     args = ["run", "--objective", "sphere", "--optimizer", "test.counted", "--opt", "delay=0.05", "--budget", "4",
             "--seeds", str(seeds), "--workers", "2", "--store", str(tmp_path / "s.sqlite"), "--quiet"]
-    env = {**os.environ, "OPTBENCH_PLUGINS": matrix_doubles.PLUGIN, "PYTHONPATH": str(REPO),
-           "OPTBENCH_TEST_LOG": str(tmp_path / "executions.log")}
-    procs = [subprocess.Popen([*optbench_command(), *args], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    env = {**os.environ, "OPTBENCH_PLUGINS": matrix_doubles.PLUGIN, "PYTHONPATH": str(REPO)}
+    logs = [tmp_path / f"executions-{i}.log" for i in range(2)]  # one per run: which cells each run executed
+    procs = [subprocess.Popen([*optbench_command(), *args], cwd=tmp_path, env={**env, "OPTBENCH_TEST_LOG": str(log)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for log in logs]
     errs = [p.communicate(timeout=240)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errs
-    executions = Counter(int(line.split()[0]) for line in (tmp_path / "executions.log").read_text().splitlines())
-    assert executions == {seed: 1 for seed in range(seeds)}  # every cell ran, none twice
+    # a run may execute a cell more than once itself (its warm repeat, see runner.run_cell), never the other's
+    executed = [{int(line.split()[0]) for line in log.read_text().splitlines()} if log.exists() else set()
+                for log in logs]
+    assert executed[0] & executed[1] == set() and executed[0] | executed[1] == set(range(seeds))
     rows = _rows(tmp_path / "s.sqlite")
-    assert sorted(rows) == list(range(seeds)) and all(row[0] == "ok" for row in rows.values())
+    assert sorted(rows) == list(range(seeds)) and all(row[0] == "ok" for row in rows.values())  # no row lost
     assert _run_statuses(tmp_path / "s.sqlite") == ["finished", "finished"] and _claims(tmp_path / "s.sqlite") == 0
 
 
