@@ -113,8 +113,8 @@ def test_suites_expand_as_documented():
         "scipy.de", "scipy.direct", "nevergrad.ngopt", "optuna.tpe", "random"}
     assert {c.optimizer for c in quick if c.budget.max_evals == 100_000} == {"batched.exact", "batched.grid", "random"}
     assert len(quick) == 425
-    bbob = suites.cells("bbob")  # 5 functions × 2 dims × 3 instances × 2 seeds × 8 optimizers, one budget
-    assert len(bbob) == 480 and {c.budget.max_evals for c in bbob} == {1000} and {c.objective for c in bbob} == {"bbob"}
+    bbob = suites.cells("bbob")  # 5 functions × 2 dims × 3 instances × 4 seeds × 8 optimizers, one budget
+    assert len(bbob) == 960 and {c.budget.max_evals for c in bbob} == {1000} and {c.objective for c in bbob} == {"bbob"}
     assert set(suites.names()) == {"quick", "full", "backtest", "bbob"}
     with pytest.raises(HarnessError, match="unknown suite 'nope'"):
         suites.cells("nope")
