@@ -3,6 +3,7 @@ report's link to cocopp's pages."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,8 +62,6 @@ def export_coco(store: Path, out: Path, with_cocopp: bool = False, check: bool =
 def coco_sections(report_out: Path, coco_out: Path = Path("results/coco")) -> list:
     """The report's hook: a section naming cocopp's pages (path relative to ``report_out``) when
     ``optbench export --format coco --out results/coco --cocopp`` has written them, else ``[]``."""
-    import os
-
     from optbench.harness.report.render import Section
 
     index = coco_out / COCOPP_FOLDER / "index.html"
