@@ -2,7 +2,9 @@
 
 ``f(h, l) = −Σ profit`` on cached torch tensors; one evaluation is a few vector ops and one
 ``.item()``. :func:`profit_grid` evaluates the exact function on a whole grid of (h, l) candidates
-through its separable structure (used by ``reference()`` and the exact batched optimizer).
+through its separable structure (used by ``reference()`` and the exact batched optimizer). A batch
+of arbitrary candidates runs :func:`profit_batch` (eager, the reference) or, when enabled, the fused
+compiled kernel of :mod:`optbench.objectives.maxdiff_compiled`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from optbench.objectives import maxdiff_data
+from optbench.objectives import maxdiff_compiled, maxdiff_data
 from optbench.objectives.base import FloatParam, Objective, ObjectiveError, Reference, SearchSpace
 
 BOX = (-0.03, 0.03)
@@ -72,6 +74,13 @@ def profit(h, l, d: DayTensors, close_at_eod: bool) -> torch.Tensor:
     long_gain = long_gain.sub_(d.fee).mul_(long_fill)
     short_gain = short_gain.add_(d.fee).mul_(short_fill)
     return long_gain @ d.long + short_gain @ d.short
+
+
+def profit_batch(x: torch.Tensor, d: DayTensors, close_at_eod: bool, chunk_elems: int = 1 << 16) -> torch.Tensor:
+    """Eager total profit of each row ``(h, l)`` of the (k, 2) tensor ``x``, in chunks of candidates
+    × days that stay in cache."""
+    rows = max(1, chunk_elems // len(d.c))
+    return torch.cat([profit(part[:, :1], part[:, 1:], d, close_at_eod) for part in x.split(rows)])
 
 
 def breakpoint_candidates(shift: np.ndarray, limit: np.ndarray, box=BOX) -> np.ndarray:
@@ -151,11 +160,11 @@ class MaxDiffObjective(Objective):
     def compute(self, x: np.ndarray) -> torch.Tensor:
         return -profit(float(x[0]), float(x[1]), self.tensors, self.close_at_eod)
 
-    def compute_batch(self, xs: np.ndarray, chunk_elems: int = 1 << 16) -> torch.Tensor:
+    def compute_batch(self, xs: np.ndarray) -> torch.Tensor:
         d = self.tensors
-        xs_t = torch.as_tensor(xs, dtype=d.c.dtype, device=d.c.device)
-        rows = max(1, chunk_elems // len(d.c))  # chunks of candidates × days that stay in cache
-        return torch.cat([-profit(part[:, :1], part[:, 1:], d, self.close_at_eod) for part in xs_t.split(rows)])
+        x = torch.as_tensor(xs, dtype=d.c.dtype, device=d.c.device)
+        fused = maxdiff_compiled.profit(x, d, self.close_at_eod) if maxdiff_compiled.enabled() else None
+        return -(profit_batch(x, d, self.close_at_eod) if fused is None else fused)
 
     def exact_value(self, point: dict[str, Any]) -> float:
         """Value at a point re-evaluated in float64 on the CPU (SPEC §1: never an optimizer's claim)."""
