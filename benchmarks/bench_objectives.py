@@ -7,7 +7,10 @@ and one that other work on a shared 2-core machine barely disturbs (wall time th
 
 import time
 
+from optbench import objectives
 from optbench.harness.asv import support as s
+from optbench.harness.perf import objective_speed
+from optbench.objectives import maxdiff_compiled
 
 
 class ScalarEvaluation:
@@ -38,3 +41,46 @@ class BatchEvaluation:
 
     def time_batch_1024(self, objective):
         self.objective.batch(self.xs)
+
+
+class MaxDiffKernels:
+    """MaxDiff ``ar200`` at n = 200 and 10 000 days, float64/float32: one scalar evaluation, and a
+    1024-candidate batch eager and fused by ``torch.compile`` (compiled in ``setup``, its time tracked
+    apart); the figures of ``optbench perf objective_speed``."""
+
+    params = [[200, 10_000], ["float64", "float32"], ["eager", "compiled"]]
+    param_names = ["n", "dtype", "batch"]
+    timer = time.process_time
+    timeout = 240  # a cold inductor compile takes tens of seconds on a shared 2-core machine
+
+    def setup(self, n, dtype, batch):
+        s.limit_threads()
+        self.objective = objectives.get("maxdiff", n=n, dtype=dtype)
+        self.x = s.centre_point(self.objective)
+        self.xs = s.candidates(self.objective)
+        maxdiff_compiled.set_enabled(batch == "compiled")
+        self.objective.batch(self.xs)  # compiles here, outside the timed call
+        if batch == "compiled" and maxdiff_compiled.failure:
+            raise s.Skip(f"torch.compile is unavailable: {maxdiff_compiled.failure}")
+        s.evaluate_scalar(self.objective, self.x)
+
+    def time_batch_1024(self, n, dtype, batch):
+        self.objective.batch(self.xs)
+
+    def time_scalar(self, n, dtype, batch):
+        s.evaluate_scalar(self.objective, self.x)
+
+    def track_batch_over_scalar(self, n, dtype, batch):
+        """One 1024-candidate batch ÷ one scalar evaluation (target ≤ 20 at n = 200, float64)."""
+        m = objective_speed.measure(n, dtype, compiled=batch == "compiled")
+        return m[f"{batch}_over_scalar"]
+
+    track_batch_over_scalar.unit = "ratio"
+
+    def track_compile_s(self, n, dtype, batch):
+        """Seconds of the first compiled call in this process (dynamo + inductor build + one run)."""
+        if batch == "eager":
+            raise s.Skip("nothing is compiled on the eager path")
+        return maxdiff_compiled.first_call_s[("cpu", dtype, False)]
+
+    track_compile_s.unit = "seconds"

@@ -90,8 +90,10 @@ def print_result(result, out: Path) -> None:
     console.print(top)
     if result.py_spy_message:
         err_console.print(f"[yellow]{result.py_spy_message}[/yellow]")
-    elif result.py_spy_runs > 1:
-        console.print(f"py-spy child ran the cell {result.py_spy_runs} times (short cell: more samples)")
+    else:
+        inside, total = result.py_spy_samples
+        console.print(f"py-spy: {total} samples, {inside / max(total, 1):.0%} inside the measured runs "
+                      f"(the cell ran {result.py_spy_runs}× after its warm-up)")
     console.print(f"wrote in {out}/: " + ", ".join(result.files.values()))
     console.print(f"view the profile: snakeviz {out / result.files['prof']}")
 

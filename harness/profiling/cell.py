@@ -4,10 +4,12 @@ flamegraph, ``NAME.speedscope.json``) recorded on a child process running the sa
 The cProfile'd run is the cell's own ``run_cell``, so its ``RunRecord`` (the instrument's
 ``compute_s``/``item_s``/``overhead_s``) is shown beside the profile's groups, together with the
 record of one plain (unprofiled) run that shows what cProfile's own overhead adds. Objective
-construction, imports and a short run of the cell happen in a warm-up before any of them. The
-py-spy child repeats the cell until it has run ``PY_SPY_MIN_S`` so short cells get enough samples.
+construction, imports, the reference and a short run of the cell happen in a warm-up before any of
+them, so neither the ``.prof`` nor the flamegraph contains them: py-spy is attached (``--pid``) to a
+child that has warmed up and waits; the child runs only once py-spy samples, repeats the cell until
+``PY_SPY_MIN_S`` of run time (enough samples to read), and exits at once after the last run.
 
-Child entry point: ``python -m harness.profiling --child CELL_JSON MIN_S STATUS_OUT``.
+Child entry point: ``python -m optbench.harness.profiling.cell --child CELL_JSON MIN_S``.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from __future__ import annotations
 import cProfile
 import csv
 import dataclasses
+import gc
 import html
 import json
+import os
 import pstats
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +39,9 @@ from optbench.harness.record import Cell, RunRecord
 from optbench.harness.runner import reference_value, run_cell, warm_up
 
 PY_SPY_RATE = 100  # py-spy's default; it pauses the child per sample, and 1000/s slowed runs ~40x here
-PY_SPY_MIN_S = 1.0  # the child repeats a short cell until this much run time, for enough samples
+PY_SPY_MIN_S = 2.0  # the child repeats a short cell until this much run time: ~200 samples at 100/s
+PY_SPY_SAMPLING = "Sampling process"  # what py-spy prints once it is attached and sampling
+CHILD_READY = "optbench-child-ready"
 WARM_UP_EVALS = 10
 PY_SPY_FORMATS = (("svg", "flamegraph", ".svg"), ("speedscope", "speedscope", ".speedscope.json"))
 GROUP_TITLES = {"objective": "objective math", "item": ".item()/sync", "optimizer": "optimizer",
@@ -53,12 +60,14 @@ class ProfileResult:
     files: dict[str, str] = field(default_factory=dict)
     py_spy_message: str = ""
     py_spy_runs: int = 0
+    py_spy_samples: tuple[int, int] = (0, 0)  # (inside the measured runs, all): see samples_in_run
 
     def to_dict(self) -> dict:
         return {"name": self.name, "cell": self.cell, "record": self.record.to_dict(),
                 "breakdown": self.breakdown.to_dict(),
                 "unprofiled": self.unprofiled.to_dict() if self.unprofiled else None,
-                "files": self.files, "py_spy_message": self.py_spy_message, "py_spy_runs": self.py_spy_runs}
+                "files": self.files, "py_spy_message": self.py_spy_message, "py_spy_runs": self.py_spy_runs,
+                "py_spy_samples": list(self.py_spy_samples)}
 
 
 def cell_to_dict(cell: Cell) -> dict:
@@ -98,41 +107,95 @@ def py_spy_path() -> str | None:
     return shutil.which("py-spy")
 
 
-def _py_spy_failure(proc: subprocess.CompletedProcess) -> str:
-    tail = " ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
-    message = f"py-spy failed (exit {proc.returncode}): {tail or 'no output'}"
+def _py_spy_failure(returncode: int | None, output: str) -> str:
+    tail = " ".join(output.strip().splitlines()[-3:])
+    message = f"py-spy failed (exit {returncode}): {tail or 'no output'}"
     if re.search(r"ermission|ptrace|not permitted", tail):
         message += (" — py-spy needs ptrace: run as root, or grant CAP_SYS_PTRACE (docker run --cap-add "
                     "SYS_PTRACE), or set kernel.yama.ptrace_scope=0")
     return message
 
 
+def _wait_for(path: Path, text: str, proc: subprocess.Popen, timeout_s: float) -> bool:
+    """Poll ``path`` until it contains ``text``; False if ``proc`` exits or time runs out first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.01)
+    return False
+
+
+def _record_attached(exe: str, cell: Cell, output: Path, fmt: str, rate: int, native: bool, min_s: float,
+                     tmp: Path) -> tuple[int, str]:
+    """Start a child that warms up and waits; attach ``py-spy record --pid`` to it; once py-spy
+    samples, tell the child to run; py-spy stops when the child exits right after its runs.
+    Returns (runs of the cell, a message: "" if all went well)."""
+    child_err, spy_log = tmp / "child.err", tmp / "spy.log"
+    child_failed = lambda: f"the profiled child failed: {child_err.read_text()[-300:].strip() or 'no output'}"  # noqa: E731
+    procs: list[subprocess.Popen] = []
+    try:
+        with child_err.open("w") as err:
+            child = subprocess.Popen([sys.executable, "-m", "optbench.harness.profiling.cell", "--child",
+                                      json.dumps(cell_to_dict(cell)), str(min_s)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+        procs.append(child)
+        assert child.stdin is not None and child.stdout is not None
+        if child.stdout.readline().strip() != CHILD_READY:  # imports, warm-up and reference are done
+            return 0, child_failed()
+        with spy_log.open("w") as log:
+            spy = subprocess.Popen([exe, "record", "--pid", str(child.pid), "--format", fmt, "--rate", str(rate),
+                                    "--output", str(output), *(["--native"] if native else [])],
+                                   stdout=log, stderr=subprocess.STDOUT, text=True)
+        procs.append(spy)
+        attached = _wait_for(spy_log, PY_SPY_SAMPLING, spy, timeout_s=60)
+        child.stdin.write("go\n" if attached else "stop\n")
+        child.stdin.flush()
+        status = child.stdout.readline()
+        child.wait(timeout=60)
+        spy.wait(timeout=60)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    if not attached or spy.returncode != 0 or not output.exists():
+        return 0, _py_spy_failure(spy.returncode, spy_log.read_text(errors="replace"))
+    if not status.strip():
+        return 0, child_failed()
+    return json.loads(status)["runs"], ""
+
+
 def run_py_spy(cell: Cell, out_dir: Path, name: str, native: bool = False, rate: int = PY_SPY_RATE,
                min_s: float = PY_SPY_MIN_S) -> tuple[dict[str, str], int, str]:
-    """Record a flamegraph SVG and a speedscope file of a child process running ``cell`` (at least
-    once, repeated up to ``min_s`` of run time) under two py-spy runs.
-    Returns (kind -> file name, runs of the cell per child, a message: "" if all went well)."""
+    """Record a flamegraph SVG and a speedscope file of the measured runs only: each format from
+    its own child, sampled from after its warm-up until it exits (the cell at least once, repeated
+    up to ``min_s`` of run time). Returns (kind -> file name, runs of the cell per child, a message:
+    "" if all went well)."""
     exe = py_spy_path()
     if exe is None:
         return {}, 0, "py-spy is not installed or not on PATH (pip install py-spy): no flamegraph/speedscope"
     files: dict[str, str] = {}
     runs = 0
     with tempfile.TemporaryDirectory() as tmp:
-        status_path = Path(tmp) / "status.json"
         for kind, fmt, suffix in PY_SPY_FORMATS:
-            for stale in (status_path, out_dir / f"{name}{suffix}"):
-                stale.unlink(missing_ok=True)
-            cmd = [exe, "record", "--format", fmt, "--rate", str(rate), "--output", str(out_dir / f"{name}{suffix}"),
-                   *(["--native"] if native else []), "--", sys.executable, "-m", "optbench.harness.profiling.cell", "--child",
-                   json.dumps(cell_to_dict(cell)), str(min_s), str(status_path)]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0 or not (out_dir / f"{name}{suffix}").exists():
-                return files, runs, _py_spy_failure(proc)
-            if not status_path.exists():  # py-spy exits 0 even when its child failed
-                return files, runs, f"the profiled child failed: {proc.stderr.strip()[-300:] or 'no output'}"
-            files[kind] = f"{name}{suffix}"
-            runs = json.loads(status_path.read_text())["runs"]
+            output = out_dir / f"{name}{suffix}"
+            output.unlink(missing_ok=True)
+            runs, message = _record_attached(exe, cell, output, fmt, rate, native, min_s, Path(tmp))
+            if message:
+                return files, runs, message
+            files[kind] = output.name
     return files, runs, ""
+
+
+def samples_in_run(speedscope_path: Path, frame: str = "measured_runs") -> tuple[int, int]:
+    """(samples whose stack passes through ``frame``, all samples) of a py-spy speedscope file:
+    how much of the flamegraph is the measured run."""
+    data = json.loads(Path(speedscope_path).read_text())
+    hits = {i for i, f in enumerate(data["shared"]["frames"]) if f["name"] == frame}
+    stacks = [stack for prof in data["profiles"] for stack in prof["samples"]]
+    return sum(1 for stack in stacks if hits.intersection(stack)), len(stacks)
 
 
 def profile_cell(cell: Cell, out_dir: Path, *, native: bool = False, py_spy: bool = True,
@@ -143,12 +206,14 @@ def profile_cell(cell: Cell, out_dir: Path, *, native: bool = False, py_spy: boo
     name = profile_name(cell)
     record, groups = run_cprofile(cell, out_dir / f"{name}.prof", top_n)  # warms up first
     unprofiled = run_cell(cell, with_reference=False)
-    files, runs, message = {"prof": f"{name}.prof"}, 0, "py-spy skipped"
+    files, runs, message, samples = {"prof": f"{name}.prof"}, 0, "py-spy skipped", (0, 0)
     if py_spy:
         spy_files, runs, message = run_py_spy(cell, out_dir, name, native, rate)
         files.update(spy_files)
+        if "speedscope" in spy_files:
+            samples = samples_in_run(out_dir / spy_files["speedscope"])
     files["json"] = f"{name}.profile.json"
-    result = ProfileResult(name, cell_to_dict(cell), record, groups, unprofiled, files, message, runs)
+    result = ProfileResult(name, cell_to_dict(cell), record, groups, unprofiled, files, message, runs, samples)
     (out_dir / files["json"]).write_text(json.dumps(result.to_dict(), indent=1, default=str))
     return result
 
@@ -225,18 +290,30 @@ def write_index(results: list[ProfileResult], path: Path) -> None:
     path.write_text("\n".join(parts))
 
 
-def child_main(argv: list[str]) -> None:
-    """The py-spy child: warm up, run the cell until ``min_s`` of run time (at least once), write
-    the run count to ``status_out``. ``argv``: CELL_JSON MIN_S STATUS_OUT."""
-    cell, min_s = cell_from_dict(json.loads(argv[0])), float(argv[1])
-    warm_up(cell, WARM_UP_EVALS)
+def measured_runs(cell: Cell, min_s: float) -> int:
+    """Run ``cell`` at least once and until ``min_s`` of run time: what the flamegraph shows."""
     runs, spent = 0, 0.0
     while runs == 0 or spent < min_s:
         runs, spent = runs + 1, spent + run_cell(cell, with_reference=False).wall_s
-    Path(argv[2]).write_text(json.dumps({"runs": runs}))
+    return runs
+
+
+def child_main(argv: list[str]) -> None:
+    """The py-spy child: warm up, print ``CHILD_READY``, wait for "go" on stdin (py-spy is attached
+    by then), run the cell, print ``{"runs": N}`` and exit at once (no interpreter teardown in the
+    samples). ``argv``: CELL_JSON MIN_S."""
+    cell, min_s = cell_from_dict(json.loads(argv[0])), float(argv[1])
+    warm_up(cell, WARM_UP_EVALS)
+    gc.collect()  # the warm-up's garbage is collected before sampling, not during the run
+    print(CHILD_READY, flush=True)
+    if sys.stdin.readline().strip() != "go":
+        os._exit(1)
+    runs = measured_runs(cell, min_s)
+    print(json.dumps({"runs": runs}), flush=True)
+    os._exit(0)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5 or sys.argv[1] != "--child":
-        sys.exit("usage: python -m harness.profiling --child CELL_JSON MIN_S STATUS_OUT")
+    if len(sys.argv) != 4 or sys.argv[1] != "--child":
+        sys.exit("usage: python -m optbench.harness.profiling.cell --child CELL_JSON MIN_S")
     child_main(sys.argv[2:])

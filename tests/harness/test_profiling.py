@@ -60,16 +60,54 @@ def test_a_library_function_takes_the_group_of_its_callers():
     assert attributor.own_time(obj) == {"objective": 2.0}
 
 
-def test_py_spy_writes_a_flamegraph_svg_and_a_speedscope_file(tmp_path):
+@pytest.fixture(scope="module")
+def py_spy_files(tmp_path_factory):
+    """Flamegraph and speedscope files of scipy.direct on MaxDiff, whose warm-up includes the
+    reference computation (30 % of the samples when py-spy started with the child)."""
     if profiling.py_spy_path() is None:
         pytest.skip("py-spy is not installed")
-    cell = Cell("sphere", "random", Budget(64), 0, {"dim": 2})
-    files, runs, message = profiling.run_py_spy(cell, tmp_path, "x", min_s=0.0)
+    if "scipy.direct" not in optimizers.names():
+        pytest.skip("scipy.direct is not registered")
+    out = tmp_path_factory.mktemp("spy")
+    cell = Cell("maxdiff", "scipy.direct", Budget(500), 0, {})
+    files, runs, message = profiling.run_py_spy(cell, out, "x", min_s=1.0)
     if "ptrace" in message:
         pytest.skip(message)
-    assert message == "" and runs == 1
-    assert ET.parse(tmp_path / files["svg"]).getroot().tag.endswith("svg")
-    assert "speedscope" in json.loads((tmp_path / files["speedscope"]).read_text())["$schema"]
+    assert message == ""
+    return out, files, runs
+
+
+def test_py_spy_writes_a_flamegraph_svg_and_a_speedscope_file(py_spy_files):
+    out, files, runs = py_spy_files
+    assert runs >= 1
+    assert ET.parse(out / files["svg"]).getroot().tag.endswith("svg")
+    assert "speedscope" in json.loads((out / files["speedscope"]).read_text())["$schema"]
+
+
+def test_flamegraph_samples_are_the_measured_run(py_spy_files):
+    out, files, _ = py_spy_files
+    inside, total = profiling.samples_in_run(out / files["speedscope"])
+    assert total >= 50, f"only {total} samples"
+    assert inside / total >= 0.9, f"{inside} of {total} samples inside the measured runs"
+    in_run_cell, _ = profiling.samples_in_run(out / files["speedscope"], frame="run_cell")
+    assert in_run_cell / total >= 0.9
+
+
+def test_samples_in_run_counts_stacks_through_the_frame(tmp_path):
+    frames = [{"name": "<module>"}, {"name": "measured_runs"}, {"name": "compute"}, {"name": "warm_up"}]
+    samples = [[0, 1, 2], [0, 1], [0, 3, 2], [0]]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"shared": {"frames": frames},
+                                "profiles": [{"samples": samples, "weights": [1, 2, 4, 8]}]}))
+    assert profiling.samples_in_run(path) == (2, 4)
+
+
+def test_prof_covers_only_the_run(direct_profile):
+    out, _ = direct_profile
+    stats = pstats.Stats(str(out / direct_profile[1].files["prof"]))
+    run_cell_cum = next(v[3] for k, v in stats.stats.items() if k[2] == "run_cell")
+    assert run_cell_cum >= 0.95 * stats.total_tt
+    assert not any(k[2] in ("warm_up", "reference") for k in stats.stats)
 
 
 def test_missing_py_spy_is_reported_and_cprofile_outputs_are_still_written(tmp_path, monkeypatch):
