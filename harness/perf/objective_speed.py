@@ -2,12 +2,16 @@
 both eager (the reference path, unchanged from before the fused kernel) and fused by
 ``torch.compile`` (target: batch ≤ 20× one scalar evaluation at n = 200, float64).
 
-All in one process on one torch thread, best of 5 timings each. Compile time is reported apart:
+All in one process on one torch thread, best of 5 timings each in this thread's CPU time (on a
+shared machine wall time swings several-fold; with one torch thread every kernel, eager or
+compiled, runs in this thread). Compile time (wall time) is reported apart:
 the first compiled call of each dtype minus one steady call (dynamo tracing and inductor's C++
 build; inductor's on-disk cache makes later processes faster than the first one on a machine).
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import torch
@@ -26,7 +30,8 @@ BATCH = 1024
 def _batch_s(obj: objectives.Objective, xs: np.ndarray, compiled: bool) -> float:
     previous = maxdiff_compiled.set_enabled(compiled)
     try:
-        return per_call_s(lambda: obj.batch(xs), calls=max(3, 2_000_000 // (len(obj.days) * len(xs)) + 3), warmup=2)
+        return per_call_s(lambda: obj.batch(xs), calls=max(3, 2_000_000 // (len(obj.days) * len(xs)) + 3), warmup=2,
+                          clock=time.thread_time)
     finally:
         maxdiff_compiled.set_enabled(previous)
 
@@ -51,7 +56,7 @@ def measure(n: int, dtype: str = "float64", k: int = BATCH, compiled: bool = Tru
     obj = objectives.get("maxdiff", n=n, dtype=dtype)
     x = np.array([0.001, -0.002])
     xs = np.random.default_rng(0).uniform(-0.03, 0.03, (k, 2))
-    scalar = per_call_s(lambda: obj.compute(x).item(), calls=max(20, 200_000 // n))
+    scalar = per_call_s(lambda: obj.compute(x).item(), calls=max(20, 200_000 // n), clock=time.thread_time)
     eager = _batch_s(obj, xs, compiled=False)
     out = {"n": n, "dtype": dtype, "k": k, "scalar_us": scalar * 1e6, "eager_us_per_candidate": eager / k * 1e6,
            "eager_over_scalar": eager / scalar, "compile_s": None, "compiled_us_per_candidate": None,
