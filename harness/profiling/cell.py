@@ -302,14 +302,17 @@ def child_main(argv: list[str]) -> None:
     """The py-spy child: warm up, print ``CHILD_READY``, wait for "go" on stdin (py-spy is attached
     by then), run the cell, print ``{"runs": N}`` and exit at once (no interpreter teardown in the
     samples). ``argv``: CELL_JSON MIN_S."""
+    protocol = os.fdopen(os.dup(1), "w")  # stdout is the protocol; what libraries print goes to stderr
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     cell, min_s = cell_from_dict(json.loads(argv[0])), float(argv[1])
     warm_up(cell, WARM_UP_EVALS)
     gc.collect()  # the warm-up's garbage is collected before sampling, not during the run
-    print(CHILD_READY, flush=True)
+    print(CHILD_READY, file=protocol, flush=True)
     if sys.stdin.readline().strip() != "go":
         os._exit(1)
     runs = measured_runs(cell, min_s)
-    print(json.dumps({"runs": runs}), flush=True)
+    print(json.dumps({"runs": runs}), file=protocol, flush=True)
     os._exit(0)
 
 

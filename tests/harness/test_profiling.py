@@ -93,6 +93,15 @@ def test_flamegraph_samples_are_the_measured_run(py_spy_files):
     assert in_run_cell / total >= 0.9
 
 
+def test_a_child_that_fails_its_warm_up_is_reported_without_a_flamegraph(tmp_path):
+    if profiling.py_spy_path() is None:
+        pytest.skip("py-spy is not installed")
+    cell = Cell("maxdiff", "random", Budget(10), 0, {"n": 1})  # invalid: the child's warm-up raises
+    files, runs, message = profiling.run_py_spy(cell, tmp_path, "bad", min_s=0.0)
+    assert files == {} and runs == 0
+    assert message.startswith("the profiled child failed") and "n=1 is out of range" in message
+
+
 def test_samples_in_run_counts_stacks_through_the_frame(tmp_path):
     frames = [{"name": "<module>"}, {"name": "measured_runs"}, {"name": "compute"}, {"name": "warm_up"}]
     samples = [[0, 1, 2], [0, 1], [0, 3, 2], [0]]
