@@ -55,6 +55,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=FlagsGroup,
 )
+
+
+@app.callback()
+def load_plugins(
+    plugin: list[str] | None = typer.Option(
+        None, "--plugin", metavar="MODULE_OR_FILE",
+        help="import a plug-in module or .py file that registers objectives/optimizers (repeatable; "
+             "also $OPTBENCH_PLUGINS, comma-separated; installed entry points load by themselves)"),
+) -> None:
+    """Options before the verb: plug-ins to load for this command and the processes it starts."""
+    from optbench.harness import plugins
+
+    for spec in plugin or []:
+        plugins.add(spec)
+
+
 for _name in COMMANDS:
     _module = import_module(f"optbench.harness.commands.{_name}")
     if hasattr(_module, "register"):

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
 
-from optbench.harness import sandbox
+from optbench.harness import plugins, sandbox
 from optbench.harness.budget import HarnessError
 from optbench.harness.record import Cell
 
@@ -38,7 +38,7 @@ class LocalPool:
 
     def submit(self, slot: int, cell: Cell) -> Future:
         self.slots[slot] = 0
-        future = self.pool.submit(sandbox.execute, cell, self.cell_timeout_s, slot)
+        future = self.pool.submit(sandbox.execute, cell, self.cell_timeout_s, slot, plugins.specs())
         self.processes.update(self.pool._processes or {})  # started with the first task (fork)
         return future
 
@@ -78,7 +78,7 @@ class DaskPool:
         self.executor, self.cell_timeout_s = executor, cell_timeout_s
 
     def submit(self, slot: int, cell: Cell) -> Future:
-        return self.executor.submit(sandbox.execute, cell, self.cell_timeout_s)
+        return self.executor.submit(sandbox.execute, cell, self.cell_timeout_s, None, plugins.specs())
 
 
 @contextmanager

@@ -1,8 +1,10 @@
 """``harness.recommended(kind, preset)``: the optimizer a backtest should use, read from the decision
 that ``optbench decide`` wrote — so production code imports the decision instead of hard-coding it.
 
-Where it looks: ``path`` if given, else ``$OPTBENCH_DECISION``, else ``results/decision.json`` in
-this checkout. ``$OPTBENCH_OPTIMIZER`` (an optimizer name, e.g. ``scipy.de``) overrides the choice:
+Where it looks, in this order: ``path`` if given, else ``$OPTBENCH_DECISION``, else
+``results/decision.json`` of the current project (relative to the working directory), so it works
+the same from a regular install as from a checkout.
+``$OPTBENCH_OPTIMIZER`` (an optimizer name, e.g. ``scipy.de``) overrides the choice:
 that optimizer with its default options, keeping the decision's budget when there is one. Cheap to
 import and call: json only, no torch.
 """
@@ -16,7 +18,8 @@ from pathlib import Path
 
 from optbench.harness.budget import HarnessError
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "results" / "decision.json"
+ENV = "OPTBENCH_DECISION"
+PROJECT_PATH = Path("results") / "decision.json"  # relative: the current project's shipped decision
 
 
 @dataclass(frozen=True)
@@ -32,11 +35,24 @@ class Recommendation:
     source: str
 
 
-def _load(path: Path) -> dict:
+def decision_path(path: str | Path | None = None) -> tuple[Path, str]:
+    """The decision file to read and which rule chose it: the argument, ``$OPTBENCH_DECISION``, or
+    ``results/decision.json`` under the working directory."""
+    if path:
+        return Path(path), "path argument"
+    if os.environ.get(ENV):
+        return Path(os.environ[ENV]), f"${ENV}"
+    return Path.cwd() / PROJECT_PATH, "./results/decision.json"
+
+
+def _load(path: Path, how: str) -> dict:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise HarnessError(f"no decision at {path}: run `optbench decide` (or set OPTBENCH_OPTIMIZER)") from None
+        raise HarnessError(f"no decision at {path} ({how}): give path=..., set ${ENV}, run from a project "
+                           "with results/decision.json (`optbench decide`), or set OPTBENCH_OPTIMIZER") from None
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"cannot read the decision at {path} ({how}): {exc}") from None
 
 
 def _class_of(kind: str, classes: dict) -> str:
@@ -50,11 +66,11 @@ def _class_of(kind: str, classes: dict) -> str:
 def recommended(objective_kind: str, preset: str = "default", path: str | Path | None = None) -> Recommendation:
     """The decided optimizer for an objective class (``maxdiff``, ``ma_crossover``, ``synthetic``)
     or any objective name in it, under ``preset`` (``default``, ``fast`` or ``thorough``)."""
-    path = Path(path or os.environ.get("OPTBENCH_DECISION") or DEFAULT_PATH)
+    path, how = decision_path(path)
     override = os.environ.get("OPTBENCH_OPTIMIZER", "").strip()
     if override and not path.exists():
         return Recommendation(override, {}, {}, objective_kind, preset, "override", "OPTBENCH_OPTIMIZER")
-    classes = _load(path)["classes"]
+    classes = _load(path, how)["classes"]
     cls = _class_of(objective_kind, classes)
     presets = classes[cls]["presets"]
     if preset not in presets:

@@ -135,9 +135,22 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def declared(name: str) -> dict[str, Any]:
+    """:func:`describe`'s fields read from what objective ``name`` declares, without building it
+    (no data, no tensors); empty when it cannot be told (an unknown name, a plain factory)."""
+    try:
+        declaration = objectives.declaration(name)
+    except Exception:  # the record of a cell that could not run must still be written
+        return {}
+    if declaration is None:
+        return {}
+    return dict(objective_class=declaration.family or getattr(declaration, "name", None) or name, gain=declaration.gain,
+                reference_kind=declaration.knowledge)
+
+
 def failed_record(cell: Cell, status: str, message: str) -> RunRecord:
     """A record for a cell that produced no result of its own (crash, timeout, interruption)."""
-    return RunRecord(objective=cell.objective, options=dict(cell.options), optimizer=cell.optimizer,
+    return RunRecord(**declared(cell.objective),objective=cell.objective, options=dict(cell.options), optimizer=cell.optimizer,
                      optimizer_options=dict(cell.optimizer_options),
                      budget={"max_evals": cell.budget.max_evals, "max_seconds": cell.budget.max_seconds},
                      seed=cell.seed, status=status, message=message, versions=versions(),

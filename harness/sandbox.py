@@ -21,10 +21,11 @@ import random
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, Pipe
 
+from optbench.harness import plugins
 from optbench.harness.record import Cell, RunRecord
 from optbench.harness.runner import failed_record, run_cell
 
@@ -34,11 +35,18 @@ _local = threading.local()
 _slots: list[int] | None = None  # a local pool's shared slot -> worker pid table (see harness.executors)
 
 
-def execute(cell: Cell, timeout_s: float | None = None, slot: int | None = None) -> RunRecord:
+def execute(cell: Cell, timeout_s: float | None = None, slot: int | None = None,
+            plugin_specs: Sequence[str] = ()) -> RunRecord:
     """Run ``cell`` in this thread's sandbox (the task every executor runs); a local pool's task
-    first writes this worker's pid into its ``slot``, so the parent knows whose cell died with it."""
+    first writes this worker's pid into its ``slot``, so the parent knows whose cell died with it.
+    The submitter's plug-ins are loaded here first (a Dask worker is a fresh interpreter; the
+    sandbox forks from it)."""
     if slot is not None and _slots is not None:
         _slots[slot] = os.getpid()
+    try:
+        plugins.load_all(plugin_specs)
+    except plugins.PluginError as exc:  # a plug-in this worker cannot import: the cell's row says so
+        return failed_record(cell, "error", str(exc))
     if getattr(_local, "sandbox", None) is None:
         _local.sandbox = Sandbox()
     return _local.sandbox.run(cell, timeout_s)

@@ -1,6 +1,9 @@
 """Objectives to minimize, registered by name: ``objectives.get("maxdiff", data="goog", window=3)``.
 
-Adding an objective is one module plus one line in ``REGISTRY``.
+Adding an objective is one module plus one :func:`register` call (or a plug-in: see
+``optbench.harness.plugins``). A registered factory is a class or function returning an
+``Objective`` (its keyword arguments are the options), an ``Objective`` instance (no options), or
+a ``module:attr`` string imported on first use.
 """
 
 from __future__ import annotations
@@ -20,30 +23,96 @@ from optbench.objectives.base import (
     SearchSpace,
 )
 from optbench.objectives.bbob import BBOBObjective
+from optbench.objectives.function import FunctionObjective, objective
 from optbench.objectives.ma_crossover import MACrossoverObjective
 from optbench.objectives.maxdiff import MaxDiffObjective
 from optbench.objectives.synthetic import FUNCTIONS, SyntheticObjective
 
-REGISTRY: dict[str, Callable[..., Objective]] = {
-    "maxdiff": MaxDiffObjective,
-    "ma_crossover": MACrossoverObjective,
-    **{kind: partial(SyntheticObjective, kind) for kind in FUNCTIONS},
-    "bbob": BBOBObjective,
-}
+Factory = Callable[..., Objective]
+
+REGISTRY: dict[str, Factory | str] = {}
+#: Where each name comes from: "builtin", "entry point DIST VERSION", "plugin MODULE", "plugin file
+#: PATH", "one-off" or "run time" (registered by the running program).
+ORIGINS: dict[str, str] = {}
 
 __all__ = ["Objective", "ObjectiveError", "Reference", "SearchSpace", "FloatParam", "IntParam",
-           "CategoricalParam", "REGISTRY", "get", "names", "option_defaults", "option_help"]
+           "CategoricalParam", "FunctionObjective", "REGISTRY", "ORIGINS", "get", "names", "objective",
+           "coerced_options", "declaration", "option_defaults", "option_help", "register"]
+
+
+def register(name: str, factory: Factory | Objective | str, origin: str | None = None) -> None:
+    """Register ``factory`` as ``name``; ``origin`` defaults to the plug-in being loaded, else "run time"."""
+    from optbench.harness import plugins
+
+    if not name or not isinstance(name, str):
+        raise ObjectiveError(f"an objective name must be a non-empty string, got {name!r}")
+    if isinstance(factory, Objective):
+        factory = partial(_itself, factory)
+    elif not (callable(factory) or isinstance(factory, str)):
+        raise ObjectiveError(f"objective {name!r}: expected a factory, an Objective or 'module:attr', "
+                             f"got {type(factory).__name__}")
+    REGISTRY[name] = factory
+    ORIGINS[name] = origin or plugins.current_origin("run time")
+
+
+def _itself(objective: Objective) -> Objective:
+    return objective
+
+
+for _name, _factory_of in {"maxdiff": MaxDiffObjective, "ma_crossover": MACrossoverObjective,
+                           **{kind: partial(SyntheticObjective, kind) for kind in FUNCTIONS},
+                           "bbob": BBOBObjective}.items():
+    register(_name, _factory_of, origin="builtin")
 
 
 def names() -> list[str]:
-    """Registered objective names."""
+    """Registered objective names (plug-ins included)."""
+    _load_plugins()
     return list(REGISTRY)
 
 
-def _factory(name: str) -> Callable[..., Objective]:
+def _load_plugins() -> None:
+    from optbench.harness import plugins
+
+    plugins.load_all()
+
+
+def _factory(name: str) -> Factory:
+    _load_plugins()
+    if name not in REGISTRY and ":" in name:  # a one-off `package.module:factory`
+        from optbench.harness import plugins
+
+        register(name, plugins.resolve_target(name), origin="one-off")
     if name not in REGISTRY:
-        raise ObjectiveError(f"unknown objective {name!r}; registered: {', '.join(REGISTRY)}")
-    return REGISTRY[name]
+        raise ObjectiveError(f"unknown objective {name!r}; registered: {', '.join(REGISTRY)} "
+                             "(or give package.module:factory)")
+    factory = REGISTRY[name]
+    if isinstance(factory, str):  # an entry point: imported on first use
+        from optbench.harness import plugins
+
+        factory = plugins.resolve_target(factory)
+        if isinstance(factory, Objective):
+            factory = partial(_itself, factory)
+        REGISTRY[name] = factory
+    return factory
+
+
+def declaration(name: str) -> type[Objective] | Objective | None:
+    """What ``name`` declares about itself (``family``, ``gain``, ``knowledge``, ``variants``, option
+    help), found without building it: a registered instance, else the class the factory builds
+    (the factory itself, a partial's function or a function's return annotation); None when unknown."""
+    factory = _factory(name)
+    if isinstance(factory, partial):
+        if factory.func is _itself:
+            return factory.args[0]
+        factory = factory.func
+    if isinstance(factory, type) and issubclass(factory, Objective):
+        return factory
+    try:
+        returned = inspect.signature(factory, eval_str=True).return_annotation
+    except Exception:  # an annotation that does not evaluate: unknown, not an error
+        return None
+    return returned if isinstance(returned, type) and issubclass(returned, Objective) else None
 
 
 def option_defaults(name: str) -> dict[str, Any]:
@@ -54,20 +123,26 @@ def option_defaults(name: str) -> dict[str, Any]:
 
 def option_help(name: str) -> dict[str, str]:
     """One-line help per option."""
-    factory = _factory(name)
-    cls = factory.func if isinstance(factory, partial) else factory
-    return dict(getattr(cls, "option_help", {}))
+    return dict(getattr(declaration(name), "option_help", None) or getattr(_factory(name), "option_help", {}))
 
 
 def get(name: str, **options: Any) -> Objective:
     """Build objective ``name``; options are checked against its signature and coerced to the
     defaults' types (so ``"3"`` from a command line becomes ``3``)."""
+    built = _factory(name)(**coerced_options(name, options))
+    if not isinstance(built, Objective):
+        raise ObjectiveError(f"objective {name!r} ({ORIGINS[name]}) built a {type(built).__name__}, not an "
+                             "Objective: wrap a plain function with optbench.objective(fn, bounds=...)")
+    return built
+
+
+def coerced_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` checked against objective ``name``'s signature and coerced to the defaults' types."""
     defaults = option_defaults(name)
     unknown = [k for k in options if k not in defaults]
     if unknown:
         raise ObjectiveError(f"unknown option(s) {unknown} for objective {name!r}; allowed: {list(defaults)}")
-    coerced = {k: _coerce(name, k, v, defaults[k]) for k, v in options.items()}
-    return _factory(name)(**coerced)
+    return {k: _coerce(name, k, v, defaults[k]) for k, v in options.items()}
 
 
 def _coerce(objective: str, key: str, value: Any, default: Any) -> Any:

@@ -171,6 +171,12 @@ class MaxDiffObjective(Objective):
         x = self.space.encode(point)
         return float(-profit(float(x[0]), float(x[1]), self._exact, self.close_at_eod).item())
 
+    @classmethod
+    def variants(cls) -> list[dict[str, Any]]:
+        """Every ``goog`` window (the backtest's simulations), then ten ``ar200`` data sets (seeds 42 … 51)."""
+        return [*({"data": "goog", "window": w} for w in range(maxdiff_data.GOOG_WINDOWS)),
+                *({"data": "ar200", "seed": 42 + i} for i in range(10))]
+
     @lru_cache(maxsize=1)
     def reference(self) -> Reference:
         """Exact optimum: the best pair of per-axis breakpoint candidates (SPEC §1), in float64."""

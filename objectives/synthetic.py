@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -92,6 +93,11 @@ class SyntheticObjective(Objective):
     def compute_batch(self, xs: np.ndarray) -> torch.Tensor:
         z = torch.as_tensor(xs)[:, None, :] - self._x_star_t  # (k, 1, dim)
         return self._fn(self._rows * z)[:, 0]
+
+    @classmethod
+    def variants(cls) -> list[dict[str, Any]]:
+        """Ten optimum locations (seeds 0 … 9)."""
+        return [{"seed": seed} for seed in range(10)]
 
     def reference(self) -> Reference:
         point = self.space.decode(self.x_star)

@@ -1,9 +1,13 @@
 """optbench: benchmark and profile black-box optimizers, and decide which one to ship.
 
-The public API, importable without loading torch or any optimizer library:
+The public API, importable without loading torch or any optimizer library (each call imports what
+it needs):
 
 - ``optbench.get(name, **options)``: a registered objective;
-- ``optbench.run(objective, optimizer, budget=..., seed=...)``: one instrumented run, a ``RunRecord``;
+- ``optbench.run(objective, optimizer, max_evals=..., seed=...)``: one instrumented run, a ``RunRecord``;
+- ``optbench.objective(fn, bounds={...})``: a plain function as an objective (no subclassing);
+- ``optbench.register_objective(name, factory)`` / ``optbench.register_optimizer(name, adapter)``;
+- ``optbench.objective_names()`` / ``optbench.optimizer_names()``: what is registered, plug-ins included;
 - ``optbench.recommended(kind)``: the shipped decision, for production code.
 """
 
@@ -14,14 +18,19 @@ from typing import TYPE_CHECKING, Any
 from optbench.harness.recommend import Recommendation, recommended
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from optbench.harness.optimizers.base import OptimizerAdapter
     from optbench.harness.record import RunRecord
     from optbench.objectives.base import Objective
+    from optbench.objectives.function import FunctionObjective
 
-__all__ = ["Recommendation", "recommended", "get", "run"]
+__all__ = ["Recommendation", "recommended", "get", "run", "objective", "register_objective", "register_optimizer",
+           "objective_names", "optimizer_names"]
 
 
 def get(name: str, **options: Any) -> Objective:
-    """Build the registered objective ``name`` with ``options``."""
+    """Build the registered objective ``name`` (or a one-off ``package.module:factory``) with ``options``."""
     from optbench import objectives
 
     return objectives.get(name, **options)
@@ -40,3 +49,40 @@ def run(objective: str, optimizer: str, *, max_evals: int | None = 500, max_seco
                 dict(optimizer_options or {}))
     cell.validate()
     return run_cell(cell)
+
+
+def objective(fn: Callable[..., Any], bounds: dict[str, Any], **kwargs: Any) -> FunctionObjective:
+    """A plain function as an Objective over ``bounds`` (see ``optbench.objectives.function``):
+    ``batched``, ``device``, ``family``, ``gain``, ``reference``, ``knowledge``, ``name``."""
+    from optbench.objectives.function import objective as make
+
+    return make(fn, bounds, **kwargs)
+
+
+def register_objective(name: str, factory: Callable[..., Objective] | Objective | str) -> None:
+    """Register an objective factory (class or function; its keyword arguments are the options), an
+    Objective instance, or a ``module:attr`` string, under ``name``."""
+    from optbench import objectives
+
+    objectives.register(name, factory)
+
+
+def register_optimizer(name: str, adapter: type[OptimizerAdapter] | str) -> None:
+    """Register an ``OptimizerAdapter`` subclass (or its ``module:Class``) under ``name``."""
+    from optbench.harness import optimizers
+
+    optimizers.register(name, adapter)
+
+
+def objective_names() -> list[str]:
+    """Registered objective names, plug-ins included."""
+    from optbench import objectives
+
+    return objectives.names()
+
+
+def optimizer_names() -> list[str]:
+    """Registered optimizer names, plug-ins included."""
+    from optbench.harness import optimizers
+
+    return optimizers.names()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -56,3 +57,19 @@ def console_markup(line: str) -> str:
     """Markdown ``**bold**`` and `` `code` `` spans as rich markup (the console must not print ``**``)."""
     line = escape(line)  # brackets in the text are text, not rich markup
     return re.sub(r"`([^`]+)`", r"[cyan]\1[/cyan]", re.sub(r"\*\*(.+?)\*\*", r"[bold]\1[/bold]", line))
+
+
+def invoke(verb: Callable[..., Any], **given: Any) -> int:
+    """Call another verb's function as its command line would, with its option defaults for what is
+    not ``given`` (how ``demo`` and ``advise`` chain verbs without the CLI app); returns its exit code."""
+    import inspect
+
+    from typer.models import ParameterInfo
+
+    kwargs = {name: given.get(name, p.default.default if isinstance(p.default, ParameterInfo) else p.default)
+              for name, p in inspect.signature(verb).parameters.items()}
+    try:
+        verb(**kwargs)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+    return 0

@@ -1,4 +1,10 @@
-"""``optbench demo``: the main job on its defaults — run the quick suite, report, decide."""
+"""``optbench demo``: the main job on its defaults — run the quick suite, report, decide.
+
+The decision goes to ``--out`` (default ``results/demo/``), never over the decision production code
+reads (``optbench.recommended``: ``$OPTBENCH_DECISION`` or ``./results/decision.json``) unless
+``--overwrite-decision``: with ``--out results`` and a shipped decision there, the demo writes its
+own to ``results/demo/`` and says so.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +12,56 @@ from pathlib import Path
 
 import typer
 
-from optbench.harness.commands.common import MAX_WORKERS, WORKERS_HELP, console
+from optbench.harness.commands.common import MAX_WORKERS, WORKERS_HELP, console, invoke
+
+DEFAULT_OUT = Path("results/demo")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo", help="The main job: run the `quick` suite (resuming what the store already has), "
-                             "write the report and the decision (results/DECISION.md).")(demo)
+    app.command("demo", help="The main job: run the `quick` suite (resuming what the store already has), write "
+                             "the report and the decision into --out (default results/demo/); a shipped "
+                             "decision is only replaced with --overwrite-decision.")(demo)
 
 
 def demo(
     store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
-    out: Path = typer.Option(Path("results"), "--out", help="folder for report/, DECISION.md, decision.json"),
+    out: Path = typer.Option(DEFAULT_OUT, "--out", help="folder for report/, DECISION.md, decision.json"),
     suite: str = typer.Option("quick", "--suite", help="the suite to run (see harness/suites.toml)"),
     workers: int = typer.Option(0, "--workers", min=0, max=MAX_WORKERS, help=WORKERS_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    overwrite_decision: bool = typer.Option(False, "--overwrite-decision", "--force",
+                                            help="replace the shipped decision if --out holds it"),
 ) -> None:
-    from optbench.harness.cli import app
+    from optbench.harness.commands.decide import decide
+    from optbench.harness.commands.report import report
+    from optbench.harness.commands.run import run
     from optbench.harness.paths import check_output_folder
     from optbench.harness.store import check
 
     check(store)
     check_output_folder(out, "--out")
-    steps = [
-        ["run", "--suite", suite, "--store", str(store), *(["--workers", str(workers)] if workers else []),
-         *(["--quiet"] if quiet else [])],
-        ["report", "--store", str(store), "--out", str(out / "report")],
-        ["decide", "--store", str(store), "--out", str(out)],
-    ]
-    for step in steps:
-        console.rule(f"optbench {' '.join(step)}")
-        try:
-            app(args=step, standalone_mode=False)
-        except SystemExit as exit_:  # `run` exits 1 when some cells failed: they are rows in the report
-            if exit_.code not in (0, 1, None):
-                raise
-    console.print(f"\nDone. Open {out / 'report' / 'index.html'}; the decision is in {out / 'DECISION.md'}.")
+    decision_out = decision_folder(out, overwrite_decision)
+    check_output_folder(decision_out, "the decision's folder")
+    console.rule(f"optbench run --suite {suite}")
+    code = invoke(run, suite=suite, store=store, workers=workers or None, quiet=quiet)
+    if code not in (0, 1):  # 1: some cells failed, they are rows in the report
+        raise typer.Exit(code)
+    console.rule("optbench report")
+    invoke(report, store=store, out=out / "report")
+    console.rule("optbench decide")
+    invoke(decide, store=store, out=decision_out)
+    if decision_out != out:
+        console.print(f"[yellow]kept the shipped decision in {out} (it is what optbench.recommended() reads); "
+                      f"this run's decision is in {decision_out} (--overwrite-decision replaces the shipped one)"
+                      "[/yellow]")
+    console.print(f"\nDone. Open {out / 'report' / 'index.html'}; the decision is in {decision_out / 'DECISION.md'}.")
+
+
+def decision_folder(out: Path, overwrite: bool) -> Path:
+    """Where the demo writes its decision: ``out``, unless ``out`` holds the decision that
+    ``optbench.recommended()`` reads now and ``overwrite`` is off (then ``results/demo/``)."""
+    from optbench.harness.recommend import decision_path
+
+    shipped, _ = decision_path()
+    holds_it = shipped.resolve().parent == out.resolve() and (shipped.exists() or (out / "DECISION.md").exists())
+    return DEFAULT_OUT if holds_it and not overwrite and out.resolve() != DEFAULT_OUT.resolve() else out

@@ -1,4 +1,5 @@
-"""``optbench list``: every registered objective (options, parameters) and optimizer."""
+"""``optbench list``: every registered objective (options, parameters) and optimizer, and where
+each name comes from (builtin, an installed distribution's entry point, a plug-in module or file)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from optbench.harness.commands.common import console
 
 
 def register(app: typer.Typer) -> None:
-    app.command("list", help="List registered objectives (with options and parameters) and optimizers.")(list_all)
+    app.command("list", help="List registered objectives (with options, parameters, what they know) and "
+                             "optimizers, and where each comes from.")(list_all)
 
 
 def list_all() -> None:
@@ -17,19 +19,37 @@ def list_all() -> None:
     from optbench.harness import optimizers
 
     table = Table(title="Objectives (minimized)")
-    for col in ("name", "options (default)", "parameters"):
+    for col in ("name", "from", "options (default)", "parameters", "knows"):
         table.add_column(col)
     for name in objectives.names():
-        defaults = objectives.option_defaults(name)
-        helps = objectives.option_help(name)
-        opts = "\n".join(f"{k}={v!r}  {helps.get(k, '')}" for k, v in defaults.items()) or "-"
-        table.add_row(name, opts, objectives.get(name).space.describe())
+        table.add_row(name, objectives.ORIGINS[name], *_objective_columns(name))
     console.print(table)
     opt_table = Table(title="Optimizers")
-    for col in ("name", "options (default)", "seedable"):
+    for col in ("name", "from", "options (default)", "seedable"):
         opt_table.add_column(col)
     for name in optimizers.names():
-        cls = optimizers.adapter_class(name)
-        opt_table.add_row(name, ", ".join(f"{k}={v!r}" for k, v in cls.defaults.items()) or "-",
+        try:
+            cls = optimizers.adapter_class(name)
+        except Exception as exc:  # a broken plug-in is a row that says so, not a failed listing
+            opt_table.add_row(name, optimizers.ORIGINS[name], f"[red]cannot load: {exc}[/red]", "-")
+            continue
+        opt_table.add_row(name, optimizers.ORIGINS[name],
+                          ", ".join(f"{k}={v!r}" for k, v in cls.defaults.items()) or "-",
                           "yes" if cls.seedable else "no")
     console.print(opt_table)
+
+
+def _objective_columns(name: str) -> list[str]:
+    """Options with their help, the parameters and what the objective knows of its optimum."""
+    from optbench import objectives
+
+    try:
+        defaults = objectives.option_defaults(name)
+        helps = objectives.option_help(name)
+        built = objectives.get(name)
+    except Exception as exc:  # a broken plug-in is a row that says so, not a failed listing
+        return [f"[red]cannot load: {exc}[/red]", "-", "-"]
+    opts = "\n".join(f"{k}={v!r}  {helps.get(k, '')}" for k, v in defaults.items()) or "-"
+    knows = {"optimum": "optimum", "bound": "a bound", "none": "nothing (best found)"}.get(built.knowledge,
+                                                                                          built.knowledge)
+    return [opts, built.space.describe(), knows]

@@ -1,6 +1,7 @@
 """Optimizer registry: public name -> ``module:Class`` of its adapter (imported on first use).
 
-Adding an optimizer is one adapter module plus one line here.
+Adding an optimizer is one adapter module plus one line here, or a plug-in calling
+:func:`register` (see ``optbench.harness.plugins``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from optbench.harness.budget import HarnessError
 from optbench.harness.optimizers.base import OptimizerAdapter
 
-REGISTRY: dict[str, str] = {
+REGISTRY: dict[str, str | type[OptimizerAdapter]] = {
     "random": "optbench.harness.optimizers.baselines:RandomSearch",
     "grid": "optbench.harness.optimizers.baselines:GridSearch",
     "scipy.de": "optbench.harness.optimizers.scipy_adapters:DifferentialEvolution",
@@ -34,17 +35,37 @@ REGISTRY: dict[str, str] = {
 }
 
 
+#: Where each name comes from (see ``optbench.objectives.ORIGINS``).
+ORIGINS: dict[str, str] = dict.fromkeys(REGISTRY, "builtin")
+
+
 def names() -> list[str]:
-    """Registered optimizer names."""
+    """Registered optimizer names (plug-ins included)."""
+    _load_plugins()
     return list(REGISTRY)
+
+
+def _load_plugins() -> None:
+    from optbench.harness import plugins
+
+    plugins.load_all()
 
 
 def adapter_class(name: str) -> type[OptimizerAdapter]:
     """The adapter class registered as ``name``; a clear error listing the names otherwise."""
+    _load_plugins()
     if name not in REGISTRY:
         raise HarnessError(f"unknown optimizer {name!r}; registered: {', '.join(REGISTRY)}")
-    module, _, cls = REGISTRY[name].partition(":")
-    return getattr(import_module(module), cls)
+    target = REGISTRY[name]
+    if isinstance(target, str):
+        module, _, cls = target.partition(":")
+        try:
+            target = getattr(import_module(module), cls)
+        except (ImportError, AttributeError) as exc:
+            raise HarnessError(f"optimizer {name!r} ({ORIGINS.get(name)}): cannot load {REGISTRY[name]!r}: {exc}") from None
+    if not (isinstance(target, type) and issubclass(target, OptimizerAdapter)):
+        raise HarnessError(f"optimizer {name!r} ({ORIGINS.get(name)}) is not an OptimizerAdapter subclass")
+    return target
 
 
 def make(name: str, **options: Any) -> OptimizerAdapter:
@@ -52,18 +73,10 @@ def make(name: str, **options: Any) -> OptimizerAdapter:
     return adapter_class(name)(**options)
 
 
-def register(name: str, target: str) -> None:
-    """Register an adapter at run time (plug-ins, test doubles): ``target`` is ``module:Class``."""
+def register(name: str, target: str | type[OptimizerAdapter], origin: str | None = None) -> None:
+    """Register an adapter (plug-ins, test doubles): ``target`` is ``module:Class`` or the class;
+    ``origin`` defaults to the plug-in being loaded, else "run time"."""
+    from optbench.harness import plugins
+
     REGISTRY[name] = target
-
-
-def load_plugins() -> None:
-    """Import the modules named in ``OPTBENCH_PLUGINS`` (comma-separated); each may call
-    :func:`register`. Worker processes call this too, so plug-ins reach them."""
-    import os
-
-    for module in filter(None, os.environ.get("OPTBENCH_PLUGINS", "").split(",")):
-        import_module(module.strip())
-
-
-load_plugins()
+    ORIGINS[name] = origin or plugins.current_origin("run time")

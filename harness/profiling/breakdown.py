@@ -1,10 +1,12 @@
 """Attribute a cProfile run's time to groups: optimizer, objective, item (sync), harness, other.
 
 Every function's *own* time (tottime) goes to exactly one place, so the groups sum to the
-profile's total. Code is *owned* by its file: the optimizer library's package and the adapters
-(``harness/optimizers/``) are ``optimizer``, ``objectives/`` is ``objective``, the rest of
-``harness/`` is ``harness``; torch's host syncs (``.item()``, ``.cpu()``, ``.numpy()``,
-``.tolist()``, ``cuda.synchronize``) are ``item`` wherever they are called. Everything else
+profile's total. Code is *owned* by its file: the profiled objective's class files (and a function
+objective's ``fn`` file) and ``objectives/`` are ``objective``, the adapter's class files, the
+adapters (``harness/optimizers/``) and the optimizer library's package are ``optimizer``, wherever
+they live (a plug-in's code included); the rest of ``harness/`` is ``harness``;
+torch's host syncs (``.item()``, ``.cpu()``, ``.numpy()``, ``.tolist()``, ``cuda.synchronize``) are
+``item`` wherever they are called. Everything else
 (torch ops, numpy, builtins, library dependencies) inherits from its callers: its own time is
 split by cProfile's per-caller own time, and what it calls in turn is split by the per-caller
 cumulative time (an approximation for helpers shared by several groups). What reaches no owned
@@ -21,6 +23,7 @@ import re
 import sysconfig
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,16 +71,53 @@ def _package_dir(module: str) -> str | None:
     return os.path.join(next(iter(locations)), "") if locations else None
 
 
-def owners(library: str) -> list[tuple[str, str | None]]:
+def owners(library: str, objective: Any = None, adapter: type | None = None) -> list[tuple[str, str | None]]:
     """(path prefix, group) pairs in match order; group None means "inherit from callers"."""
     from optbench import harness, objectives
     from optbench.objectives import base
 
-    pairs = [(base.__file__, None), (_package_dir(f"{harness.__name__}.optimizers"), "optimizer")]
+    pairs: list[tuple[str | None, str | None]] = [(base.__file__, None)]
+    pairs += [(path, "objective") for path in objective_files(objective)]
+    pairs += [(path, "optimizer") for path in adapter_files(adapter)]
+    pairs.append((_package_dir(f"{harness.__name__}.optimizers"), "optimizer"))
     if library not in ("optbench", "harness"):
         pairs.append((_package_dir(library), "optimizer"))
     pairs += [(_package_dir(objectives.__name__), "objective"), (_package_dir(harness.__name__), "harness")]
     return [(prefix, group) for prefix, group in pairs if prefix]
+
+
+def objective_files(objective: Any) -> list[str]:
+    """The source files of ``objective``'s own classes (not the ``Objective`` base) and of a
+    function objective's ``fn``."""
+    from optbench.objectives.base import Objective
+
+    if objective is None:
+        return []
+    code = [cls for cls in type(objective).__mro__ if issubclass(cls, Objective) and cls is not Objective]
+    fn = getattr(objective, "fn", None)
+    return _source_files([*code, *([inspect.unwrap(fn)] if callable(fn) else [])])
+
+
+def adapter_files(adapter: type | None) -> list[str]:
+    """The source files of an adapter class and its bases below ``OptimizerAdapter``."""
+    from optbench.harness.optimizers.base import OptimizerAdapter
+
+    if adapter is None:
+        return []
+    return _source_files([cls for cls in adapter.__mro__ if issubclass(cls, OptimizerAdapter)
+                          and cls is not OptimizerAdapter])
+
+
+def _source_files(things: list[Any]) -> list[str]:
+    files: dict[str, None] = {}
+    for thing in things:
+        try:
+            path = inspect.getsourcefile(thing)
+        except TypeError:  # a builtin or C function has no source file
+            path = None
+        if path:
+            files[os.path.realpath(path)] = None
+    return list(files)
 
 
 class _Attributor:
@@ -153,11 +193,13 @@ def code_key(function) -> Func:
     return code.co_filename, code.co_firstlineno, code.co_name
 
 
-def breakdown(stats: pstats.Stats, library: str, eval_functions, top_n: int = 15) -> Breakdown:
-    """Group the own time of ``stats``. Of ``eval_functions`` (the objective's ``compute`` and
+def breakdown(stats: pstats.Stats, library: str, eval_functions, top_n: int = 15, objective: Any = None,
+              adapter: type | None = None) -> Breakdown:
+    """Group the own time of ``stats`` (``objective`` and ``adapter``: the profiled run's, whose
+    files are owned wherever they live). Of ``eval_functions`` (the objective's ``compute`` and
     ``compute_batch``) the one with the most cumulative time is reported with its calls."""
     raw = stats.stats  # type: ignore[attr-defined]
-    attributor = _Attributor(raw, owners(library))
+    attributor = _Attributor(raw, owners(library, objective, adapter))
     groups = dict.fromkeys(GROUPS, 0.0)
     rows = []
     for func, (_cc, nc, tt, ct, _callers) in raw.items():

@@ -97,9 +97,10 @@ def run_cprofile(cell: Cell, prof_path: Path, top_n: int = 15) -> tuple[RunRecor
     record = profiler.runcall(run_cell, cell, with_reference=False)
     profiler.dump_stats(prof_path)
     record = dataclasses.replace(record, reference_value=reference_value(cell.objective, cell.options))
-    library = optimizers.adapter_class(cell.optimizer).library
+    adapter = optimizers.adapter_class(cell.optimizer)
     kind = type(objective)
-    return record, breakdown(pstats.Stats(str(prof_path)), library, [kind.compute, kind.compute_batch], top_n)
+    return record, breakdown(pstats.Stats(str(prof_path)), adapter.library, [kind.compute, kind.compute_batch], top_n,
+                             objective=objective, adapter=adapter)
 
 
 def py_spy_path() -> str | None:

@@ -153,18 +153,24 @@ def run_job(job: Job) -> JobResult:
                      best_value, best_params, trials)
 
 
-def problem_options(objective: str, options: dict[str, Any], k: int) -> tuple[dict[str, Any], str]:
-    """Options of the k-th independent problem and how problems differ: MaxDiff ``goog`` takes the
-    k-th next window, synthetic functions the k-th next seed; other objectives (``ma_crossover``
-    has no sub-period option) repeat the same problem and only the sampler seed differs."""
-    from optbench.objectives.maxdiff_data import GOOG_WINDOWS
-    from optbench.objectives.synthetic import FUNCTIONS
+SAME_PROBLEM = "same problem, other sampler seeds"
 
-    if objective == "maxdiff" and options.get("data") == "goog":
-        return {**options, "window": (int(options.get("window", 0)) + k) % GOOG_WINDOWS}, "goog windows"
-    if objective in FUNCTIONS:
-        return {**options, "seed": int(options.get("seed", 0)) + k}, "objective seeds"
-    return dict(options), "same problem, other sampler seeds"
+
+def problem_options(objective: str, options: dict[str, Any], k: int) -> tuple[dict[str, Any], str]:
+    """Options of the k-th independent problem and how problems differ: the objective's own
+    ``variants()`` in order, from the one ``options`` select, among the variants setting the same
+    options (MaxDiff ``goog``: the next windows); with no such variant or only one, the same
+    problem (only the sampler seed differs)."""
+    declaration = objectives.declaration(objective)
+    variants = declaration.variants() if declaration is not None else [{}]
+    full = {**objectives.option_defaults(objective), **objectives.coerced_options(objective, options)}
+    selected = next((v for v in variants if all(full.get(key) == value for key, value in v.items())), None)
+    pool = [v for v in variants if selected is not None and v.keys() == selected.keys()]
+    if len(pool) < 2:
+        return dict(options), SAME_PROBLEM
+    chosen = pool[(pool.index(selected) + k) % len(pool)]
+    varying = [key for key in chosen if len({repr(v[key]) for v in pool}) > 1]
+    return {**options, **chosen}, f"{', '.join(varying)} variants"
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,8 @@ def test_bad_mode_burn_or_config_is_a_harness_error(tmp_path):
 
 
 def test_independent_problems_differ_where_the_objective_allows():
-    assert problem_options("maxdiff", {"data": "goog", "window": 69}, 1)[0]["window"] == 0
+    assert problem_options("maxdiff", {"data": "goog", "window": 69}, 1) == ({"data": "goog", "window": 0}, "window variants")
+    assert problem_options("maxdiff", {"data": "goog", "window": "3"}, 2)[0]["window"] == 5  # command-line text
     assert problem_options("sphere", {"seed": 5}, 2)[0]["seed"] == 7
     assert problem_options("ma_crossover", {}, 1) == ({}, "same problem, other sampler seeds")
 
