@@ -129,10 +129,13 @@ def option_help(name: str) -> dict[str, str]:
 def get(name: str, **options: Any) -> Objective:
     """Build objective ``name``; options are checked against its signature and coerced to the
     defaults' types (so ``"3"`` from a command line becomes ``3``)."""
-    built = _factory(name)(**coerced_options(name, options))
+    given = coerced_options(name, options)
+    built = _factory(name)(**given)
     if not isinstance(built, Objective):
         raise ObjectiveError(f"objective {name!r} ({ORIGINS[name]}) built a {type(built).__name__}, not an "
                              "Objective: wrap a plain function with optbench.objective(fn, bounds=...)")
+    if not built.options:  # a factory wrapping a function: its options are what it was called with
+        built.options = {**option_defaults(name), **given}
     return built
 
 
