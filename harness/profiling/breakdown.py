@@ -71,44 +71,50 @@ def _package_dir(module: str) -> str | None:
     return os.path.join(next(iter(locations)), "") if locations else None
 
 
-def owners(library: str, objective: Any = None, adapter: type | None = None) -> list[tuple[str, str | None]]:
-    """(path prefix, group) pairs in match order; group None means "inherit from callers"."""
+# Where code is owned: (path prefix, group) for files and packages, (path, group, first line, last
+# line) for one class's methods; group None means "inherit from callers".
+Owner = tuple[str, str | None] | tuple[str, str | None, int, int]
+
+
+def owners(library: str, objective: Any = None, adapter: type | None = None) -> list[Owner]:
+    """Owner entries in match order: the profiled objective's and adapter's own classes (so one
+    plug-in file may hold both), then their whole files, then the packages."""
     from optbench import harness, objectives
+    from optbench.harness.optimizers.base import OptimizerAdapter
     from optbench.objectives import base
-
-    pairs: list[tuple[str | None, str | None]] = [(base.__file__, None)]
-    pairs += [(path, "objective") for path in objective_files(objective)]
-    pairs += [(path, "optimizer") for path in adapter_files(adapter)]
-    pairs.append((_package_dir(f"{harness.__name__}.optimizers"), "optimizer"))
-    if library not in ("optbench", "harness"):
-        pairs.append((_package_dir(library), "optimizer"))
-    pairs += [(_package_dir(objectives.__name__), "objective"), (_package_dir(harness.__name__), "harness")]
-    return [(prefix, group) for prefix, group in pairs if prefix]
-
-
-def objective_files(objective: Any) -> list[str]:
-    """The source files of ``objective``'s own classes (not the ``Objective`` base) and of a
-    function objective's ``fn``."""
     from optbench.objectives.base import Objective
 
-    if objective is None:
-        return []
-    code = [cls for cls in type(objective).__mro__ if issubclass(cls, Objective) and cls is not Objective]
-    fn = getattr(objective, "fn", None)
-    return _source_files([*code, *([inspect.unwrap(fn)] if callable(fn) else [])])
+    objective_classes = _own_classes(type(objective), Objective) if objective is not None else []
+    adapter_classes = _own_classes(adapter, OptimizerAdapter) if adapter is not None else []
+    fn = getattr(objective, "fn", None)  # a function objective's function
+    out: list[Owner] = [(base.__file__, None)]
+    out += [*_spans(objective_classes, "objective"), *_spans(adapter_classes, "optimizer")]
+    out += [(path, "objective") for path in _files([*objective_classes, *([inspect.unwrap(fn)] if callable(fn) else [])])]
+    out += [(path, "optimizer") for path in _files(adapter_classes)]
+    packages = [(_package_dir(f"{harness.__name__}.optimizers"), "optimizer")]
+    if library not in ("optbench", "harness"):
+        packages.append((_package_dir(library), "optimizer"))
+    packages += [(_package_dir(objectives.__name__), "objective"), (_package_dir(harness.__name__), "harness")]
+    return out + [(prefix, group) for prefix, group in packages if prefix]
 
 
-def adapter_files(adapter: type | None) -> list[str]:
-    """The source files of an adapter class and its bases below ``OptimizerAdapter``."""
-    from optbench.harness.optimizers.base import OptimizerAdapter
-
-    if adapter is None:
-        return []
-    return _source_files([cls for cls in adapter.__mro__ if issubclass(cls, OptimizerAdapter)
-                          and cls is not OptimizerAdapter])
+def _own_classes(cls: type, base: type) -> list[type]:
+    """``cls`` and its bases below ``base`` (the interface's own code inherits from callers)."""
+    return [c for c in cls.__mro__ if issubclass(c, base) and c is not base]
 
 
-def _source_files(things: list[Any]) -> list[str]:
+def _spans(classes: list[type], group: str) -> list[tuple[str, str, int, int]]:
+    spans = []
+    for cls in classes:
+        try:
+            lines, first = inspect.getsourcelines(cls)
+        except (OSError, TypeError):  # no source (built in C, or made at run time)
+            continue
+        spans.append((inspect.getsourcefile(cls) or "", group, first, first + len(lines) - 1))
+    return spans
+
+
+def _files(things: list[Any]) -> list[str]:
     files: dict[str, None] = {}
     for thing in things:
         try:
@@ -116,7 +122,7 @@ def _source_files(things: list[Any]) -> list[str]:
         except TypeError:  # a builtin or C function has no source file
             path = None
         if path:
-            files[os.path.realpath(path)] = None
+            files[path] = None
     return list(files)
 
 
@@ -125,7 +131,7 @@ class _Attributor:
     all its group; any other function is the average of its callers' shares weighted by their
     cumulative time through it (iterated to the fixed point, so recursion is handled)."""
 
-    def __init__(self, stats: dict, owner_prefixes: list[tuple[str, str | None]], sweeps: int = 1000):
+    def __init__(self, stats: dict, owner_prefixes: list[Owner], sweeps: int = 1000):
         self.stats, self.prefixes = stats, owner_prefixes
         self.index = {f: i for i, f in enumerate(stats)}
         column = {g: j for j, g in enumerate(GROUPS)}
@@ -151,10 +157,11 @@ class _Attributor:
         self.shares = shares
 
     def owner(self, func: Func) -> str | None:
-        filename, _, name = func
+        filename, line, name = func
         if filename == "~":
             return "item" if _SYNC.search(name) else None
-        return next((group for prefix, group in self.prefixes if filename.startswith(prefix)), None)
+        return next((entry[1] for entry in self.prefixes if filename.startswith(entry[0])
+                     and (len(entry) == 2 or entry[2] <= line <= entry[3])), None)
 
     def own_time(self, func: Func) -> dict[str, float]:
         """``func``'s own time split by group; a helper's by each caller edge's own time."""
