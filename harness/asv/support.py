@@ -54,6 +54,13 @@ OPTIMIZE_OBJECTIVES = _pick(["maxdiff-ar200", "maxdiff-ar200-eod", "rastrigin-2d
 BATCH_SIZE = 1024
 
 # A fixed list, so results stay comparable across commits; names not registered are skipped.
+# Your own objectives too: `OPTBENCH_ASV_OBJECTIVES=bollinger_goog,...` (registered names, e.g. an
+# installed plug-in's; default options) joins each to every list above, keyed by its name.
+PLUGGED_IN = [name.strip() for name in os.environ.get("OPTBENCH_ASV_OBJECTIVES", "").split(",") if name.strip()]
+OBJECTIVES.update({name: (name, {}) for name in PLUGGED_IN})
+for _keys in (SCALAR_OBJECTIVES, BATCH_OBJECTIVES, OPTIMIZE_OBJECTIVES):
+    _keys += [name for name in PLUGGED_IN if name not in _keys]
+
 OPTIMIZERS = _pick(["random", "grid", "scipy.de", "scipy.direct", "scipy.dual_annealing",
                     "nevergrad.oneplusone", "nevergrad.ngopt", "optuna.tpe", "evotorch.cmaes"],
                    ["scipy.de_vectorized", "scipy.shgo", "nevergrad.twopointsde", "nevergrad.cma",

@@ -146,3 +146,12 @@ def test_the_installed_example_plugin_is_found_through_its_entry_points():
     assert optimizers.ORIGINS["example.halton"] == f"entry point optbench-example-plugin {version}"
     built = objectives.get("bollinger_goog")
     assert (built.knowledge, built.gain, built.family, built.reference()) == ("none", True, "mean_reversion", None)
+
+
+def test_the_asv_suite_takes_plugged_in_objectives_from_the_environment(plugin_file, tmp_path):
+    script = ("from optbench.harness.asv import support as s\n"
+              "print(s.make_objective('tmp.tilted').name, 'tmp.tilted' in s.SCALAR_OBJECTIVES, "
+              "'tmp.tilted' in s.OPTIMIZE_OBJECTIVES)")
+    env = {**os.environ, plugins.ENV: str(plugin_file), "OPTBENCH_ASV_OBJECTIVES": "tmp.tilted"}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.stdout.split() == ["tilted", "True", "True"], run.stderr
