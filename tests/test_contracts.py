@@ -51,8 +51,11 @@ optbench.register_objective("contract.bowl", optbench.objective(
     reference=Reference(0.0, {"a": 0.3, "n": 4, "kind": "y"})))
 optbench.register_optimizer("contract.coordinate", CoordinateStep)
 
-OBJECTIVES = objectives.names()
-OPTIMIZERS = optimizers.names()
+# Test doubles (``test.*``, e.g. tests/harness/matrix_doubles.py: one hangs, one segfaults) break the
+# contract on purpose; every other registered name is held to it.
+DOUBLES = "test."
+OBJECTIVES = [name for name in objectives.names() if not name.startswith(DOUBLES)]
+OPTIMIZERS = [name for name in optimizers.names() if not name.startswith(DOUBLES)]
 # A GP step costs ~0.2 s: the contract needs only a few. batched.exact evaluates its whole breakpoint
 # grid at once (3189 points at n=60) and refuses a smaller budget.
 BUDGET = {"botorch.qlogei": 6, "batched.exact": 4000}
