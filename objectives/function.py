@@ -52,7 +52,7 @@ class FunctionObjective(Objective):
             raise ObjectiveError(f"knowledge={knowledge!r} must be one of {list(KNOWLEDGE)}, and a reference is "
                                  "given exactly when it is not 'none'")
         self.fn, self.batched, self.device = fn, bool(batched), device
-        self.name = name or getattr(fn, "__name__", "function")
+        self.name: str = name or str(getattr(fn, "__name__", "function"))
         self.space = SearchSpace(tuple(_param(k, v) for k, v in bounds.items()))
         if not self.space.dim:
             raise ObjectiveError(f"objective {self.name!r}: bounds must name at least one parameter")

@@ -136,7 +136,7 @@ class _Attributor:
         self.index = {f: i for i, f in enumerate(stats)}
         column = {g: j for j, g in enumerate(GROUPS)}
         fixed = np.zeros((len(stats), len(GROUPS)))
-        links = []  # (function, caller, caller's weight in the function's calls)
+        edge_list: list[tuple[int, int, float]] = []  # (function, caller, caller's weight in its calls)
         for i, func in enumerate(stats):
             group = self.owner(func)
             edges = {} if group else {c: ct or nc * 1e-9 for c, (nc, _cc, _tt, ct) in stats[func][4].items()
@@ -144,8 +144,8 @@ class _Attributor:
             total = sum(edges.values())
             if group or total <= 0:  # owned, or called only from the profiler itself
                 fixed[i, column[group or "other"]] = 1.0
-            links += [(i, self.index[caller], w / total) for caller, w in edges.items()]
-        links = np.array(links).reshape(-1, 3)
+            edge_list += [(i, self.index[caller], w / total) for caller, w in edges.items()]
+        links = np.array(edge_list).reshape(-1, 3)
         rows, cols, weights = links[:, 0].astype(int), links[:, 1].astype(int), links[:, 2]
         shares = fixed
         for _ in range(sweeps):  # shares = fixed + W @ shares, W[i, j] = weight of caller j in i's calls
@@ -213,10 +213,10 @@ def breakdown(stats: pstats.Stats, library: str, eval_functions, top_n: int = 15
         split = attributor.own_time(func)
         for g, seconds in split.items():
             groups[g] += seconds
-        main = max(split, key=split.get) if split else "other"
+        main = max(split, key=lambda g: split[g]) if split else "other"
         rows.append(HotFunction(label(func), main, nc, tt, ct))
     rows.sort(key=lambda r: r.own_s, reverse=True)
-    none = (0, 0, 0.0, 0.0, {})
+    none: tuple = (0, 0, 0.0, 0.0, {})
     eval_key = max(map(code_key, eval_functions), key=lambda k: raw.get(k, none)[3])
     _, eval_calls, _, eval_cum, _ = raw.get(eval_key, none)
     items = [v for k, v in raw.items() if k[0] == "~" and "method 'item' of 'torch" in k[2]]
