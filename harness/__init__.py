@@ -1,6 +1,6 @@
 """optbench's harness: run optimizers on objectives, measure, store, report and decide.
 
-``harness.recommended(kind, preset)`` returns the shipped decision (see ``harness.recommend``).
+``optbench.recommended(kind, preset)`` (also here) returns the shipped decision (see ``optbench.harness.recommend``).
 """
 
 from optbench.harness.recommend import Recommendation, recommended

@@ -1,4 +1,4 @@
-"""``harness.recommended(kind, preset)``: the optimizer a backtest should use, read from the decision
+"""``optbench.recommended(kind, preset)``: the optimizer a backtest should use, read from the decision
 that ``optbench decide`` wrote — so production code imports the decision instead of hard-coding it.
 
 Where it looks, in this order: ``path`` if given, else ``$OPTBENCH_DECISION``, else

@@ -16,7 +16,7 @@ from optbench.harness.budget import Budget
 from optbench.harness.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.harness.record import Cell
-from optbench.harness.runner import run_cell
+from optbench.harness.runner import describe, failed_record, run_cell
 from optbench.objectives import Reference
 
 
@@ -114,3 +114,15 @@ def test_the_plugin_optimizer_runs_on_the_plugin_objective_and_the_record_says_w
     by_hand = (p["a"] - 0.3) ** 2 + (p["n"] - 4) ** 2 + (p["kind"] != "y")
     assert record.status == "ok" and record.n_evals == 50 and record.value == pytest.approx(by_hand, rel=1e-12)
     assert (record.reference_kind, record.reference_value, record.objective_class) == ("optimum", 0.0, "_bowl")
+
+
+@pytest.mark.parametrize("name", OBJECTIVES)
+def test_a_failed_cells_record_declares_what_the_built_objective_does(name):
+    failed = failed_record(Cell(name, "random", Budget(5)), "crashed", "the worker died")
+    built = describe(objectives.get(name))
+    assert {k: getattr(failed, k) for k in built} == built
+
+
+def test_a_failed_record_of_an_unknown_objective_keeps_the_defaults():
+    failed = failed_record(Cell("no.such.objective", "random", Budget(5)), "error", "unknown")
+    assert (failed.objective_class, failed.gain, failed.reference_kind) == ("", False, "optimum")
