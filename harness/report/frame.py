@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -52,10 +51,12 @@ SCALE = (  # the scale in words, as the report and DECISION.md state it
 def declared_traits(name: str) -> tuple[str, bool, str]:
     """(class, gain, knowledge) that the registered objective ``name`` declares; its name, False and
     "optimum" when it is not registered here or declares nothing."""
-    factory = objectives.REGISTRY.get(name)
-    cls = factory.func if isinstance(factory, partial) else factory
-    return (getattr(cls, "family", "") or name, bool(getattr(cls, "gain", False)),
-            str(getattr(cls, "knowledge", "optimum")))
+    try:
+        declared = objectives.declaration(name)  # without building it (plug-ins, instances, factories)
+    except Exception:  # not registered here: the record's own fields are all there is
+        declared = None
+    return (getattr(declared, "family", "") or name, bool(getattr(declared, "gain", False)),
+            str(getattr(declared, "knowledge", "optimum")))
 
 
 def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
