@@ -4,9 +4,8 @@ each name comes from (builtin, an installed distribution's entry point, a plug-i
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from optbench.harness.commands.common import console
+from optbench.harness.commands.common import add_text_row, console, narrow_table
 
 
 def register(app: typer.Typer) -> None:
@@ -18,24 +17,20 @@ def list_all() -> None:
     from optbench import objectives
     from optbench.harness import optimizers
 
-    table = Table(title="Objectives (minimized)")
-    for col in ("name", "from", "options (default)", "parameters", "knows"):
-        table.add_column(col)
+    columns = ["name", "from", "options (default)", "parameters", "knows"]
+    table = narrow_table(columns, "Objectives (minimized)", left=tuple(columns))
     for name in objectives.names():
-        table.add_row(name, objectives.ORIGINS[name], *_objective_columns(name))
+        add_text_row(table, [name, objectives.ORIGINS[name], *_objective_columns(name)])
     console.print(table)
-    opt_table = Table(title="Optimizers")
-    for col in ("name", "from", "options (default)", "seedable"):
-        opt_table.add_column(col)
+    columns = ["name", "from", "options (default)", "seedable"]
+    opt_table = narrow_table(columns, "Optimizers", left=tuple(columns))
     for name in optimizers.names():
         try:
             cls = optimizers.adapter_class(name)
+            row = [", ".join(f"{k}={v!r}" for k, v in cls.defaults.items()) or "-", "yes" if cls.seedable else "no"]
         except Exception as exc:  # a broken plug-in is a row that says so, not a failed listing
-            opt_table.add_row(name, optimizers.ORIGINS[name], f"[red]cannot load: {exc}[/red]", "-")
-            continue
-        opt_table.add_row(name, optimizers.ORIGINS[name],
-                          ", ".join(f"{k}={v!r}" for k, v in cls.defaults.items()) or "-",
-                          "yes" if cls.seedable else "no")
+            row = [f"cannot load: {exc}", "-"]
+        add_text_row(opt_table, [name, optimizers.ORIGINS[name], *row])
     console.print(opt_table)
 
 
@@ -48,7 +43,7 @@ def _objective_columns(name: str) -> list[str]:
         helps = objectives.option_help(name)
         built = objectives.get(name)
     except Exception as exc:  # a broken plug-in is a row that says so, not a failed listing
-        return [f"[red]cannot load: {exc}[/red]", "-", "-"]
+        return [f"cannot load: {exc}", "-", "-"]
     opts = "\n".join(f"{k}={v!r}  {helps.get(k, '')}" for k, v in defaults.items()) or "-"
     knows = {"optimum": "optimum", "bound": "a bound", "none": "nothing (best found)"}.get(built.knowledge,
                                                                                           built.knowledge)
