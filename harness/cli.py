@@ -101,15 +101,15 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return (HarnessError, objectives.ObjectiveError) if objectives is not None else (HarnessError,)
 
 
-def usage_line(exc: Exception) -> str:
+def usage_line(exc: Exception, argv: list[str]) -> str:
     """One line for a click/typer usage error: what was wrong, and where the allowed forms are."""
     message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
-    ctx = getattr(exc, "ctx", None)
-    verb = ctx.info_name if ctx is not None and ctx.parent is not None else None
+    names = [c.name for c in app.registered_commands]
+    verb = next((a for a in argv[:1] if a in names), None)  # the verb whose --help lists the allowed forms
     if "unexpected extra argument" in message:
         message += "; flags such as --force take no value, and each option takes one value"
     elif "No such command" in message:
-        message += f" Commands: {', '.join(c.name or '' for c in app.registered_commands)}."
+        message += f" Commands: {', '.join(n or '' for n in names)}."
     return f"{message} (see `optbench{' ' + verb if verb else ''} --help`)"
 
 
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
             if isinstance(exc, _user_errors()):
                 _fail(f"error: {exc}", 2)
             if isinstance(exc, _click_errors()):
-                _fail(f"error: {usage_line(exc)}", getattr(exc, "exit_code", 2))
+                _fail(f"error: {usage_line(exc, sys.argv[1:] if argv is None else argv)}", getattr(exc, "exit_code", 2))
             raise
     if code == 130 and received:
         _fail("terminated (SIGTERM)", 143, "yellow")

@@ -208,6 +208,7 @@ def run_matrix(cells: Sequence[Cell], store: Store | Path | None = None, *, work
                               store=Path(store) if isinstance(store, Path | str) else store and store.path)
     results: dict[tuple, RunRecord] = {}
     t0 = time.perf_counter()
+    holders: set[int] = set()
     with ExitStack() as stack:
         writer = run_id = None
 
@@ -216,7 +217,11 @@ def run_matrix(cells: Sequence[Cell], store: Store | Path | None = None, *, work
             if writer is None and store is not None:  # the first claim: the workers are up
                 writer = store if isinstance(store, Store) else stack.enter_context(Store.open(store))
                 run_id = writer.begin_run(command, len(cells), versions())
-            return writer.claim(cell, run_id, force=force) if writer is not None else None
+            verdict = writer.claim(cell, run_id, force=force) if writer is not None else None
+            if isinstance(verdict, Holder) and verdict.run_id not in holders:
+                holders.add(verdict.run_id)
+                progress.note(f"cells held by {verdict} are left to it; this run takes their records when stored")
+            return verdict
 
         try:
             with run_cells(todo, workers=workers, dask=dask, cell_timeout_s=cell_timeout_s, claim=claim) as finished, \

@@ -56,6 +56,10 @@ class MatrixProgress:
         return {**{s: self.statuses[s] for s in STATUSES if self.statuses[s]}, "skipped": self.skipped,
                 "by_other_runs": self.by_others, "to_run": self.total}
 
+    def note(self, line: str) -> None:
+        """One line above the bar (it stays in the log)."""
+        self.console.print(line, style="dim", highlight=False, soft_wrap=True)
+
     def report_done(self) -> None:
         statuses = ", ".join(f"{n} {s}" for s, n in self.statuses.items()) or "nothing to run"
         where = f"; store {self.store}" if self.store else ""

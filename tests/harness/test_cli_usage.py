@@ -94,3 +94,20 @@ def test_workers_0_means_every_core_for_run_and_demo(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:  # the same range is declared for demo (refused before it runs)
         main(["demo", "--workers", "-1", "--store", str(tmp_path / "s.sqlite")])
     assert exit_.value.code == 2 and "'--workers'" in capsys.readouterr().err
+
+
+def test_usage_errors_of_click_itself_are_one_line_too(monkeypatch, capsys):
+    """A verb built on click (a plug-in) raises click's own classes, which typer 0.29's are not."""
+    click = pytest.importorskip("click")
+    from optbench.harness.cli import app
+
+    def boom() -> None:
+        raise click.BadParameter("must be positive", param_hint="'--n'")
+
+    monkeypatch.setattr(app, "registered_commands", list(app.registered_commands))
+    app.command("boom")(boom)
+    with pytest.raises(SystemExit) as exit_:
+        main(["boom"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.strip() == "error: Invalid value for '--n': must be positive (see `optbench boom --help`)"
