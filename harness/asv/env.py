@@ -12,7 +12,7 @@ The dependencies are reached through a path file listing the interpreter's site-
 path line, so that directory's own ``.pth`` files — among them the editable-install hook pointing
 at a working copy — are *not* executed, and the commit installed in the environment is the only
 ``objectives``/``harness`` importable. Dependency versions are those of the interpreter, the same
-for every commit. Loaded through ``"plugins": [".harness.asv_env"]`` in ``asv.conf.json``.
+for every commit. Loaded through ``"plugins": [".harness.asv.env"]`` in ``asv.conf.json``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from asv.console import log
 from asv.plugins.virtualenv import Virtualenv
 
 SHARED_PTH = "_asv_shared_deps.pth"
-_SITE_DIRS = "import sysconfig; p = sysconfig.get_paths(); print(*dict.fromkeys([p['purelib'], p['platlib']]))"
+# site.getsitepackages(): the interpreter's own site-packages and, for a venv made with
+# --system-site-packages (how the development venvs here are built), the base interpreter's too.
+_SITE_DIRS = "import site; print(*dict.fromkeys(site.getsitepackages()))"
 
 
 class SharedVirtualenv(Virtualenv):
