@@ -56,6 +56,13 @@ def day_tensors(days: maxdiff_data.MaxDiffDays, always_on: bool, device: str, dt
                       t(np.clip(pos, 0, 10).sum(0)), t(np.clip(pos, -10, 0).sum(0)), days.fee)
 
 
+def _fill(compare, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``compare(a, b)`` as a 0/1 factor: for a batch straight into a float tensor (a bool one is cast
+    again inside the multiplication: one pass more over k × n, 1.3–1.6× the batch's time), for one
+    point as a bool (one dispatch fewer: 3 µs of a 30 µs evaluation)."""
+    return compare(a, b, out=torch.empty_like(a)) if a.dim() > 1 else compare(a, b)
+
+
 def profit(h, l, d: DayTensors, close_at_eod: bool) -> torch.Tensor:
     """Total MaxDiff profit (SPEC §1) at ``h, l``: floats (-> 0-d tensor) or (k, 1) tensors (-> (k,)).
 
@@ -64,8 +71,8 @@ def profit(h, l, d: DayTensors, close_at_eod: bool) -> torch.Tensor:
     """
     hpp = (d.hp + h).clamp_(0.0, 10.0)
     lpp = (d.lp + l).clamp_(-1.0, 0.0)
-    long_fill = lpp > d.L  # strict: the low went below the buy limit
-    short_fill = hpp < d.H
+    long_fill = _fill(torch.gt, lpp, d.L)  # strict: the low went below the buy limit
+    short_fill = _fill(torch.lt, hpp, d.H)
     if close_at_eod:
         long_gain, short_gain = d.c - lpp, d.c - hpp
     else:  # take-profit inside the day; exits are non-strict
