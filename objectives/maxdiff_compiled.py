@@ -2,10 +2,10 @@
 ``torch.compile`` (inductor) turns into one pass over the k × n (candidate, day) elements.
 
 The eager batch (:func:`optbench.objectives.maxdiff.profit` in chunks) makes ~18 passes over
-memory, several of them slow (``torch.where`` and bool → float casts); the fused loop reads each
-day's inputs once per candidate and never stores a k × n temporary. It is opt-in because a compile
-costs seconds (about 4–6 s with inductor's on-disk cache warm, 12–25 s cold, per dtype × policy
-× device): it pays off only for processes that evaluate thousands of batches. Turn it on with
+memory, some of them slow (``torch.where``, comparisons); the fused loop reads each day's inputs
+once per candidate and never stores a k × n temporary. It is opt-in because a compile costs
+seconds (4–6 s here with inductor's on-disk cache warm, 11–36 s cold, per dtype × policy ×
+device): it pays off only for processes that evaluate thousands of batches. Turn it on with
 ``OPTBENCH_COMPILE=1`` or :func:`set_enabled`. Any compile failure (no C++ compiler, an
 unsupported platform) falls back to the eager batch with one warning; the values agree with it to
 float64 rounding (the day sum runs in another order).
