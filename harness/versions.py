@@ -10,7 +10,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-_LIBRARIES = ("numpy", "scipy", "torch", "pandas", "nevergrad", "optuna", "botorch", "evotorch", "optbench")
+LIBRARIES = ("numpy", "scipy", "torch", "pandas", "nevergrad", "optuna", "botorch", "evotorch", "ioh",
+              "coco-experiment", "optbench")
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +33,7 @@ def git_commit() -> str:
 def versions() -> dict[str, str]:
     """python, key libraries, machine description and git commit, as strings."""
     out = {"python": platform.python_version()}
-    for lib in _LIBRARIES:
+    for lib in LIBRARIES:
         try:
             out[lib] = metadata.version(lib)
         except metadata.PackageNotFoundError:

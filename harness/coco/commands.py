@@ -68,5 +68,5 @@ def coco_sections(report_out: Path, coco_out: Path = Path("results/coco")) -> li
     if not index.exists():
         return []
     return [Section("COCO post-processing (cocopp)", items=[
-        f"cocopp's standard pages for the BBOB runs (ERT tables, runtime ECDFs, scaling with dimension): "
-        f"{os.path.relpath(index, report_out)}"])]
+        f"[cocopp's standard pages]({os.path.relpath(index, report_out)}) for the BBOB runs (ERT tables, "
+        "runtime ECDFs, scaling with dimension)"])]

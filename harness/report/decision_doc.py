@@ -18,8 +18,9 @@ from optbench.harness.report.decide import NOT_ENOUGH_SEEDS, PRESETS, Rule, deci
 from optbench.harness.report.display import estimate, fmt
 from optbench.harness.report.frame import BEST_FOUND, SCALE, analyse
 from optbench.harness.report.stats import MIN_CI_SAMPLES
+from optbench.harness.versions import LIBRARIES as RECORDED_LIBRARIES
 
-LIBRARIES = ("python", "numpy", "scipy", "torch", "pandas", "nevergrad", "optuna", "botorch", "evotorch", "optbench")
+LIBRARIES = ("python", *RECORDED_LIBRARIES)  # what DECISION.md's provenance lists
 DATE_COLUMNS = ("finished_at",)  # written by the results store
 
 

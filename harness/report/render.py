@@ -108,9 +108,10 @@ def markdown(title: str, sections: list[Section], decision: Decision | None = No
 
 
 def inline(text: str) -> Markup:
-    """Escape ``text`` and render its ``**bold**`` and `` `code` `` spans."""
+    """Escape ``text`` and render its ``**bold**``, `` `code` `` and ``[text](link)`` spans."""
     out = str(escape(text))
     out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    out = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', out)
     return Markup(re.sub(r"`(.+?)`", r"<code>\1</code>", out))
 
 

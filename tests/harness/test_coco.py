@@ -10,6 +10,7 @@ from optbench.harness.coco.commands import coco_sections, run_cocopp
 from optbench.harness.coco.crosscheck import TARGETS, compare
 from optbench.harness.coco.export import export
 from optbench.harness.record import Cell, RunRecord
+from optbench.harness.report.render import inline
 from optbench.harness.runner import run_cell
 from optbench.objectives.bbob import BBOBObjective
 
@@ -65,6 +66,7 @@ def test_a_tiny_matrix_exports_and_cocopp_makes_its_pages_offline(tmp_path):
     assert index.exists() and "<html" in index.read_text().lower()
     [section] = coco_sections(tmp_path / "report", tmp_path / "coco")
     assert "../coco/cocopp/index.html" in section.items[0]
+    assert '<a href="../coco/cocopp/index.html">' in inline(section.items[0])  # a link in the HTML report
 
 
 def test_cli_export_coco_refuses_a_store_without_bbob_runs_and_an_unwritable_folder(tmp_path):
