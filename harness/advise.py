@@ -1,16 +1,22 @@
 """``optbench advise``: a benchmark of one objective sized to the minutes given, run, reported, decided.
 
 1. **Measure** one evaluation of the objective (scalar, and per candidate in a batch).
-2. **Calibrate** each candidate optimizer: after a warm-up, a short run (``CALIBRATION_EVALS``) in this process
-   gives its time per evaluation, split by the instrument into the objective's part and the
-   optimizer's own overhead (the libraries it imports stay loaded in the workers forked later).
-   Overheads that grow with the run's history (``GROWING``: TPE, a GP) are scaled with the budget.
-3. **Size**: three seeds and the largest evaluation budget (two levels, B/4 and B) whose estimated
+2. **Calibrate** each candidate optimizer: after a warm-up, two short runs (``CALIBRATION_EVALS``)
+   in this process, on one torch thread like the workers (the libraries it imports stay loaded in
+   the workers forked later). Their wall times fit ``t(n) = a·n + b·n²``: an optimizer's own cost
+   per evaluation often grows with the run's history (TPE, CMA, NGOpt measured here), and the
+   quadratic term extrapolates that growth (``b ≥ 0``; conservative when it levels off).
+3. **Size**: five seeds and the largest evaluation budget (two levels, B/4 and B) whose estimated
    matrix time, times ``SAFETY``, fits in the time left once the report's and the decision's
    share is set aside; then more seeds if the budget reached ``MAX_BUDGET``; an optimizer too slow
    for even ``MIN_BUDGET`` is dropped (random search, the score's zero, always stays).
-4. **Run** the matrix through the matrix runner (progress, store, resume). Each cell also gets a
-   wall-time cap of ``CAP_FACTOR`` × its estimate, so a wrong estimate costs at most that.
+4. **Run** the matrix through the matrix runner (progress, store, resume). Each budget level also
+   gets a wall-time cap of ``CAP_FACTOR`` × its slowest optimizer's estimate (one ``Budget`` for
+   every optimizer: the report compares runs under equal budgets), so a wrong estimate costs at most
+   that. Then, with the seeds' measured cost instead of the estimate, more seeds (up to
+   ``MAX_SEEDS``), round after round, while they fit: estimates on a busy machine are off by 2×
+   either way (measured); then, if time is still left, one more budget level (``GROW_LEVEL`` × the
+   top one) for every seed, when ``GROW_COST`` × the top level's measured cost fits.
 5. **Report and decide** from the store.
 """
 
@@ -19,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,39 +33,57 @@ import numpy as np
 from optbench import objectives
 from optbench.harness import optimizers
 from optbench.harness.budget import Budget, HarnessError
-from optbench.harness.matrix import default_workers
-from optbench.harness.record import Cell
+from optbench.harness.matrix import MatrixResult, default_workers, resolve, run_matrix
+from optbench.harness.record import WARM_REPEAT_MAX_S, Cell, RunRecord
 from optbench.harness.runner import run_cell, warm_up
+from optbench.harness.sandbox import torch_threads
+from optbench.harness.store import Store
 
 DEFAULT_OPTIMIZERS = ("random", "scipy.de", "scipy.direct", "optuna.tpe", "nevergrad.ngopt", "nevergrad.oneplusone",
                       "scipy.dual_annealing", "nevergrad.cma")
 EXPENSIVE_ONLY = {"botorch.qlogei": 0.05}  # added when one evaluation costs at least this many seconds
-GROWING = ("optuna.tpe", "optuna.cmaes", "botorch.qlogei")  # per-evaluation overhead grows with the history
-CALIBRATION_EVALS, WARM_UP_EVALS = 40, 5
+CALIBRATION_EVALS, WARM_UP_EVALS = (30, 90), 5
+MAX_GROWTH = 3.0
 MIN_BUDGET, MAX_BUDGET = 20, 20_000
-MIN_SEEDS, MAX_SEEDS = 3, 10
-TARGET = 0.95  # aim the whole command at this share of the minutes given
-SAFETY = 1.15  # the matrix estimate is multiplied by this before it must fit
-CAP_FACTOR = 3.0
+# The decision's rank test needs 4 seeds to call a win. From 8 seeds on the report and the decision
+# bootstrap every interval: at 10 seeds and 160 cells that took 70 s here, against 5 s at 7 seeds.
+MIN_SEEDS, MAX_SEEDS = 5, 7
+TARGET = 0.97  # aim the whole command at this share of the minutes given
+SAFETY = 1.1  # the matrix estimate is multiplied by this before it must fit
+CAP_FACTOR = 2.0
+GROW_LEVEL, GROW_COST = 1.5, 2.0  # a last budget level: 1.5x the top one, costing at most 2x its measured time
 PARALLEL_EFFICIENCY = 0.8  # workers on a busy machine: measured 0.8–1.0 here
 POOL_START_S = 2.0  # forking the pool and each worker's sandbox
 CELL_OVERHEAD_S = 0.05  # sending a cell, writing its record
-REPORT_S, REPORT_PER_CELL_S = 20.0, 0.25  # the report's plots and bootstrap, the decision (measured 15–35 s at 48 cells)
+# the report's plots and bootstrap, and the decision: measured 5–8 s at 96–112 cells here; 33 s at 48
+# cells with the machine loaded 3x (then the command overshoots by ~15 %)
+REPORT_S, REPORT_PER_CELL_S = 3.0, 0.05
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """One optimizer's measured seconds per evaluation: the objective's part and its own overhead."""
+    """One optimizer's measured run time ``t(n) = linear_s·n + quadratic_s·n²``, and the objective's
+    and the optimizer's shares per evaluation in the longer calibration run (shown in the plan)."""
 
     optimizer: str
-    eval_s: float
-    overhead_s: float
-    evals: int
+    linear_s: float
+    quadratic_s: float
+    eval_s: float = 0.0
+    overhead_s: float = 0.0
+
+    @classmethod
+    def fit(cls, optimizer: str, short: RunRecord, long: RunRecord) -> Calibration:
+        """From two runs of different lengths (``n`` evaluations, ``t`` seconds each)."""
+        (n1, t1), (n2, t2) = (short.n_evals, short.wall_s), (long.n_evals, long.wall_s)
+        quadratic = max(0.0, (t2 / n2 - t1 / n1) / (n2 - n1)) if n2 > n1 else 0.0
+        linear = max(t2 / n2 - quadratic * n2, 0.0)
+        return cls(optimizer, linear, quadratic, (long.compute_s + long.item_s) / n2, long.overhead_s / n2)
 
     def cell_s(self, budget: int) -> float:
-        """Estimated wall time of one run of ``budget`` evaluations."""
-        growth = max(1.0, budget / (2 * self.evals)) if self.optimizer in GROWING else 1.0
-        return budget * (self.eval_s + self.overhead_s * growth)
+        """Estimated wall time of one run of ``budget`` evaluations (the growth term adds at most
+        ``MAX_GROWTH`` - 1 times the linear cost: a steep fit on short runs is mostly noise)."""
+        linear = self.linear_s * budget
+        return linear + min(self.quadratic_s * budget * budget, (MAX_GROWTH - 1) * linear)
 
 
 @dataclass(frozen=True)
@@ -79,11 +103,16 @@ class Plan:
     def optimizers(self) -> list[str]:
         return list(self.calibrations)
 
-    def cells(self) -> list[Cell]:
-        """Every cell, each with its wall-time cap; seed-major like ``matrix.expand``."""
-        return [Cell(self.objective, name, Budget(b, round(max(1.0, CAP_FACTOR * cal.cell_s(b)), 1)), seed,
-                     dict(self.options))
-                for seed in range(self.seeds) for b in self.budgets for name, cal in self.calibrations.items()]
+    def budget(self, evals: int) -> Budget:
+        """``evals`` evaluations, capped at ``CAP_FACTOR`` × the slowest optimizer's estimated run time."""
+        slowest = max(cal.cell_s(evals) for cal in self.calibrations.values())
+        return Budget(evals, round(max(1.0, CAP_FACTOR * slowest), 1))
+
+    def cells(self, seeds: Sequence[int] | None = None) -> list[Cell]:
+        """Every cell of ``seeds`` (default: the plan's); seed-major like ``matrix.expand``."""
+        return [Cell(self.objective, name, self.budget(b), seed, dict(self.options))
+                for seed in (range(self.seeds) if seeds is None else seeds)
+                for b in self.budgets for name in self.calibrations]
 
 
 def measure_evaluation(objective: objectives.Objective, seconds: float = 0.3) -> tuple[float, float]:
@@ -104,23 +133,28 @@ def measure_evaluation(objective: objectives.Objective, seconds: float = 0.3) ->
 
 
 def calibrate(objective: str, options: dict[str, Any], names: Sequence[str]) -> tuple[dict[str, Calibration], dict[str, str]]:
-    """A short run of each optimizer in this process; those that fail are returned with why."""
+    """Two short runs of each optimizer in this process; those that fail are returned with why."""
     calibrations, failed = {}, {}
     for name in names:
-        cell = Cell(objective, name, Budget(CALIBRATION_EVALS), 0, dict(options))
-        warm_up(cell, WARM_UP_EVALS)  # a library's first run pays lazy imports and set-up the workers will not
-        record = run_cell(cell, with_reference=False)
-        if record.status != "ok" or record.n_evals == 0:
-            failed[name] = f"failed its calibration run: {record.message}"
+        cells = [Cell(objective, name, Budget(n), 0, dict(options)) for n in CALIBRATION_EVALS]
+        with torch_threads(1):  # as in the matrix's workers (and two threads on a busy machine stall)
+            warm_up(cells[0], WARM_UP_EVALS)  # a first run pays lazy imports and set-up the workers will not
+            # the faster of two runs of each length: one slow run (other load) made a 12x estimate here
+            short, long = (min((run_cell(cell, with_reference=False) for _ in range(2)), key=lambda r: r.wall_s)
+                           for cell in cells)
+        bad = next((r for r in (short, long) if r.status != "ok" or r.n_evals == 0), None)
+        if bad is not None:
+            failed[name] = f"failed its calibration run: {bad.message}"
             continue
-        n = record.n_evals
-        calibrations[name] = Calibration(name, (record.compute_s + record.item_s) / n, record.overhead_s / n, n)
+        calibrations[name] = Calibration.fit(name, short, long)
     return calibrations, failed
 
 
 def matrix_seconds(calibrations: dict[str, Calibration], budgets: list[int], seeds: int, workers: int) -> float:
-    """Estimated matrix wall time: the cells shared over the workers, never less than its longest cell."""
-    cells = [cal.cell_s(b) + CELL_OVERHEAD_S for cal in calibrations.values() for b in budgets] * seeds
+    """Estimated matrix wall time: the cells shared over the workers, never less than its longest cell.
+    A cell whose run takes at most ``WARM_REPEAT_MAX_S`` runs twice (the runner's warm repeat)."""
+    runs = [cal.cell_s(b) for cal in calibrations.values() for b in budgets]
+    cells = [CELL_OVERHEAD_S + run * (2 if run <= WARM_REPEAT_MAX_S else 1) for run in runs] * seeds
     return POOL_START_S + max(max(cells), sum(cells) / (workers * PARALLEL_EFFICIENCY))
 
 
@@ -185,10 +219,18 @@ def reserve_s(plan_cells: int) -> float:
     return REPORT_S + REPORT_PER_CELL_S * plan_cells
 
 
+def process_age_s() -> float:
+    """Seconds since this process started (the user's stopwatch includes the imports before ``advise``)."""
+    import psutil
+
+    return max(0.0, time.time() - psutil.Process().create_time())
+
+
 def plan(objective: str, options: dict[str, Any], minutes: float, names: Sequence[str] | None = None,
-         workers: int | None = None, started: float | None = None) -> tuple[Plan, float, float]:
-    """Measure, calibrate and size; returns the plan and the scalar and batched seconds per evaluation."""
-    started = time.perf_counter() if started is None else started
+         workers: int | None = None, spent_s: float = 0.0) -> tuple[Plan, float, float]:
+    """Measure, calibrate and size, ``spent_s`` of the minutes being gone already (the command's
+    start-up); returns the plan and the scalar and batched seconds per evaluation."""
+    t0 = time.perf_counter()
     if not minutes > 0:
         raise HarnessError(f"--minutes {minutes} must be positive")
     built = objectives.get(objective, **options)
@@ -197,10 +239,46 @@ def plan(objective: str, options: dict[str, Any], minutes: float, names: Sequenc
     if "random" not in calibrations:
         raise HarnessError(f"random search cannot run on {objective!r}: {failed.get('random', '?')}")
     workers = workers or default_workers()
-    left = TARGET * minutes * 60 - (time.perf_counter() - started)
+    left = TARGET * minutes * 60 - spent_s - (time.perf_counter() - t0)
     sized = size(objective, built.options, calibrations, left - reserve_s(0), workers)
     # the report's share depends on the number of cells: size again with it
     cells = len(sized.optimizers) * len(sized.budgets) * sized.seeds
     sized = size(objective, built.options, calibrations, left - reserve_s(cells), workers)
     return Plan(sized.objective, sized.options, sized.calibrations, sized.budgets, sized.seeds, sized.workers,
                 sized.estimate_s, {**failed, **sized.dropped}), scalar_s, batch_s
+
+
+def extra_seeds(plan: Plan, seed_s: float, left_s: float) -> int:
+    """How many more seeds fit in ``left_s``, one seed of the matrix having taken ``seed_s`` (each
+    also adds its cells' share of the report)."""
+    per_seed = SAFETY * seed_s + REPORT_PER_CELL_S * len(plan.cells(seeds=[0]))
+    room = int(max(0.0, left_s - POOL_START_S) // per_seed) if per_seed > 0 else MAX_SEEDS
+    return min(MAX_SEEDS - plan.seeds, room)
+
+
+def run(plan: Plan, store: Store, minutes: float, quiet: bool = False, command: str = "") -> Plan:
+    """Run the plan's matrix into ``store``, then more seeds while the time left allows (each round
+    sized by the last round's measured cost per seed), then, with time still left, one more budget
+    level of ``GROW_LEVEL`` × the top one; returns the plan as run."""
+    def left_s() -> float:
+        return TARGET * minutes * 60 - process_age_s() - reserve_s(len(records))
+
+    def matrix(cells: list[Cell]) -> MatrixResult:
+        result = run_matrix(resolve(cells), store, workers=plan.workers, quiet=quiet, command=command)
+        records.extend(result.records)
+        return result
+
+    records: list[RunRecord] = []
+    seed_s = matrix(plan.cells()).wall_s / plan.seeds
+    while more := extra_seeds(plan, seed_s, left_s()):
+        seed_s = matrix(plan.cells(range(plan.seeds, plan.seeds + more))).wall_s / more
+        plan = replace(plan, seeds=plan.seeds + more)
+    top = plan.budgets[-1]
+    at_top = [r.wall_s + (r.warm_wall_s if r.warm_wall_s == r.warm_wall_s else 0.0) for r in records
+              if r.budget["max_evals"] == top]
+    level_s = POOL_START_S + GROW_COST * sum(at_top) / (plan.workers * PARALLEL_EFFICIENCY)
+    grown = _round_down(int(top * GROW_LEVEL))
+    if grown <= MAX_BUDGET and SAFETY * level_s <= left_s():
+        matrix(replace(plan, budgets=[grown]).cells())
+        plan = replace(plan, budgets=[*plan.budgets, grown])
+    return plan

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from optbench.harness.commands.common import console, invoke, parse_pairs
+from optbench.harness.commands.common import MAX_WORKERS, WORKERS_HELP, console, invoke, parse_pairs
 
 
 def register(app: typer.Typer) -> None:
@@ -29,39 +28,37 @@ def advise(
                                                   help="optimizers to consider (repeatable; default: a general set)"),
     store: Path | None = typer.Option(None, "--store", help="results store (default results/advise/NAME/runs.sqlite)"),
     out: Path | None = typer.Option(None, "--out", help="folder for report/ and the decision (default results/advise/NAME)"),
-    workers: int | None = typer.Option(None, "--workers", help="worker processes (default: every core)"),
+    workers: int = typer.Option(0, "--workers", min=0, max=MAX_WORKERS, help=WORKERS_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     from optbench.harness import advise as advice
     from optbench.harness.commands.decide import decide
-    from optbench.harness.matrix import resolve, run_matrix
     from optbench.harness.report.build import write_report
     from optbench.harness.report.frame import load
     from optbench.harness.store import Store
 
-    started = time.perf_counter()
     folder = Path("results/advise") / re.sub(r"[^A-Za-z0-9._=+-]", "_", objective)
     out, store = out or folder, store or (out or folder) / "runs.sqlite"
     console.print(f"measuring {objective} and calibrating the optimizers…")
-    plan, scalar_s, batch_s = advice.plan(objective, parse_pairs(option, "--option"), minutes, optimizer, workers,
-                                          started)
-    print_plan(plan, scalar_s, batch_s, minutes, time.perf_counter() - started)
-    cells = resolve(plan.cells())
+    plan, scalar_s, batch_s = advice.plan(objective, parse_pairs(option, "--option"), minutes, optimizer,
+                                          workers or None, spent_s=advice.process_age_s())
+    print_plan(plan, scalar_s, batch_s, minutes, advice.process_age_s())
     store.parent.mkdir(parents=True, exist_ok=True)
     with Store.open(store) as opened:
-        run_matrix(cells, opened, workers=plan.workers, quiet=quiet,
-                   command=shlex.join(["optbench", *sys.argv[1:]]))
+        ran = advice.run(plan, opened, minutes, quiet, shlex.join(["optbench", *sys.argv[1:]]))
+    if (ran.seeds, ran.budgets) != (plan.seeds, plan.budgets):
+        console.print(f"time was left: ran budgets {ran.budgets} × {ran.seeds} seeds")
     index = write_report(load(store), out / "report", n_boot=1000)
     console.print(f"report: {index}")
     invoke(decide, store=store, out=out)
-    total = time.perf_counter() - started
+    total = advice.process_age_s()
     console.print(f"advise took {total / 60:.2f} min of the {minutes:g} given ({100 * total / (60 * minutes):.0f} %)")
 
 
 def print_plan(plan, scalar_s: float, batch_s: float, minutes: float, spent_s: float) -> None:
     """What was measured and what will run."""
     console.print(f"one evaluation: {1e3 * scalar_s:.3g} ms scalar, {1e3 * batch_s:.3g} ms per candidate in a batch "
-                  f"of 256; measuring and calibrating took {spent_s:.1f} s")
+                  f"of 256; {spent_s:.1f} s spent so far (start-up, measuring, calibrating)")
     table = Table(title=f"plan for {minutes:g} min: budgets {plan.budgets} × {plan.seeds} seeds on {plan.workers} "
                         f"workers, matrix ~{plan.estimate_s:.0f} s")
     for col in ("optimizer", "objective ms/eval", "optimizer ms/eval", f"est. s per run at {plan.budgets[-1]}"):
