@@ -112,7 +112,9 @@ def declaration(name: str) -> type[Objective] | Objective | None:
         returned = inspect.signature(factory, eval_str=True).return_annotation
     except Exception:  # an annotation that does not evaluate: unknown, not an error
         return None
-    return returned if isinstance(returned, type) and issubclass(returned, Objective) else None
+    if not (isinstance(returned, type) and issubclass(returned, Objective)) or issubclass(returned, FunctionObjective):
+        return None  # a function objective declares family, gain and knowledge per instance, not per class
+    return returned
 
 
 def option_defaults(name: str) -> dict[str, Any]:

@@ -103,3 +103,16 @@ def test_cuda_tensors_in_and_out_stay_on_the_device_until_item():
     xs = np.array([[0.0, 2, 1], [0.01, 3, 0]])
     assert obj.compute(xs[0]).device.type == "cuda"
     np.testing.assert_allclose(obj.batch(xs), [0.0001 + 4, 3.0], rtol=1e-12)
+
+
+def test_a_factory_of_function_objectives_declares_nothing_it_cannot_know_without_building(monkeypatch):
+    from optbench import objectives
+
+    def make(scale: float = 1.0) -> FunctionObjective:
+        return optbench.objective(scalar, BOUNDS, gain=True)
+
+    monkeypatch.setitem(objectives.REGISTRY, "tmp.factory", make)
+    monkeypatch.setitem(objectives.ORIGINS, "tmp.factory", "run time")
+    assert objectives.declaration("tmp.factory") is None  # its class's defaults would say "optimum", no gain
+    built = objectives.get("tmp.factory", scale=2)
+    assert (built.gain, built.knowledge, built.options) == (True, "none", {"scale": 2.0})
