@@ -1,4 +1,4 @@
-"""The asv suite (asv.conf.json, benchmarks/, harness/asv_support.py, harness/asv_env.py).
+"""The asv suite (asv.conf.json, benchmarks/, harness/asv/support.py, harness/asv/env.py).
 
 Fast: the suite passes ``asv check``; the tracked figures are computed as documented; an asv
 ``track_`` cell and ``optbench run`` on the same cell agree. Slow (OPTBENCH_SLOW=1): in a temporary

@@ -1,4 +1,4 @@
-"""Write the decision: ``decision.json`` (machine-readable, read by ``harness.recommended``) and
+"""Write the decision: ``decision.json`` (machine-readable, read by ``optbench.recommended``) and
 ``DECISION.md`` (the winner, runners-up, the figures behind it, the rule, the data's provenance).
 
 Both are functions of the store and the rule only — no generation timestamp — so the same store

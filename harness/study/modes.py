@@ -4,7 +4,7 @@ Modes (``MODES``); N = ``workers``, T = ``n_trials``:
 - ``single``: one process, in-memory storage, T trials: the baseline.
 - ``threads``: ``study.optimize(n_jobs=N)`` in one process, in-memory storage, T trials.
 - ``sqlite``: N processes (a ``ProcessPoolExecutor``) share one study in SQLite with WAL
-  (``study_storage``'s ``sqlite-wal``); each runs its share of the T trials.
+  (``study.storage``'s ``sqlite-wal``); each runs its share of the T trials.
 - ``journal``: the same on ``JournalStorage`` with a file backend.
 - ``independent``: N processes, each its own in-memory study of T trials on its own problem
   (see :func:`problem_options`): the seeds' "parallelize across symbols".
