@@ -71,13 +71,14 @@ def study(
                                        "(open with optuna.load_study or optuna-dashboard); default: temporary"),
 ) -> None:
     from optbench import objectives
-    from optbench.harness.paths import check_output_folder
+    from optbench.harness.paths import check_output_file, check_output_folder
     from optbench.harness.store import check
     from optbench.harness.study.cost import Burn
     from optbench.harness.study.modes import MODES, StudyConfig, run_modes
     from optbench.harness.study.profile import measure_overheads
     from optbench.harness.study.report import modes_table, recommendation, write_study_report
     from optbench.harness.study.results import mode_dicts, save_to_store, write_files
+    from optbench.harness.study.storage import kept_file
 
     options = parse_pairs(option, "--option")
     cfg = StudyConfig(objective, options, trials, workers, seed, start_method)
@@ -88,6 +89,8 @@ def study(
     check_output_folder(out, "--out")
     if not no_store and store is not None:
         check(store)
+    if storage is not None and (kept := kept_file(storage)) is not None:
+        check_output_file(kept, "--storage")
     rows = run_modes(cfg, modes, costs, burns, repeats=repeats, keep_in=storage, progress=lambda r: console.print(
         f"[dim]{r.burn} {r.cost_ms:g} ms · {r.mode}: {r.trials_per_s:.3g} trials/s, eval {r.eval_ms:.3g} ms, "
         f"start-up {r.startup_s:.2f} s, load {r.load_avg:.1f}[/dim]"))

@@ -81,6 +81,13 @@ def opened(kind: str, workdir: str | Path) -> Iterator[Any]:
         close_storage(storage)
 
 
+def kept_file(url: str) -> Path | None:
+    """The local file behind ``--storage URL`` (an SQLite URL or a journal path); None for a server URL."""
+    if "://" not in url:
+        return Path(url).expanduser()
+    return Path(url.removeprefix("sqlite:///")).expanduser() if url.startswith("sqlite:///") else None
+
+
 def open_kept(url: str):
     """The storage ``optbench study --storage URL`` keeps studies in: an RDB URL (``sqlite:///path.db``)
     or, without ``://``, a journal file path; missing parent folders are created."""
@@ -88,8 +95,8 @@ def open_kept(url: str):
     from optuna.storages.journal import JournalFileBackend
 
     if "://" in url:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if (file := kept_file(url)) is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
         try:
             return optuna.storages.RDBStorage(url)
         except Exception as exc:  # SQLAlchemy's many error types: a bad URL or an unreachable database

@@ -203,3 +203,18 @@ def test_a_folder_as_storage_is_refused_with_exit_2(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["study", "--mode", "single", "--storage", str(tmp_path), "--out", str(tmp_path / "o")])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_storage_that_cannot_be_written_is_refused_before_any_mode_runs(kind, tmp_path, capsys):
+    from optbench.harness.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "sub" / "study.db"
+    url = f"sqlite:///{target}" if kind == "sqlite" else str(target)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["study", "--mode", "single", "--storage", url, "--out", str(tmp_path / "o"), "--no-store"])
+    assert exit_info.value.code == 2
+    assert "--storage" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # no --out folder, nothing partial
