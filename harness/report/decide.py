@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -150,14 +151,21 @@ def candidates(g_cls: pd.DataFrame, rule: Rule) -> tuple[list[Candidate], list[d
                 "seed").agg(quality=("quality", "mean"), wall_s=("wall_s", "sum"), warm_or_cold_s=("warm_or_cold_s", "sum"))
             first = g.iloc[0]
             boot = {"level": rule.level, "n_boot": rule.n_boot, "seed": rule.seed}
-            times = per_seed[rule.time_column]
+            cold = stats.bootstrap(per_seed["wall_s"], **boot)
+            warm = stats.bootstrap(per_seed["warm_or_cold_s"], **boot)
             usable.append(Candidate(
                 config, budget_label, first["optimizer"], dict(first["optimizer_options"]), dict(first["budget"]),
-                len(per_seed), tuple(per_seed["quality"]), tuple(times),
-                stats.bootstrap(per_seed["quality"], **boot), stats.bootstrap(times, **boot),
-                stats.bootstrap(per_seed["wall_s"], **boot), stats.bootstrap(per_seed["warm_or_cold_s"], **boot),
-                float(complete.groupby("seed")["n_evals"].sum().median())))
+                len(per_seed), tuple(per_seed["quality"]), tuple(per_seed[rule.time_column]),
+                stats.bootstrap(per_seed["quality"], **boot), warm if rule.time_column == "warm_or_cold_s" else cold,
+                cold, warm, float(complete.groupby("seed")["n_evals"].sum().median())))
     return usable, excluded
+
+
+@lru_cache(maxsize=4096)
+def _worse_p_value(candidate: tuple[float, ...], best: tuple[float, ...]) -> float:
+    """``stats.worse_p_value``, once per pair of samples: the presets test the same pairs again, and
+    the exact test costs ~1 s at 10 seeds."""
+    return stats.worse_p_value(candidate, best)
 
 
 def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> dict:
@@ -168,11 +176,11 @@ def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> dict:
     floor = best.quality.value - tolerance * abs(best.quality.value)
     tested = []
     for c in pool:
-        p = stats.worse_p_value(c.quality_samples, best.quality_samples) if c is not best else 1.0
+        p = _worse_p_value(c.quality_samples, best.quality_samples) if c is not best else 1.0
         tested.append((c, p, c.quality.value >= floor and p >= rule.alpha))
     eligible = sorted((c for c, _, ok in tested if ok), key=lambda c: (c.wall_s.value, c.key))
     winner = eligible[0]
-    p_faster = {c.key: stats.worse_p_value(winner.time_samples, c.time_samples) for c in eligible[1:]}
+    p_faster = {c.key: _worse_p_value(winner.time_samples, c.time_samples) for c in eligible[1:]}
     tied = [c.key for c in eligible[1:] if not p_faster[c.key] < rule.alpha]
     faster = [c for c, _, ok in tested if not ok and c.wall_s.value < winner.wall_s.value]
     pairs = [(winner, c) for c in eligible[1:]] + [(c, best) for c in faster]
