@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from optbench.harness.budget import HarnessError
-from optbench.harness.coco.export import export
+from optbench.harness.coco.export import export, group_runs
 
 COCOPP_FOLDER = "cocopp"  # under the export folder: cocopp's pages (index.html)
 
@@ -34,9 +34,9 @@ def export_coco(store: Path, out: Path, with_cocopp: bool = False, check: bool =
     from optbench.harness.commands.common import console
     from optbench.harness.store import load_records
 
-    records = load_records(store)
+    groups = group_runs(load_records(store))
     try:
-        written = export(records, out)
+        written = export(groups, out)
     except OSError as exc:
         raise HarnessError(f"cannot write COCO data under {out}: {exc.strerror or exc} ({exc.filename})") from None
     if not written:
@@ -49,7 +49,7 @@ def export_coco(store: Path, out: Path, with_cocopp: bool = False, check: bool =
     if check:
         from optbench.harness.coco.crosscheck import TOLERANCE, compare
 
-        rows = compare(records, out)
+        rows = compare(groups, out)
         worst = max(r["rel_diff"] for r in rows)
         differ = sum(not r["same_hitting_times"] for r in rows)
         console.print(f"cross-check over {len(rows)} (optimizer, function, dim, target) cells: largest relative "

@@ -16,13 +16,11 @@ import contextlib
 import io
 import math
 import warnings
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from optbench.harness.coco.export import CocoRun, group_runs
-from optbench.harness.record import RunRecord
+from optbench.harness.coco.export import CocoRun
 from optbench.harness.report import stats
 
 TARGETS = tuple(10.0**k for k in range(2, -9, -1))
@@ -33,9 +31,9 @@ def _hits(run: CocoRun, target: float) -> float:
     return stats.hitting_time([(n, 0.0, v) for n, v in run.steps], target)
 
 
-def compare(records: Iterable[RunRecord], folder: Path) -> list[dict]:
+def compare(groups: dict[str, list[CocoRun]], folder: Path) -> list[dict]:
     """One row per (algorithm, function, dim, target): both ERTs, their relative difference, and
-    whether the per-run hitting times agree; ``folder`` holds what ``export`` wrote from ``records``."""
+    whether the per-run hitting times agree; ``folder`` holds what ``export`` wrote from ``groups``."""
     # cocopp warns about fewer than 15 instances and its unreachable online archive, and prints a
     # consistency line per data set: keep both out of optbench's output
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -43,7 +41,7 @@ def compare(records: Iterable[RunRecord], folder: Path) -> list[dict]:
         from cocopp.pproc import DataSetList
 
         rows = []
-        for name, runs in group_runs(records).items():
+        for name, runs in groups.items():
             for ds in DataSetList(str(Path(folder) / name)):
                 mine = sorted((r for r in runs if (r.function, r.dim) == (ds.funcId, ds.dim)),
                               key=lambda r: r.instance)  # cocopp keeps runs in file order: by instance

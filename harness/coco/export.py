@@ -127,9 +127,8 @@ def write_algorithm(folder: Path, name: str, runs: list[CocoRun]) -> None:
         (folder / f"bbobexp_f{function}.info").write_text("\n".join(lines) + "\n")
 
 
-def export(records: Iterable[RunRecord], out: Path) -> dict[str, int]:
-    """Write every BBOB run in ``records`` under ``out/<algorithm>/``; returns runs per algorithm."""
-    groups = group_runs(records)
+def export(groups: dict[str, list[CocoRun]], out: Path) -> dict[str, int]:
+    """Write each algorithm's runs (:func:`group_runs`) under ``out/<algorithm>/``; returns runs per algorithm."""
     for name, runs in groups.items():
         write_algorithm(Path(out) / name, name, runs)
     return {name: len(runs) for name, runs in groups.items()}

@@ -8,7 +8,7 @@ import pytest
 from optbench.harness.budget import Budget
 from optbench.harness.coco.commands import coco_sections, run_cocopp
 from optbench.harness.coco.crosscheck import TARGETS, compare
-from optbench.harness.coco.export import export
+from optbench.harness.coco.export import export, group_runs
 from optbench.harness.record import Cell, RunRecord
 from optbench.harness.report.render import inline
 from optbench.harness.runner import run_cell
@@ -27,7 +27,7 @@ RUN_B = bbob_record(2, [(1, 0.0, 20.0), (40, 0.0, 0.09)], 80)
 
 
 def test_files_hold_the_runs_lines_and_the_info_entries(tmp_path):
-    assert export([RUN_A, RUN_B], tmp_path) == {"random": 2}
+    assert export(group_runs([RUN_A, RUN_B]), tmp_path) == {"random": 2}
     f_opt = BBOBObjective(1, 2, 1).f_opt
     dat = (tmp_path / "random/data_f1/bbobexp_f1_DIM2.dat").read_text().splitlines()
     assert dat[0].startswith("% f evaluations") and f"({f_opt:.12e})" in dat[0]
@@ -42,8 +42,8 @@ def test_files_hold_the_runs_lines_and_the_info_entries(tmp_path):
 
 
 def test_ert_matches_a_hand_count_and_cocopp(tmp_path):
-    export([RUN_A, RUN_B], tmp_path)
-    rows = {r["target"]: r for r in compare([RUN_A, RUN_B], tmp_path)}
+    export(group_runs([RUN_A, RUN_B]), tmp_path)
+    rows = {r["target"]: r for r in compare(group_runs([RUN_A, RUN_B]), tmp_path)}
     # 1e-1: both reached, at 10 and 40 -> (10 + 40) / 2 = 25.
     # 1e-3: A at 60, B spent 80 without -> (60 + 80) / 1 = 140. 1e-4: nobody -> inf.
     for target, expected in ((1e-1, 25.0), (1e-3, 140.0), (1e-4, math.inf), (1e2, 1.0)):
@@ -57,9 +57,9 @@ def test_a_tiny_matrix_exports_and_cocopp_makes_its_pages_offline(tmp_path):
              for optimizer in ("random", "scipy.de") for f in (1, 15) for i in (1, 2) for seed in (0, 1)]
     records = [run_cell(cell) for cell in cells]
     assert {r.status for r in records} == {"ok"}
-    written = export(records, tmp_path / "coco")
+    written = export(group_runs(records), tmp_path / "coco")
     assert written == {"random": 8, "scipy.de": 8}
-    rows = compare(records, tmp_path / "coco")
+    rows = compare(group_runs(records), tmp_path / "coco")
     assert len(rows) == 2 * 2 * len(TARGETS)
     assert all(r["rel_diff"] == 0 and r["same_hitting_times"] for r in rows)
     index = run_cocopp([tmp_path / "coco" / name for name in sorted(written)], tmp_path / "coco" / "cocopp")
