@@ -95,6 +95,6 @@ class MaxDiffCompile:
         objective.batch(s.candidates(objective))
         if maxdiff_compiled.failure:
             raise RuntimeError(f"torch.compile failed: {maxdiff_compiled.failure}")  # a failed figure, not a number
-        return maxdiff_compiled.first_call_s[("cpu", dtype, False)]
+        return maxdiff_compiled.first_call_s[maxdiff_compiled.compile_key(objective.tensors, objective.close_at_eod)]
 
     track_compile_s.unit = "seconds"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import torch
@@ -60,6 +61,18 @@ def set_enabled(on: bool) -> bool:
     return previous
 
 
+def compile_key(d: DayTensors, close_at_eod: bool) -> tuple[str, str, bool]:
+    """The key of ``first_call_s``: one compiled graph per device, dtype and close policy."""
+    return (str(d.c.device), str(d.c.dtype).removeprefix("torch."), close_at_eod)
+
+
+@lru_cache(maxsize=64)
+def _fee_tensor(fee: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The fee as a tensor (a float would be baked into the graph), made once per value, dtype and
+    device rather than copied to the device on every batch."""
+    return torch.tensor(fee, dtype=dtype, device=device)
+
+
 def profit(x: torch.Tensor, d: DayTensors, close_at_eod: bool) -> torch.Tensor | None:
     """Compiled :func:`fused_profit` of the (k, 2) tensor ``x`` on ``d``; None if compiling failed
     (the caller then uses the eager batch)."""
@@ -69,18 +82,16 @@ def profit(x: torch.Tensor, d: DayTensors, close_at_eod: bool) -> torch.Tensor |
     k = len(x)
     if k == 1:  # a batch of one would compile a second, size-specialized graph: pad it to two rows
         x = x.expand(2, 2)
-    key = (str(d.c.device), str(d.c.dtype).removeprefix("torch."), close_at_eod)
     t0 = time.perf_counter()
     try:
         if _compiled is None:
             _compiled = torch.compile(fused_profit, dynamic=True, fullgraph=True)
-        fee = torch.tensor(d.fee, dtype=d.c.dtype, device=d.c.device)  # a tensor: a float would be baked in
-        out = _compiled(x, d.c, d.H, d.L, d.hp, d.lp, d.long, d.short, fee, close_at_eod)
+        out = _compiled(x, d.c, d.H, d.L, d.hp, d.lp, d.long, d.short, _fee_tensor(d.fee, d.c.dtype, d.c.device),
+                        close_at_eod)
     except Exception as exc:  # any backend failure: keep working on the eager path
         failure = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         warnings.warn(f"torch.compile of the MaxDiff batch failed ({failure}); using the eager batch",
                       RuntimeWarning, stacklevel=2)
         return None
-    if key not in first_call_s:
-        first_call_s[key] = time.perf_counter() - t0
+    first_call_s.setdefault(compile_key(d, close_at_eod), time.perf_counter() - t0)
     return out[:k]

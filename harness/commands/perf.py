@@ -13,7 +13,7 @@ import typer
 from optbench.harness import perf as perf_checks
 
 # Every module in harness/perf with a ``main()`` is a check, named by its module name.
-CHECKS = {m.name: m.name for m in pkgutil.iter_modules(perf_checks.__path__) if m.name != "timing"}
+CHECKS = {m.name: m.name for m in pkgutil.iter_modules(perf_checks.__path__)}
 
 
 def register(app: typer.Typer) -> None:

@@ -39,7 +39,7 @@ def _batch_s(obj: objectives.Objective, xs: np.ndarray, compiled: bool) -> float
 def _compile_s(obj: objectives.Objective, xs: np.ndarray) -> float | None:
     """Seconds the first compiled call of this objective's kernel took beyond a steady call (0 when
     this process compiled it already); None where compiling failed."""
-    key = (str(obj.tensors.c.device), obj.options["dtype"], obj.close_at_eod)
+    key = maxdiff_compiled.compile_key(obj.tensors, obj.close_at_eod)
     if key in maxdiff_compiled.first_call_s:
         return 0.0
     previous = maxdiff_compiled.set_enabled(True)
