@@ -29,7 +29,7 @@ from optbench.harness.executors import DaskPool, LocalPool, cell_pool, dask_exec
 from optbench.harness.progress import MatrixProgress
 from optbench.harness.record import Cell, RunRecord
 from optbench.harness.runner import failed_record
-from optbench.harness.store import Store, cell_key, check, load_records, record_key, to_json
+from optbench.harness.store import Store, cell_key, ok_records, to_json
 from optbench.harness.versions import versions
 
 __all__ = ["MatrixResult", "dask_executor", "default_workers", "expand", "resolve", "run_cells", "run_matrix"]
@@ -246,4 +246,4 @@ def run_matrix(cells: Sequence[Cell], store: Store | Path | None = None, *, work
 def _ok_records(store: Store | Path | str) -> dict[tuple, RunRecord]:
     if isinstance(store, Store):
         return store.ok_records()
-    return {record_key(r): r for r in load_records(store) if r.status == "ok"} if check(store) else {}
+    return ok_records(store)

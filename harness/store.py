@@ -312,6 +312,12 @@ def load_records(path: Path | str = DEFAULT_PATH) -> list[RunRecord]:
     return [_from_row(description, row) for row in rows]
 
 
+def ok_records(path: Path | str) -> dict[tuple, RunRecord]:
+    """The store's records with status ``ok``, by key (the cells a re-run skips), read without writing
+    anything; ``{}`` when the store does not exist yet."""
+    return {record_key(r): r for r in load_records(path) if r.status == "ok"} if check(path, write=False) else {}
+
+
 def load_frame(path: Path | str = DEFAULT_PATH):
     """A pandas DataFrame, one row per record: the RunRecord fields (dicts and lists decoded) plus
     ``run_id`` and ``finished_at``."""

@@ -43,7 +43,7 @@ def demo(
     decision_out = decision_folder(out, overwrite_decision)
     check_output_folder(decision_out, "the decision's folder")
     console.rule(f"optbench run --suite {suite}")
-    code = invoke(run, suite=suite, store=store, workers=workers or None, quiet=quiet)
+    code = invoke(run, suite=suite, store=store, workers=workers, quiet=quiet)
     if code not in (0, 1):  # 1: some cells failed, they are rows in the report
         raise typer.Exit(code)
     console.rule("optbench report")

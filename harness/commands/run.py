@@ -120,11 +120,9 @@ def _num(value) -> str:
 
 
 def _print_cells(cells, store_path: Path | None, as_json: bool) -> None:
-    from optbench.harness.store import cell_key, check, load_records, record_key
+    from optbench.harness.store import cell_key, ok_records
 
-    done = set()
-    if store_path is not None and check(store_path, write=False):  # a dry run writes nothing
-        done = {record_key(r) for r in load_records(store_path) if r.status == "ok"}
+    done = ok_records(store_path) if store_path is not None else {}  # a dry run writes nothing
     if as_json:
         for c in cells:
             print(json.dumps({**_cell_fields(c), "done": cell_key(c) in done}, default=str))
