@@ -6,7 +6,6 @@ Adding an optimizer is one adapter module plus one line here, or a plug-in calli
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
 from optbench.harness.budget import HarnessError
@@ -58,11 +57,12 @@ def adapter_class(name: str) -> type[OptimizerAdapter]:
         raise HarnessError(f"unknown optimizer {name!r}; registered: {', '.join(REGISTRY)}")
     target = REGISTRY[name]
     if isinstance(target, str):
-        module, _, cls = target.partition(":")
+        from optbench.harness import plugins
+
         try:
-            target = getattr(import_module(module), cls)
-        except (ImportError, AttributeError) as exc:
-            raise HarnessError(f"optimizer {name!r} ({ORIGINS.get(name)}): cannot load {REGISTRY[name]!r}: {exc}") from None
+            target = plugins.resolve_target(target)
+        except plugins.PluginError as exc:
+            raise HarnessError(f"optimizer {name!r} ({ORIGINS.get(name)}): {exc}") from None
     if not (isinstance(target, type) and issubclass(target, OptimizerAdapter)):
         raise HarnessError(f"optimizer {name!r} ({ORIGINS.get(name)}) is not an OptimizerAdapter subclass")
     return target
