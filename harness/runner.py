@@ -115,9 +115,10 @@ def _minimize(cell: Cell, objective: objectives.Objective) -> _Attempt:
     return _Attempt(instrument, wall_s, status, message, dict(adapter.options))
 
 
-def describe(objective: objectives.Objective) -> dict[str, Any]:
-    """The record fields an objective declares about itself."""
-    return dict(objective_class=objective.family or objective.name, gain=objective.gain,
+def describe(objective: objectives.Objective | type[objectives.Objective], name: str = "") -> dict[str, Any]:
+    """The record fields an objective (or its class) declares about itself; the class falls back to
+    its ``name``, else ``name`` given here."""
+    return dict(objective_class=objective.family or getattr(objective, "name", None) or name, gain=objective.gain,
                 reference_kind=objective.knowledge)
 
 
@@ -142,10 +143,7 @@ def declared(name: str) -> dict[str, Any]:
         declaration = objectives.declaration(name)
     except Exception:  # the record of a cell that could not run must still be written
         return {}
-    if declaration is None:
-        return {}
-    return dict(objective_class=declaration.family or getattr(declaration, "name", None) or name, gain=declaration.gain,
-                reference_kind=declaration.knowledge)
+    return {} if declaration is None else describe(declaration, name)
 
 
 def failed_record(cell: Cell, status: str, message: str) -> RunRecord:
