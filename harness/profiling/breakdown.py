@@ -137,8 +137,8 @@ class _Attributor:
         column = {g: j for j, g in enumerate(GROUPS)}
         fixed = np.zeros((len(stats), len(GROUPS)))
         edge_list: list[tuple[int, int, float]] = []  # (function, caller, caller's weight in its calls)
-        for i, func in enumerate(stats):
-            group = self.owner(func)
+        self.groups = [self.owner(func) for func in stats]  # each function's owner, None for helpers
+        for i, (func, group) in enumerate(zip(stats, self.groups)):
             edges = {} if group else {c: ct or nc * 1e-9 for c, (nc, _cc, _tt, ct) in stats[func][4].items()
                                       if c != func}
             total = sum(edges.values())
@@ -167,7 +167,7 @@ class _Attributor:
         """``func``'s own time split by group; a helper's by each caller edge's own time."""
         i, (_cc, _nc, tt, _ct, callers) = self.index[func], self.stats[func]
         split = self.shares[i] * tt
-        if not self.owner(func) and tt > 0:
+        if not self.groups[i] and tt > 0:
             parts = {self.index[c]: edge[2] for c, edge in callers.items() if c != func}
             explained = sum(parts.values())
             scale = tt / max(explained, tt)  # own time no edge explains keeps func's own shares
