@@ -8,7 +8,7 @@ import pandas as pd
 
 from optbench.harness.report.decide import NOT_ENOUGH_SEEDS, Rule
 from optbench.harness.report.decision_doc import scale_top
-from optbench.harness.report.display import estimate, fmt
+from optbench.harness.report.display import estimate, fmt, quality_order
 from optbench.harness.report.render import ClassDecision, Decision, Table
 
 COMPARED = 4  # rows besides the choice: the nearest rivals are what a reader weighs
@@ -35,13 +35,14 @@ def _comparison(preset: dict) -> pd.DataFrame:
     if preset["best_quality"] != choice:
         roles.append((preset["best_quality"], "best quality"))
     roles += [(c, "faster, worse quality") for c in preset["faster_but_worse"]]
-    by_quality = sorted(tests.values(), key=lambda t: -(t["quality"]["median"] if t["quality"]["median"] is not None
-                                                         else -float("inf")))
+    by_quality = sorted(tests.values(), key=quality_order)
     roles += [(t["candidate"], "slower or worse") for t in by_quality]
     seen: set[str] = set()
     rows: list[dict] = []
     for key, role in roles:
-        if key in seen or len(rows) > COMPARED:  # the choice plus COMPARED rivals
+        if len(rows) > COMPARED:  # the choice plus COMPARED rivals
+            break
+        if key in seen:
             continue
         seen.add(key)
         t = tests[key]

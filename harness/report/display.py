@@ -80,10 +80,15 @@ def targets_display(rows: pd.DataFrame) -> pd.DataFrame:
     return pivot[list(dict.fromkeys(rows["target"]))].rename_axis(None, axis=1).reset_index(names="configuration")
 
 
+def quality_order(test: dict) -> float:
+    """Sort key of a decision test row: best median quality first, unknown quality last."""
+    median = test["quality"]["median"]
+    return -median if median is not None else math.inf
+
+
 def ranking_display(tests: list[dict]) -> pd.DataFrame:
     """The decision's candidates of one class, best median quality first, then by time."""
-    ordered = sorted(tests, key=lambda t: (-(t["quality"]["median"] if t["quality"]["median"] is not None
-                                             else -math.inf), t["wall_s"]["median"] or math.inf, t["candidate"]))
+    ordered = sorted(tests, key=lambda t: (quality_order(t), t["wall_s"]["median"] or math.inf, t["candidate"]))
     return pd.DataFrame([{
         "rank": i + 1, "configuration @ budget": t["candidate"], "class quality": estimate(t["quality"]),
         "class time s (warm)": estimate(t["warm_wall_s"]), "class time s (cold)": estimate(t["cold_wall_s"]),
