@@ -1,8 +1,8 @@
 """optbench's harness: run optimizers on objectives, measure, store, report and decide.
 
-``optbench.recommended(kind, preset)`` (also here) returns the shipped decision (see ``optbench.harness.recommend``).
+``optbench.recommended(kind, preset)`` (also here) returns the shipped decision (see ``optbench.harness.decision.recommend``).
 """
 
-from optbench.harness.recommend import Recommendation, recommended
+from optbench.harness.decision.recommend import Recommendation, recommended
 
 __all__ = ["Recommendation", "recommended"]

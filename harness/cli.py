@@ -95,7 +95,7 @@ def _click_errors() -> tuple[type[Exception], ...]:
 def _user_errors() -> tuple[type[Exception], ...]:
     """The code's own usage-error classes; ``ObjectiveError`` only if the objectives were imported
     (nothing else can have raised it, and importing them costs seconds of torch)."""
-    from optbench.harness.budget import HarnessError
+    from optbench.harness.core.errors import HarnessError
 
     objectives = sys.modules.get("optbench.objectives")
     return (HarnessError, objectives.ObjectiveError) if objectives is not None else (HarnessError,)

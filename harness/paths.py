@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from optbench.harness.budget import HarnessError
+from optbench.harness.core.errors import HarnessError
 
 
 def check_output_folder(path: Path | str, what: str) -> None:

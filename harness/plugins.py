@@ -28,7 +28,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from optbench.harness.budget import HarnessError
+from optbench.harness.core.errors import HarnessError
 
 ENV = "OPTBENCH_PLUGINS"
 GROUPS = {"objectives": "optbench.objectives", "optimizers": "optbench.optimizers"}

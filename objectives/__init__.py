@@ -59,9 +59,10 @@ def _itself(objective: Objective) -> Objective:
     return objective
 
 
-for _name, _factory_of in {"maxdiff": MaxDiffObjective, "ma_crossover": MACrossoverObjective,
-                           **{kind: partial(SyntheticObjective, kind) for kind in FUNCTIONS},
-                           "bbob": BBOBObjective}.items():
+_BUILTINS: dict[str, Factory] = {"maxdiff": MaxDiffObjective, "ma_crossover": MACrossoverObjective,
+                                  **{kind: partial(SyntheticObjective, kind) for kind in FUNCTIONS},
+                                  "bbob": BBOBObjective}
+for _name, _factory_of in _BUILTINS.items():
     register(_name, _factory_of, origin="builtin")
 
 

@@ -9,6 +9,7 @@ compiled kernel of :mod:`optbench.objectives.maxdiff_compiled`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -37,7 +38,7 @@ class DayTensors:
     lp: torch.Tensor
     long: torch.Tensor
     short: torch.Tensor
-    fee: float
+    fee: float | torch.Tensor  # a (P, 1) tensor when problems are stacked
 
 
 def position_rows(p: np.ndarray, always_on: bool) -> np.ndarray:
@@ -173,7 +174,7 @@ class MaxDiffObjective(Objective):
         fused = maxdiff_compiled.profit(x, d, self.close_at_eod) if maxdiff_compiled.enabled() else None
         return -(profit_batch(x, d, self.close_at_eod) if fused is None else fused)
 
-    def exact_value(self, point: dict[str, Any]) -> float:
+    def exact_value(self, point: Mapping[str, Any]) -> float:
         """Value at a point re-evaluated in float64 on the CPU (SPEC §1: never an optimizer's claim)."""
         x = self.space.encode(point)
         return float(-profit(float(x[0]), float(x[1]), self._exact, self.close_at_eod).item())

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from optbench.harness.recommend import Recommendation, recommended
+from optbench.harness.decision.recommend import Recommendation, recommended
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from optbench.harness.core.record import RunRecord
     from optbench.harness.optimizers.base import OptimizerAdapter
-    from optbench.harness.record import RunRecord
     from optbench.objectives.base import Objective
     from optbench.objectives.function import FunctionObjective
 
@@ -41,9 +41,9 @@ def run(objective: str, optimizer: str, *, max_evals: int | None = 500, max_seco
         optimizer_options: dict[str, Any] | None = None) -> RunRecord:
     """Run ``optimizer`` on ``objective`` once, in this process, under the instrument; never raises
     for the run's own failures (they come back as the record's ``status`` and ``message``)."""
-    from optbench.harness.budget import Budget
-    from optbench.harness.record import Cell
-    from optbench.harness.runner import run_cell
+    from optbench.harness.core.budget import Budget
+    from optbench.harness.core.record import Cell
+    from optbench.harness.core.runner import run_cell
 
     cell = Cell(objective, optimizer, Budget(max_evals, max_seconds), seed, dict(options or {}),
                 dict(optimizer_options or {}))

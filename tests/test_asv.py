@@ -22,7 +22,7 @@ import pytest
 
 from optbench.harness import optimizers
 from optbench.harness.asv import support as asv_support
-from optbench.harness.record import RunRecord
+from optbench.harness.core.record import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 ASV = [sys.executable, "-m", "asv"]

@@ -12,11 +12,11 @@ import pytest
 import optbench
 from optbench import objectives
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.instrument import Instrument
+from optbench.harness.core.record import Cell
+from optbench.harness.core.runner import describe, failed_record, run_cell
 from optbench.harness.optimizers.base import OptimizerAdapter
-from optbench.harness.record import Cell
-from optbench.harness.runner import describe, failed_record, run_cell
 from optbench.objectives import Reference
 
 

@@ -19,24 +19,37 @@ REPO = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "optbench", "harness", "objectives")
 
 
-def test_every_package_folder_is_listed_in_pyproject():
+@pytest.mark.parametrize("name", ["harness", "objectives"])
+def test_the_visible_folders_are_the_packages_through_relative_symlinks(name):
+    link = REPO / "optbench" / name
+    assert link.is_symlink() and os.readlink(link) == f"../{name}"
+    assert link.resolve() == (REPO / name).resolve()
+
+
+def test_every_folder_of_python_modules_is_a_package_the_install_finds():
+    from setuptools import find_packages
+
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    listed = set(config["packages"])
-    folders = {"optbench": REPO / "optbench", **{f"optbench.{name}": REPO / name for name in ("harness", "objectives")}}
-    # every folder holding Python modules, with or without __init__.py (harness/report has none)
-    found = {".".join([package, *module.parent.relative_to(root).parts])
-             for package, root in folders.items() for module in root.rglob("*.py")}
-    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
-    assert listed - found == set(), "these listed packages have no folder of Python modules"
-    assert config["package-dir"] == {"optbench": "optbench", "optbench.harness": "harness",
-                                     "optbench.objectives": "objectives"}
+    assert "package-dir" not in config and config["packages"]["find"]["include"] == ["optbench*"]
+    found = set(find_packages(str(REPO), include=["optbench*"]))
+    folders = {".".join(("optbench", *module.parent.relative_to(REPO / "optbench").parts))
+               for module in (REPO / "optbench").rglob("*.py")}
+    assert folders - found == set(), "these folders of modules lack an __init__.py"
+
+
+def test_a_bare_checkout_resolves_first_party_modules_to_its_own_files():
+    code = ("import sys; sys.path.insert(0, '.'); import importlib.util as u; "
+            "print(u.find_spec('optbench.harness.store').origin)")
+    run = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    assert Path(run.stdout.strip()) == REPO / "optbench" / "harness" / "store" / "__init__.py"
 
 
 CHECK = '''
 import importlib.util, json, os, sys
 import optbench
 torch_at_import = "torch" in sys.modules
-from optbench.harness import suites
+from optbench.harness.execution import suites
 print(json.dumps({
     "file": optbench.__file__,
     "harness": importlib.util.find_spec("harness") is not None,

@@ -12,7 +12,7 @@ The dependencies are reached through a path file listing the interpreter's site-
 path line, so that directory's own ``.pth`` files — among them the editable-install hook pointing
 at a working copy — are *not* executed, and the commit installed in the environment is the only
 ``objectives``/``harness`` importable. Dependency versions are those of the interpreter, the same
-for every commit. Loaded through ``"plugins": [".harness.asv.env"]`` in ``asv.conf.json``.
+for every commit. Loaded through ``"plugins": [".optbench.harness.asv.env"]`` in ``asv.conf.json``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from optbench.harness.budget import HarnessError
+from optbench.harness.core.errors import HarnessError
 
 VENDOR = Path(__file__).with_name("vendor")
 VENDOR_FOLDER = "vendor"  # where the copies go inside the published folder

@@ -18,12 +18,12 @@ import numpy as np
 
 from optbench import objectives
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget
-from optbench.harness.matrix import resolve
-from optbench.harness.matrix import run_matrix as run_cells
-from optbench.harness.record import Cell, RunRecord
-from optbench.harness.runner import warm_up  # noqa: F401  (benchmarks' setup calls warm_up)
-from optbench.harness.sandbox import limit_threads, run_seeded  # noqa: F401  (benchmarks' setup calls limit_threads)
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.record import Cell, RunRecord
+from optbench.harness.core.runner import warm_up  # noqa: F401  (benchmarks' setup calls warm_up)
+from optbench.harness.execution.matrix import resolve
+from optbench.harness.execution.matrix import run_matrix as run_cells
+from optbench.harness.execution.sandbox import limit_threads, run_seeded  # noqa: F401  (benchmarks' setup calls limit_threads)
 
 SLOW = os.environ.get("OPTBENCH_ASV_SLOW", "") not in ("", "0")
 # Every ``track_`` figure is lower-is-better, the one direction ``asv compare``/``continuous`` know:

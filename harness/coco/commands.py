@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from optbench.harness.budget import HarnessError
 from optbench.harness.coco.export import export, group_runs
+from optbench.harness.core.errors import HarnessError
 
 COCOPP_FOLDER = "cocopp"  # under the export folder: cocopp's pages (index.html)
 

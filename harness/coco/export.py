@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from optbench.harness.record import RunRecord
+from optbench.harness.core.record import RunRecord
 from optbench.objectives.bbob import BBOBObjective
 
 PRECISION = 1e-8  # COCO's final target (f − f_opt) for bbob

@@ -31,8 +31,8 @@ def advise(
     workers: int = typer.Option(0, "--workers", min=0, max=MAX_WORKERS, help=WORKERS_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
-    from optbench.harness import advise as advice
     from optbench.harness.commands.decide import decide
+    from optbench.harness.decision import advise as advice
     from optbench.harness.report.build import write_report
     from optbench.harness.report.frame import load
     from optbench.harness.store import Store

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from optbench.harness.budget import HarnessError
+from optbench.harness.core.errors import HarnessError
 
 console = Console()
 err_console = Console(stderr=True)

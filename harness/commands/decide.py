@@ -21,9 +21,9 @@ def decide(
     rule: list[str] | None = typer.Option(None, "--rule", help=RULE_HELP),
     out: Path = typer.Option(Path("results"), "--out", help="folder for DECISION.md and decision.json"),
 ) -> None:
+    from optbench.harness.decision import decision_doc
+    from optbench.harness.decision.decide import PRESETS, Rule
     from optbench.harness.paths import check_output_folder
-    from optbench.harness.report import decision_doc
-    from optbench.harness.report.decide import PRESETS, Rule
     from optbench.harness.report.display import fmt
     from optbench.harness.report.frame import load
     from optbench.harness.store import DEFAULT_PATH

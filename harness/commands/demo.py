@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 def demo(
     store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="folder for report/, DECISION.md, decision.json"),
-    suite: str = typer.Option("quick", "--suite", help="the suite to run (see harness/suites.toml)"),
+    suite: str = typer.Option("quick", "--suite", help="the suite to run (see harness/execution/suites.toml)"),
     workers: int = typer.Option(0, "--workers", min=0, max=MAX_WORKERS, help=WORKERS_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
     overwrite_decision: bool = typer.Option(False, "--overwrite-decision", "--force",
@@ -60,7 +60,7 @@ def demo(
 def decision_folder(out: Path, overwrite: bool) -> Path:
     """Where the demo writes its decision: ``out``, unless ``out`` holds the decision that
     ``optbench.recommended()`` reads now and ``overwrite`` is off (then ``results/demo/``)."""
-    from optbench.harness.recommend import decision_path
+    from optbench.harness.decision.recommend import decision_path
 
     shipped, _ = decision_path()
     holds_it = shipped.resolve().parent == out.resolve() and (shipped.exists() or (out / "DECISION.md").exists())

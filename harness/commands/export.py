@@ -26,7 +26,7 @@ def export(
     check: bool = typer.Option(False, "--check", help="coco: compare optbench's ERT and hitting times with "
                                                       "cocopp's reading of the written files"),
 ) -> None:
-    from optbench.harness.budget import HarnessError
+    from optbench.harness.core.errors import HarnessError
     from optbench.harness.paths import check_output_file, check_output_folder
     from optbench.harness.store import check as check_store
     from optbench.harness.store import export as write

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def perf(name: str = typer.Argument(..., help="which check: " + ", ".join(CHECKS))) -> None:
-    from optbench.harness.budget import HarnessError
+    from optbench.harness.core.errors import HarnessError
 
     if name not in CHECKS:
         raise HarnessError(f"unknown perf check {name!r}; available: {', '.join(CHECKS)}")

@@ -11,8 +11,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from optbench.harness.budget import MAX_EVALS
 from optbench.harness.commands.common import MAX_SEED, console, err_console, parse_pairs
+from optbench.harness.core.budget import MAX_EVALS
 
 
 def register(app: typer.Typer) -> None:
@@ -36,16 +36,17 @@ def profile(
     no_py_spy: bool = typer.Option(False, "--no-py-spy", help="cProfile only (skip the two py-spy child runs)"),
 ) -> None:
     from optbench.harness import optimizers
-    from optbench.harness.budget import Budget, HarnessError
+    from optbench.harness.core.budget import Budget
+    from optbench.harness.core.errors import HarnessError
+    from optbench.harness.core.record import Cell
     from optbench.harness.paths import check_output_folder
     from optbench.harness.profiling.cell import profile_cell, write_csv, write_index
-    from optbench.harness.record import Cell
 
     if all_ == (optimizer is not None):
         raise HarnessError("give either --optimizer NAME or --all (every registered optimizer)")
     if all_ and opt:
         raise HarnessError("--opt applies to one optimizer; it cannot be combined with --all")
-    names = optimizers.names() if all_ else [optimizer]
+    names = optimizers.names() if all_ or optimizer is None else [optimizer]
     cells = [Cell(objective, name, Budget(budget, seconds), seed, parse_pairs(option, "--option"),
                   parse_pairs(opt, "--opt")) for name in names]
     for cell in cells:

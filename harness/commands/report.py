@@ -31,9 +31,9 @@ def report(
                                                                      "(default: DECISION.md beside the --out folder)"),
 ) -> None:
     from optbench.harness.coco.commands import coco_sections
+    from optbench.harness.decision.decide import Rule
     from optbench.harness.paths import check_output_folder
     from optbench.harness.report.build import write_report
-    from optbench.harness.report.decide import Rule
     from optbench.harness.report.frame import load
     from optbench.harness.study.report import study_sections
 

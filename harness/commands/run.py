@@ -10,8 +10,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from optbench.harness.budget import MAX_EVALS, MAX_SECONDS
 from optbench.harness.commands.common import MAX_SEED, MAX_SEEDS, MAX_WORKERS, WORKERS_HELP, console, parse_pairs
+from optbench.harness.core.budget import MAX_EVALS, MAX_SECONDS
 
 MATRIX_FLAGS = "--objective/--optimizer/--option/--opt/--budget/--seconds/--seed/--seeds"
 
@@ -36,7 +36,7 @@ def run(
     seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="one seed (default 0)"),
     seeds: int | None = typer.Option(None, "--seeds", min=1, max=MAX_SEEDS, help="seeds 0 … N−1"),
     suite: str | None = typer.Option(None, "--suite",
-                                        help="a named matrix from harness/suites.toml: quick, full, backtest"),
+                                        help="a named matrix from harness/execution/suites.toml: quick, full, backtest"),
     store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
     no_store: bool = typer.Option(False, "--no-store", help="do not read or write a store (no resume)"),
     workers: int = typer.Option(0, "--workers", min=0, max=MAX_WORKERS, help=WORKERS_HELP),
@@ -48,7 +48,7 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar (CI); the summary line is kept"),
     as_json: bool = typer.Option(False, "--json", help="print the records as JSON, one per line"),
 ) -> None:
-    from optbench.harness.matrix import resolve, run_matrix
+    from optbench.harness.execution.matrix import resolve, run_matrix
     from optbench.harness.store import check
 
     cells = resolve(_cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds))
@@ -72,9 +72,10 @@ def run(
 
 
 def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds):
-    from optbench.harness import suites
-    from optbench.harness.budget import Budget, HarnessError
-    from optbench.harness.matrix import expand
+    from optbench.harness.core.budget import Budget
+    from optbench.harness.core.errors import HarnessError
+    from optbench.harness.execution import suites
+    from optbench.harness.execution.matrix import expand
 
     if suite is not None:
         if objective or optimizer or option or opt or budget or seconds or seed is not None or seeds is not None:

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _floats(text: str, what: str) -> list[float]:
-    from optbench.harness.budget import HarnessError
+    from optbench.harness.core.errors import HarnessError
 
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
@@ -100,8 +100,8 @@ def study(
     report = write_study_report(out, rows, storage=tables.get("storage"), inserts=tables.get("inserts"),
                                 profile=tables.get("profile"))
     if not no_store and store is not None:
-        reference = objectives.get(objective, **options).reference().value
-        save_to_store(rows, store, "optbench " + " ".join(sys.argv[1:]), reference)
+        reference = objectives.get(objective, **options).reference()  # None: no known optimum (a plug-in)
+        save_to_store(rows, store, "optbench " + " ".join(sys.argv[1:]), reference.value if reference else None)
     _print(modes_table(rows)[TERMINAL_COLUMNS], f"{objective}: {workers} workers, {trials} trials per study")
     for line in recommendation(rows, tables.get("storage"), tables.get("profile")):
         console.print(console_markup(line))

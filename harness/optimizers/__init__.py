@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from optbench.harness.budget import HarnessError
+from optbench.harness.core.errors import HarnessError
 from optbench.harness.optimizers.base import OptimizerAdapter
 
 REGISTRY: dict[str, str | type[OptimizerAdapter]] = {

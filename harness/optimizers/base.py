@@ -11,8 +11,9 @@ import math
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from optbench.harness.budget import LIBRARY_MAX_EVALS, HarnessError
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.budget import LIBRARY_MAX_EVALS
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.instrument import Instrument
 
 Range = tuple[float | None, float | None]  # inclusive lower and upper bound; None: unbounded
 

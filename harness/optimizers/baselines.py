@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.objectives import CategoricalParam, IntParam
 

@@ -9,11 +9,11 @@ a step still costs ~0.1–1 s, so give it small budgets (tens of evaluations) or
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.harness.optimizers.common import UnitBox, ignoring, seeded_torch
 
@@ -23,7 +23,7 @@ class QLogEI(OptimizerAdapter):
 
     name = "botorch.qlogei"
     library = "botorch"
-    defaults: dict[str, Any] = {"n_init": 8, "q": 1, "num_restarts": 2, "raw_samples": 64}
+    defaults: ClassVar[dict[str, Any]] = {"n_init": 8, "q": 1, "num_restarts": 2, "raw_samples": 64}
     ranges = {"n_init": (1, None), "q": (1, None), "num_restarts": (1, None), "raw_samples": (1, None)}
 
     def prepare(self) -> None:

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from optbench.harness.budget import LIBRARY_MAX_EVALS
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.budget import LIBRARY_MAX_EVALS
+from optbench.harness.core.instrument import Instrument
 
 
 def eval_budget(problem: Instrument) -> int:

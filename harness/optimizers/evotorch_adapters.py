@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.harness.optimizers.common import UnitBox, ignoring
 
@@ -22,7 +22,7 @@ class _EvotorchAdapter(OptimizerAdapter):
 
     library = "evotorch"
     searcher_name: ClassVar[str] = ""
-    defaults: dict[str, Any] = {"popsize": None, "stdev_init": 0.25}
+    defaults: ClassVar[dict[str, Any]] = {"popsize": None, "stdev_init": 0.25}
     ranges = {"popsize": (2, None), "stdev_init": (1e-12, None)}
 
     def prepare(self) -> None:

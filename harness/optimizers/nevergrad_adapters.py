@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.harness.optimizers.common import eval_budget, ignoring
 from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
@@ -64,7 +64,7 @@ class _NevergradAdapter(OptimizerAdapter):
 
     library = "nevergrad"
     ng_name: ClassVar[str] = ""
-    defaults: dict[str, Any] = {"num_workers": 1}
+    defaults: ClassVar[dict[str, Any]] = {"num_workers": 1}
     ranges = {"num_workers": (1, None)}
 
     def prepare(self) -> None:

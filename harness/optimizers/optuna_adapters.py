@@ -8,9 +8,9 @@ samples categoricals with its independent (random) sampler, as optuna documents.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.harness.optimizers.common import eval_budget, ignoring
 from optbench.objectives import CategoricalParam, FloatParam, SearchSpace
@@ -58,7 +58,7 @@ class TPE(_OptunaAdapter):
     """Tree-structured Parzen estimator (``optuna.samplers.TPESampler``)."""
 
     name = "optuna.tpe"
-    defaults: dict[str, Any] = {"n_startup_trials": 10, "n_ei_candidates": 24, "multivariate": True}
+    defaults: ClassVar[dict[str, Any]] = {"n_startup_trials": 10, "n_ei_candidates": 24, "multivariate": True}
     ranges = {"n_startup_trials": (0, None), "n_ei_candidates": (1, None)}
 
     def sampler(self, seed: int) -> Any:
@@ -69,7 +69,7 @@ class CmaEs(_OptunaAdapter):
     """CMA-ES (``optuna.samplers.CmaEsSampler``, which needs the ``cmaes`` package)."""
 
     name = "optuna.cmaes"
-    defaults: dict[str, Any] = {"n_startup_trials": 1, "sigma0": None, "popsize": None}
+    defaults: ClassVar[dict[str, Any]] = {"n_startup_trials": 1, "sigma0": None, "popsize": None}
     ranges = {"n_startup_trials": (0, None), "sigma0": (1e-12, None), "popsize": (2, None)}
 
     def sampler(self, seed: int) -> Any:

@@ -9,12 +9,12 @@ cuts any overshoot (DIRECT evaluates past ``maxfun``; vectorized DE's ``nfev`` c
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.budget import LIBRARY_MAX_EVALS
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.harness.optimizers.common import bounds_list, eval_budget
 
@@ -32,14 +32,14 @@ class _ScipyAdapter(OptimizerAdapter):
     def _sized(self, key: str, problem: Instrument) -> int:
         """Option ``key``, or the evaluations left in the run where it is ``None``."""
         value = self.options[key]
-        return min(eval_budget(problem), self.max_planned or math.inf) if value is None else int(value)
+        return min(eval_budget(problem), self.max_planned or LIBRARY_MAX_EVALS) if value is None else int(value)
 
 
 class DifferentialEvolution(_ScipyAdapter):
     """``scipy.optimize.differential_evolution`` with the seeds' settings (maxiter=50, popsize=10)."""
 
     name = "scipy.de"
-    defaults: dict[str, Any] = {"maxiter": 50, "popsize": 10, "tol": 0.01, "mutation": (0.5, 1.0),
+    defaults: ClassVar[dict[str, Any]] = {"maxiter": 50, "popsize": 10, "tol": 0.01, "mutation": (0.5, 1.0),
                                 "recombination": 0.7, "strategy": "best1bin", "init": "latinhypercube",
                                 "polish": True}
     ranges = {"maxiter": (1, None), "popsize": (1, None), "tol": (0, None), "recombination": (0, 1)}
@@ -67,7 +67,7 @@ class Direct(_ScipyAdapter):
 
     name = "scipy.direct"
     seedable = False
-    defaults: dict[str, Any] = {"maxfun": None, "maxiter": 1000, "locally_biased": True, "eps": 1e-4,
+    defaults: ClassVar[dict[str, Any]] = {"maxfun": None, "maxiter": 1000, "locally_biased": True, "eps": 1e-4,
                                 "len_tol": 1e-6, "vol_tol": 1e-16}
     max_planned = 10**7  # DIRECT allocates its work arrays for maxfun up front (2**31 fails inside it)
     ranges = {"maxfun": (1, max_planned), "maxiter": (1, None), "eps": (0, None), "len_tol": (0, 1), "vol_tol": (0, 1)}
@@ -81,7 +81,7 @@ class DualAnnealing(_ScipyAdapter):
     """``scipy.optimize.dual_annealing``; ``maxfun`` defaults to the evaluations left."""
 
     name = "scipy.dual_annealing"
-    defaults: dict[str, Any] = {"maxfun": None, "maxiter": 1000, "initial_temp": 5230.0,
+    defaults: ClassVar[dict[str, Any]] = {"maxfun": None, "maxiter": 1000, "initial_temp": 5230.0,
                                 "restart_temp_ratio": 2e-5, "visit": 2.62, "accept": -5.0,
                                 "no_local_search": False}
     # scipy's own limits for the annealing parameters
@@ -99,7 +99,7 @@ class Shgo(_ScipyAdapter):
 
     name = "scipy.shgo"
     seedable = False
-    defaults: dict[str, Any] = {"n": 100, "iters": None, "sampling_method": "sobol", "maxfev": None}
+    defaults: ClassVar[dict[str, Any]] = {"n": 100, "iters": None, "sampling_method": "sobol", "maxfev": None}
     ranges = {"n": (1, None), "iters": (1, None), "maxfev": (1, None)}
 
     def prepare(self) -> None:

@@ -29,10 +29,10 @@ from rich.table import Table
 
 from optbench import objectives
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget
-from optbench.harness.record import Cell
-from optbench.harness.runner import run_cell, warm_up
-from optbench.harness.timing import per_call_s
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.record import Cell
+from optbench.harness.core.runner import run_cell, warm_up
+from optbench.harness.core.timing import per_call_s
 from optbench.harness.workloads.maxdiff import backtest as bt
 from optbench.harness.workloads.maxdiff.batched import BatchedAdapter
 from optbench.objectives.maxdiff_data import GOOG_WINDOWS

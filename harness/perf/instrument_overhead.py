@@ -13,9 +13,9 @@ import numpy as np
 from rich.console import Console
 
 from optbench import objectives
-from optbench.harness.budget import Budget
-from optbench.harness.instrument import Instrument
-from optbench.harness.timing import per_call_s
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.instrument import Instrument
+from optbench.harness.core.timing import per_call_s
 
 ROUNDS = 9
 

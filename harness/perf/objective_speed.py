@@ -18,16 +18,16 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from optbench import objectives
-from optbench.harness.timing import per_call_s
+from optbench.harness.core.timing import per_call_s
 from optbench.objectives import maxdiff_compiled
+from optbench.objectives.maxdiff import MaxDiffObjective
 
 SIZES = (200, 10_000)
 DTYPES = ("float64", "float32")
 BATCH = 1024
 
 
-def _batch_s(obj: objectives.Objective, xs: np.ndarray, compiled: bool) -> float:
+def _batch_s(obj: MaxDiffObjective, xs: np.ndarray, compiled: bool) -> float:
     previous = maxdiff_compiled.set_enabled(compiled)
     try:
         return per_call_s(lambda: obj.batch(xs), calls=max(3, 2_000_000 // (len(obj.days) * len(xs)) + 3), warmup=2,
@@ -36,7 +36,7 @@ def _batch_s(obj: objectives.Objective, xs: np.ndarray, compiled: bool) -> float
         maxdiff_compiled.set_enabled(previous)
 
 
-def _compile_s(obj: objectives.Objective, xs: np.ndarray) -> float | None:
+def _compile_s(obj: MaxDiffObjective, xs: np.ndarray) -> float | None:
     """Seconds the first compiled call of this objective's kernel took beyond a steady call (0 when
     this process compiled it already); None where compiling failed."""
     key = maxdiff_compiled.compile_key(obj.tensors, obj.close_at_eod)
@@ -53,7 +53,7 @@ def _compile_s(obj: objectives.Objective, xs: np.ndarray) -> float | None:
 def measure(n: int, dtype: str = "float64", k: int = BATCH, compiled: bool = True) -> dict:
     """µs per scalar evaluation (with ``.item()``), µs per candidate of a k-batch eager and compiled,
     the ratios batch ÷ scalar, and the compile time (None: not compiled or compiling failed)."""
-    obj = objectives.get("maxdiff", n=n, dtype=dtype)
+    obj = MaxDiffObjective(n=n, dtype=dtype)
     x = np.array([0.001, -0.002])
     xs = np.random.default_rng(0).uniform(-0.03, 0.03, (k, 2))
     scalar = per_call_s(lambda: obj.compute(x).item(), calls=max(20, 200_000 // n), clock=time.thread_time)

@@ -21,8 +21,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from optbench.harness.budget import Budget
-from optbench.harness.matrix import expand, resolve, run_matrix
+from optbench.harness.core.budget import Budget
+from optbench.harness.execution.matrix import expand, resolve, run_matrix
 from optbench.harness.store import Store, load_frame
 
 CELLS, WORK, EVALS, ROUNDS = 48, 5000, 600, 3

@@ -33,10 +33,10 @@ from pathlib import Path
 
 from optbench import objectives
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.record import Cell, RunRecord
+from optbench.harness.core.runner import reference_value, run_cell, warm_up
 from optbench.harness.profiling.breakdown import GROUPS, Breakdown, breakdown
-from optbench.harness.record import Cell, RunRecord
-from optbench.harness.runner import reference_value, run_cell, warm_up
 
 PY_SPY_RATE = 100  # py-spy's default; it pauses the child per sample, and 1000/s slowed runs ~40x here
 PY_SPY_MIN_S = 2.0  # the child repeats a short cell until this much run time: ~200 samples at 100/s
@@ -83,8 +83,8 @@ def profile_name(cell: Cell) -> str:
     def part(name: str, options: dict) -> str:
         return "-".join([name, *(f"{k}={v}" for k, v in sorted(options.items()))])
 
-    budget = "-".join(filter(None, [cell.budget.max_evals and f"{cell.budget.max_evals}ev",
-                                    cell.budget.max_seconds and f"{cell.budget.max_seconds:g}s"]))
+    budget = "-".join(filter(None, [f"{cell.budget.max_evals}ev" if cell.budget.max_evals else "",
+                                    f"{cell.budget.max_seconds:g}s" if cell.budget.max_seconds else ""]))
     name = f"{part(cell.objective, cell.options)}__{part(cell.optimizer, cell.optimizer_options)}__{budget}_seed{cell.seed}"
     return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from optbench.harness.decision.decide import Rule, decide
+from optbench.harness.decision.decision_view import decision_block
 from optbench.harness.report import display, plots, stats, tables
-from optbench.harness.report.decide import Rule, decide
-from optbench.harness.report.decision_view import decision_block
 from optbench.harness.report.frame import BEST_FOUND, SCALE, analyse
 from optbench.harness.report.render import Figure, Section, Table, markdown, page
 

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from optbench import objectives
-from optbench.harness.budget import HarnessError
-from optbench.harness.record import RunRecord
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import RunRecord
 
 RATIO_TARGETS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 REGRET_TARGETS = tuple(10.0**k for k in range(2, -9, -1))

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from optbench import objectives
-from optbench.harness.budget import HarnessError
-from optbench.harness.sandbox import torch_threads
-from optbench.harness.timing import per_call_s
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.timing import per_call_s
+from optbench.harness.execution.sandbox import torch_threads
 
 BURNS = ("work", "python")
 WORK_ROWS = 10_000  # rows of the synthetic sphere per unit: ~0.2 ms, small enough to stay in cache

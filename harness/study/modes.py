@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from optbench import objectives
-from optbench.harness.budget import HarnessError
-from optbench.harness.sandbox import torch_threads
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.execution.sandbox import torch_threads
 from optbench.harness.study.cost import Burn, calibrate
 from optbench.harness.study.storage import (
     close_storage,
@@ -166,7 +166,7 @@ def problem_options(objective: str, options: dict[str, Any], k: int) -> tuple[di
     full = {**objectives.option_defaults(objective), **objectives.coerced_options(objective, options)}
     selected = next((v for v in variants if all(full.get(key) == value for key, value in v.items())), None)
     pool = [v for v in variants if selected is not None and v.keys() == selected.keys()]
-    if len(pool) < 2:
+    if selected is None or len(pool) < 2:
         return dict(options), SAME_PROBLEM
     chosen = pool[(pool.index(selected) + k) % len(pool)]
     varying = [key for key in chosen if len({repr(v[key]) for v in pool}) > 1]
@@ -253,7 +253,7 @@ def _on_processes(jobs: list[Job], workers: int, start_method: str) -> list[JobR
 def _on_dask(jobs: list[Job], workers: int) -> list[JobResult]:
     # The matrix runner's LocalCluster. Note: Dask's nanny starts workers with
     # MALLOC_TRIM_THRESHOLD_=65536, which made the torch burn cost 1.8-2.6x the CPU here (measured).
-    from optbench.harness.matrix import dask_executor
+    from optbench.harness.execution.matrix import dask_executor
 
     with dask_executor(workers, "local") as pool:
         return list(pool.map(run_job, jobs))

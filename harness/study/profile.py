@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from optbench import objectives
-from optbench.harness.sandbox import torch_threads
+from optbench.harness.execution.sandbox import torch_threads
 from optbench.harness.study.cost import Burn
 from optbench.harness.study.modes import TrialFunction, _warm_up
 from optbench.harness.study.storage import opened, remove_storage_files, sqlite_insert_costs, storage_costs

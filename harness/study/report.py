@@ -112,7 +112,7 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
     by = {(r.burn, r.cost_ms, r.mode): r for r in rows}
     x_of, bound = _cost_x(rows), cpu_bounds(rows)
     loads = [r.load_avg for r in rows]
-    loaded = bool(loads) and max(loads) > os.cpu_count()
+    loaded = bool(loads) and max(loads) > (os.cpu_count() or 1)
     for burn in dict.fromkeys(r.burn for r in rows):
         costs = sorted({r.cost_ms for r in rows if r.burn == burn})
         for cost in costs:

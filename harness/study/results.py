@@ -20,9 +20,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from optbench.harness.record import RunRecord
+from optbench.harness.core.record import RunRecord
+from optbench.harness.core.versions import versions
 from optbench.harness.study.modes import ModeResult, with_efficiency
-from optbench.harness.versions import versions
 
 DEFAULT_STORE = Path("results/study.sqlite")
 DEFAULT_OUT = Path("results/study")
@@ -60,7 +60,7 @@ def from_record(record: RunRecord) -> ModeResult:
         eval_cpu_ms=1e3 * record.phases_s["eval_cpu_s"] / n, workers=int(o["workers"]),
         study_trials=int(record.budget["max_evals"]), n_trials=record.n_evals, wall_s=record.wall_s,
         startup_s=record.phases_s["startup_s"], trials_per_s=record.n_evals / record.wall_s,
-        efficiency=math.nan, best_value=record.value, best_point=dict(record.point or {}),
+        efficiency=math.nan, best_value=math.nan if record.value is None else record.value, best_point=dict(record.point or {}),
         cpu_ms_per_trial=1e3 * record.phases_s["cpu_s"] / n, storage=o["storage"], problems=o["problems"],
         load_avg=record.phases_s["load_avg_1m"], repeats=int(o.get("repeats", 1)), seed=record.seed,
         leftovers=record.message.removeprefix(_LEFTOVERS).split(", ") if record.message.startswith(_LEFTOVERS) else [])

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from optbench.harness.budget import HarnessError
+from optbench.harness.core.errors import HarnessError
 
 STORAGE_KINDS = ("memory", "sqlite", "sqlite-wal", "journal")
 _FILES = {"sqlite": "study.db", "sqlite-wal": "study-wal.db", "journal": "study.journal"}

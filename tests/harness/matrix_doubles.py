@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.optimizers import register
 from optbench.harness.optimizers.base import OptimizerAdapter
 

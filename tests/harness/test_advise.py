@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from optbench.harness import advise
-from optbench.harness.advise import Calibration, matrix_seconds, size
-from optbench.harness.budget import HarnessError
-from optbench.harness.record import RunRecord
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import RunRecord
+from optbench.harness.decision import advise
+from optbench.harness.decision.advise import Calibration, matrix_seconds, size
 
 CHEAP = Calibration("random", linear_s=1e-4, quadratic_s=0.0)
 SLOW = Calibration("slow.one", linear_s=4.0, quadratic_s=0.0)  # 80 s per run of 20

@@ -9,10 +9,10 @@ import pytest
 
 from optbench import objectives
 from optbench.harness import optimizers, plugins
-from optbench.harness.budget import Budget
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.record import Cell
 from optbench.harness.profiling.breakdown import owners
 from optbench.harness.profiling.cell import run_cprofile
-from optbench.harness.record import Cell
 
 PLUGIN_SOURCE = '''
 import numpy as np

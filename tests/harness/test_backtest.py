@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from optbench import objectives
-from optbench.harness.budget import HarnessError
 from optbench.harness.cli import main
+from optbench.harness.core.errors import HarnessError
 from optbench.harness.workloads.maxdiff import backtest as bt
 from optbench.objectives.maxdiff_data import goog
 

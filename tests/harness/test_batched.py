@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from optbench import objectives
-from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import Cell
+from optbench.harness.core.runner import run_cell
 from optbench.harness.optimizers import make
-from optbench.harness.record import Cell
-from optbench.harness.runner import run_cell
 from optbench.harness.workloads.maxdiff.batched import MaxDiffStack
 from optbench.harness.workloads.maxdiff.batched_exact import candidate_grid, solve_exact
 from optbench.objectives.maxdiff import breakpoint_candidates, day_tensors

@@ -5,13 +5,13 @@ import math
 
 import pytest
 
-from optbench.harness.budget import Budget
 from optbench.harness.coco.commands import coco_sections, run_cocopp
 from optbench.harness.coco.crosscheck import TARGETS, compare
 from optbench.harness.coco.export import export, group_runs
-from optbench.harness.record import Cell, RunRecord
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.record import Cell, RunRecord
+from optbench.harness.core.runner import run_cell
 from optbench.harness.report.render import inline
-from optbench.harness.runner import run_cell
 from optbench.objectives.bbob import BBOBObjective
 
 

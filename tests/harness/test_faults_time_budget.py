@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from optbench import objectives
-from optbench.harness.budget import Budget, BudgetExhausted
-from optbench.harness.instrument import Instrument
-from optbench.harness.record import Cell
-from optbench.harness.runner import run_cell
+from optbench.harness.core.budget import Budget, BudgetExhausted
+from optbench.harness.core.instrument import Instrument
+from optbench.harness.core.record import Cell
+from optbench.harness.core.runner import run_cell
 
 from . import matrix_doubles  # noqa: F401  (registers test.slow)
 

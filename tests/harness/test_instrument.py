@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optbench import objectives
-from optbench.harness.budget import Budget, BudgetExhausted, HarnessError
-from optbench.harness.instrument import NONFINITE_FALLBACK, Instrument
+from optbench.harness.core.budget import Budget, BudgetExhausted
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.instrument import NONFINITE_FALLBACK, Instrument
 
 
 def drive(instrument, batches):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from optbench.harness import suites
-from optbench.harness.budget import Budget, HarnessError
-from optbench.harness.matrix import expand, resolve, run_cells, run_matrix
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.execution import suites
+from optbench.harness.execution.matrix import expand, resolve, run_cells, run_matrix
 from optbench.harness.optimizers import REGISTRY
 from optbench.harness.store import Store, load_records
 

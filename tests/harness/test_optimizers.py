@@ -7,11 +7,11 @@ import pytest
 
 from optbench import objectives
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget
 from optbench.harness.cli import main
-from optbench.harness.instrument import Instrument
-from optbench.harness.record import Cell
-from optbench.harness.runner import run_cell
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.instrument import Instrument
+from optbench.harness.core.record import Cell
+from optbench.harness.core.runner import run_cell
 
 LIBRARY = ["scipy.de", "scipy.de_vectorized", "scipy.direct", "scipy.dual_annealing", "scipy.shgo",
            "nevergrad.ngopt", "nevergrad.oneplusone", "nevergrad.twopointsde", "nevergrad.cma",
@@ -70,13 +70,10 @@ def test_botorch_gets_near_the_sphere_optimum():
     assert record.value < 1e-2
 
 
-@pytest.mark.parametrize("optimizer", [
-    "scipy.de",
-    "scipy.direct",
-    pytest.param("nevergrad.ngopt", marks=pytest.mark.xfail(
-        strict=True, reason="NGOpt (= CMA for 2-D, 500 evaluations) reaches 0.989 of the reference at "
-                            "seed 0; 3 of seeds 0–9 get within 1 %")),
-])
+# Only optimizers whose result at this budget is settled; where a library's result moves between releases
+# (NGOpt reached 0.989 of the reference with one resolution, the reference with the next), it is measured and
+# reported by `optbench perf optimizer_table`, never pinned here.
+@pytest.mark.parametrize("optimizer", ["scipy.de", "scipy.direct"])
 def test_maxdiff_within_one_percent_of_reference(optimizer):
     record = run("maxdiff", optimizer, Budget(500), options={})
     reference = objectives.get("maxdiff").reference().value

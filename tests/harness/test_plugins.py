@@ -15,9 +15,9 @@ import pytest
 
 from optbench import objectives
 from optbench.harness import optimizers, plugins
-from optbench.harness.budget import Budget
 from optbench.harness.cli import main
-from optbench.harness.matrix import expand, resolve, run_cells
+from optbench.harness.core.budget import Budget
+from optbench.harness.execution.matrix import expand, resolve, run_cells
 
 PLUGIN_SOURCE = '''
 import optbench

@@ -10,11 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget, HarnessError
 from optbench.harness.cli import app
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import Cell
 from optbench.harness.profiling import cell as profiling
 from optbench.harness.profiling.breakdown import GROUPS, _Attributor, code_key
-from optbench.harness.record import Cell
 from optbench.objectives.maxdiff import MaxDiffObjective
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 import optbench
-from optbench.harness.budget import HarnessError
 from optbench.harness.cli import main
 from optbench.harness.commands.demo import DEFAULT_OUT, decision_folder
-from optbench.harness.recommend import ENV
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.decision.recommend import ENV
 
 
 def _decision(path: Path, optimizer: str) -> Path:
@@ -60,7 +60,7 @@ def test_demo_writes_beside_a_shipped_decision_only_when_asked(project):
 
 
 def test_demo_runs_report_and_decide_without_touching_the_shipped_decision(project, monkeypatch, capsys):
-    from optbench.harness import suites
+    from optbench.harness.execution import suites
 
     tiny = {"tiny": {"blocks": [{"seeds": 2, "budgets": [30], "optimizers": ["random", "scipy.de"],
                                  "objectives": [{"name": "sphere", "options": {"dim": 2}}]}]}}

@@ -5,10 +5,11 @@ import pytest
 
 from optbench import objectives
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget, HarnessError
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import Cell
+from optbench.harness.core.runner import run_cell
 from optbench.harness.optimizers.base import OptimizerAdapter
-from optbench.harness.record import Cell
-from optbench.harness.runner import run_cell
 
 
 class Exploding(OptimizerAdapter):

@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from optbench.harness.budget import Budget, HarnessError
-from optbench.harness.record import Cell, RunRecord
-from optbench.harness.runner import failed_record
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import Cell, RunRecord
+from optbench.harness.core.runner import failed_record
 from optbench.harness.store import Store, cell_key, check, export, load_frame, load_records, record_key
 
 

@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from optbench import objectives
-from optbench.harness.budget import HarnessError
+from optbench.harness.core.errors import HarnessError
 from optbench.harness.optimizers.optuna_adapters import distributions
 from optbench.harness.study.cost import Burn, calibrate
 from optbench.harness.study.modes import MODES, ModeResult, StudyConfig, problem_options, run_mode, run_modes

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import optbench
-from optbench.harness.budget import Budget
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.instrument import Instrument
 from optbench.objectives import CategoricalParam, FloatParam, IntParam, ObjectiveError, Reference
 from optbench.objectives.function import FunctionObjective
 

@@ -24,11 +24,12 @@ import numpy as np
 
 from optbench import objectives
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget, HarnessError
-from optbench.harness.record import Cell
-from optbench.harness.runner import run_cell
-from optbench.harness.sandbox import limit_threads, torch_threads
-from optbench.harness.workloads.maxdiff.batched import BatchedAdapter
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import Cell
+from optbench.harness.core.runner import run_cell
+from optbench.harness.execution.sandbox import limit_threads, torch_threads
+from optbench.harness.workloads.maxdiff.batched import BatchedAdapter, maxdiff_objectives
 from optbench.harness.workloads.maxdiff.batched_exact import solve_exact
 from optbench.objectives.maxdiff import MaxDiffObjective
 from optbench.objectives.maxdiff_data import GOOG_WINDOWS
@@ -59,7 +60,7 @@ def problems(windows: Sequence[int] = range(GOOG_WINDOWS)) -> list[Problem]:
 
 def build(probs: Sequence[Problem], device: str = "cpu") -> list[MaxDiffObjective]:
     """The problems' objectives on ``device`` (float64)."""
-    return [objectives.get("maxdiff", device=device, **p.options) for p in probs]
+    return maxdiff_objectives([objectives.get("maxdiff", device=device, **p.options) for p in probs])
 
 
 @dataclass(frozen=True)

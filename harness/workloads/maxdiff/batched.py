@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from optbench.harness.budget import HarnessError
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.objectives import Objective
 from optbench.objectives.maxdiff import DayTensors, MaxDiffObjective, day_tensors, profit
@@ -63,7 +63,7 @@ def maxdiff_objectives(objectives: Sequence[Objective]) -> list[MaxDiffObjective
     bad = [repr(o) for o in objectives if not isinstance(o, MaxDiffObjective)]
     if bad:
         raise HarnessError(f"batched solving over problems needs MaxDiff objectives; got {bad[0]}")
-    return list(objectives)
+    return [o for o in objectives if isinstance(o, MaxDiffObjective)]
 
 
 def stack_days(objectives: Sequence[MaxDiffObjective], dtype: str) -> DayTensors:
@@ -76,8 +76,9 @@ def stack_days(objectives: Sequence[MaxDiffObjective], dtype: str) -> DayTensors
     pad = lambda t: t if len(t) == n else torch.nn.functional.pad(t, (0, n - len(t)))  # noqa: E731
     join = torch.stack if len(rows) > 1 else (lambda ts: ts[0][None])  # noqa: E731
     fee = torch.tensor([[r.fee] for r in rows], dtype=rows[0].c.dtype, device=device)
-    fields = ("c", "H", "L", "hp", "lp", "long", "short")
-    return DayTensors(*(join([pad(getattr(r, k)) for r in rows]) for k in fields), fee)
+    c, H, L, hp, lp, long, short = (join([pad(getattr(r, k)) for r in rows])
+                                    for k in ("c", "H", "L", "hp", "lp", "long", "short"))
+    return DayTensors(c, H, L, hp, lp, long, short, fee)
 
 
 class InstrumentStack:

@@ -27,8 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from optbench.harness.budget import HarnessError
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.workloads.maxdiff.batched import (
     CHUNK_ELEMS,
     BatchedAdapter,

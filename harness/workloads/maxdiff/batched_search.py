@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.workloads.maxdiff.batched import BatchedAdapter, InstrumentStack, MaxDiffStack, Solutions
 from optbench.objectives import Objective
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optbench.harness.record import RunRecord
+from optbench.harness.core.record import RunRecord
 from optbench.harness.report.frame import declared_traits
 
 VERSIONS = {"git_commit": "abc123", "machine": "test-box 2 cpus", "platform": "Linux", "python": "3.11.7",

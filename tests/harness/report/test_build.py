@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from optbench import objectives
-from optbench.harness.budget import Budget
-from optbench.harness.record import Cell
-from optbench.harness.report import decision_doc
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.record import Cell
+from optbench.harness.core.runner import failed_record, run_cell
+from optbench.harness.decision import decision_doc
+from optbench.harness.decision.decide import Rule, decide
 from optbench.harness.report.build import write_report
-from optbench.harness.report.decide import Rule, decide
 from optbench.harness.report.frame import analyse, load, records_frame
-from optbench.harness.runner import failed_record, run_cell
 from optbench.harness.store import Store
 from optbench.objectives import FloatParam, Objective, SearchSpace
 

@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from optbench.harness.budget import HarnessError
-from optbench.harness.report.decide import Rule, decide
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.decision.decide import Rule, decide
 from optbench.harness.report.frame import analyse, records_frame
 from optbench.harness.report.stats import worse_p_value
 
@@ -146,7 +146,7 @@ def test_decide_cli_twice_gives_identical_files(tmp_path, monkeypatch):
 
 
 def test_the_quick_suite_runs_enough_seeds_for_a_win():
-    from optbench.harness import suites
+    from optbench.harness.execution import suites
 
     seeds_per_configuration = {}
     for cell in suites.cells("quick"):

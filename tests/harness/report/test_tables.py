@@ -4,11 +4,11 @@ import math
 
 import pytest
 
-from optbench.harness.budget import Budget
-from optbench.harness.record import Cell
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.record import Cell
+from optbench.harness.core.runner import failed_record
 from optbench.harness.report import tables
 from optbench.harness.report.frame import analyse, records_frame
-from optbench.harness.runner import failed_record
 
 from .records import rec
 

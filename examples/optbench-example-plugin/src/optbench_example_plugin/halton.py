@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scipy.stats import qmc
 
-from optbench.harness.instrument import Instrument
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.optimizers.base import OptimizerAdapter
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from optbench.harness.budget import Budget, BudgetExhausted
+from optbench.harness.core.budget import Budget, BudgetExhausted
 from optbench.objectives import Objective, ObjectiveError
 
 NONFINITE_FALLBACK = 1e12

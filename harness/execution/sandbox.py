@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection, Pipe
 
 from optbench.harness import plugins
-from optbench.harness.record import Cell, RunRecord
-from optbench.harness.runner import failed_record, run_cell
+from optbench.harness.core.record import Cell, RunRecord
+from optbench.harness.core.runner import failed_record, run_cell
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 _PR_SET_PDEATHSIG = 1

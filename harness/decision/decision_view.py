@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from optbench.harness.report.decide import NOT_ENOUGH_SEEDS, Rule
-from optbench.harness.report.decision_doc import scale_top
+from optbench.harness.decision.decide import NOT_ENOUGH_SEEDS, Rule
+from optbench.harness.decision.decision_doc import scale_top
 from optbench.harness.report.display import estimate, fmt, quality_order
 from optbench.harness.report.render import ClassDecision, Decision, Table
 

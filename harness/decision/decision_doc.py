@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from optbench.harness.report.decide import NOT_ENOUGH_SEEDS, PRESETS, Rule, decide, rounded
+from optbench.harness.core.versions import LIBRARIES as RECORDED_LIBRARIES
+from optbench.harness.decision.decide import NOT_ENOUGH_SEEDS, PRESETS, Rule, decide, rounded
 from optbench.harness.report.display import estimate, fmt
 from optbench.harness.report.frame import BEST_FOUND, SCALE, analyse
 from optbench.harness.report.stats import MIN_CI_SAMPLES
-from optbench.harness.versions import LIBRARIES as RECORDED_LIBRARIES
 
 LIBRARIES = ("python", *RECORDED_LIBRARIES)  # what DECISION.md's provenance lists
 DATE_COLUMNS = ("finished_at",)  # written by the results store

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from optbench.harness.budget import HarnessError
+from optbench.harness.core.errors import HarnessError
 
 ENV = "OPTBENCH_DECISION"
 PROJECT_PATH = Path("results") / "decision.json"  # relative: the current project's shipped decision

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from optbench.harness.core.errors import HarnessError
+
 MAX_EVALS = 10**12  # far beyond any run here (libraries are told at most LIBRARY_MAX_EVALS, see eval_budget)
 LIBRARY_MAX_EVALS = 2**31 - 1  # the C int that scipy's DIRECT and others count evaluations in
 MAX_SECONDS = 30 * 24 * 3600.0  # a month per cell
-
-
-class HarnessError(ValueError):
-    """A user mistake at the harness boundary (unknown optimizer, bad option or budget)."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ LIBRARIES = ("numpy", "scipy", "torch", "pandas", "nevergrad", "optuna", "botorc
 @lru_cache(maxsize=1)
 def git_commit() -> str:
     """The checkout's commit (with ``+dirty`` when uncommitted changes exist), or ``unknown``."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # the checkout: harness/core/ -> repo
     try:
         head = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True,
                               text=True, timeout=5)

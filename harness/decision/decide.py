@@ -27,12 +27,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from optbench.harness.budget import HarnessError
-from optbench.harness.record import WARM_REPEAT_MAX_S
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import WARM_REPEAT_MAX_S
 from optbench.harness.report import stats
 
 PRESETS = ("default", "fast", "thorough")
@@ -150,7 +151,7 @@ def candidates(g_cls: pd.DataFrame, rule: Rule) -> tuple[list[Candidate], list[d
             per_seed = complete.assign(warm_or_cold_s=complete["warm_wall_s"].fillna(complete["wall_s"])).groupby(
                 "seed").agg(quality=("quality", "mean"), wall_s=("wall_s", "sum"), warm_or_cold_s=("warm_or_cold_s", "sum"))
             first = g.iloc[0]
-            boot = {"level": rule.level, "n_boot": rule.n_boot, "seed": rule.seed}
+            boot: dict[str, Any] = {"level": rule.level, "n_boot": rule.n_boot, "seed": rule.seed}
             cold = stats.bootstrap(per_seed["wall_s"], **boot)
             warm = stats.bootstrap(per_seed["warm_or_cold_s"], **boot)
             usable.append(Candidate(

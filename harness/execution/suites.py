@@ -8,9 +8,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from optbench.harness.budget import Budget, HarnessError
-from optbench.harness.matrix import Named, expand
-from optbench.harness.record import Cell
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import Cell
+from optbench.harness.execution.matrix import Named, expand
 
 SUITES_FILE = Path(__file__).with_name("suites.toml")
 _BLOCK_KEYS = {"seeds", "budgets", "seconds", "optimizers", "objectives"}

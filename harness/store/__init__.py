@@ -24,10 +24,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from optbench.harness import claims
-from optbench.harness.budget import HarnessError
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import Cell, RunRecord
+from optbench.harness.execution import claims
 from optbench.harness.paths import check_output_file
-from optbench.harness.record import Cell, RunRecord
 
 DEFAULT_PATH = Path("results/optbench.sqlite")
 APPLICATION_ID = 0x6F707462  # "optb"

@@ -32,11 +32,12 @@ import numpy as np
 
 from optbench import objectives
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget, HarnessError
-from optbench.harness.matrix import MatrixResult, default_workers, resolve, run_matrix
-from optbench.harness.record import WARM_REPEAT_MAX_S, Cell, RunRecord
-from optbench.harness.runner import run_cell, warm_up
-from optbench.harness.sandbox import torch_threads
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import WARM_REPEAT_MAX_S, Cell, RunRecord
+from optbench.harness.core.runner import run_cell, warm_up
+from optbench.harness.execution.matrix import MatrixResult, default_workers, resolve, run_matrix
+from optbench.harness.execution.sandbox import torch_threads
 from optbench.harness.store import Store
 
 DEFAULT_OPTIMIZERS = ("random", "scipy.de", "scipy.direct", "optuna.tpe", "nevergrad.ngopt", "nevergrad.oneplusone",

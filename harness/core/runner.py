@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 
 from optbench import objectives
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget, BudgetExhausted
-from optbench.harness.instrument import Instrument
-from optbench.harness.record import WARM_REPEAT_MAX_S, Cell, RunRecord
-from optbench.harness.versions import versions
+from optbench.harness.core.budget import Budget, BudgetExhausted
+from optbench.harness.core.instrument import Instrument
+from optbench.harness.core.record import WARM_REPEAT_MAX_S, Cell, RunRecord
+from optbench.harness.core.versions import versions
 
 OVERRUN_NOTED_S = 0.001  # a run always ends a little past its time limit; more than this is in the message
 
@@ -49,7 +49,7 @@ def run_cell(cell: Cell, *, with_reference: bool = True, warm_repeat: bool = Fal
     With ``warm_repeat``, a successful cold run of at most ``WARM_REPEAT_MAX_S`` is run once more right
     after, in the same process on the same objective with a fresh adapter, and that repeat's wall time
     is ``warm_wall_s`` (the record's values, trace and ``wall_s`` stay the cold run's)."""
-    base = dict(objective=cell.objective, options=dict(cell.options), optimizer=cell.optimizer,
+    base: dict[str, Any] = dict(objective=cell.objective, options=dict(cell.options), optimizer=cell.optimizer,
                 optimizer_options=dict(cell.optimizer_options),
                 budget={"max_evals": cell.budget.max_evals, "max_seconds": cell.budget.max_seconds},
                 seed=cell.seed, versions=versions())

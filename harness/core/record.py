@@ -8,7 +8,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from optbench.harness.budget import Budget
+from optbench.harness.core.budget import Budget
 
 
 @dataclass(frozen=True)

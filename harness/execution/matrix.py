@@ -23,14 +23,15 @@ from typing import Any
 
 from optbench import objectives
 from optbench.harness import optimizers
-from optbench.harness.budget import Budget, HarnessError
-from optbench.harness.claims import Holder
-from optbench.harness.executors import DaskPool, LocalPool, cell_pool, dask_executor
-from optbench.harness.progress import MatrixProgress
-from optbench.harness.record import Cell, RunRecord
-from optbench.harness.runner import failed_record
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import Cell, RunRecord
+from optbench.harness.core.runner import failed_record
+from optbench.harness.core.versions import versions
+from optbench.harness.execution.claims import Holder
+from optbench.harness.execution.executors import DaskPool, LocalPool, cell_pool, dask_executor
+from optbench.harness.execution.progress import MatrixProgress
 from optbench.harness.store import Store, cell_key, ok_records, to_json
-from optbench.harness.versions import versions
 
 __all__ = ["MatrixResult", "dask_executor", "default_workers", "expand", "resolve", "run_cells", "run_matrix"]
 
@@ -205,7 +206,7 @@ def run_matrix(cells: Sequence[Cell], store: Store | Path | None = None, *, work
     done = _ok_records(store) if store is not None and not force else {}
     todo = [cell for cell in cells if cell_key(cell) not in done]
     progress = MatrixProgress(len(todo), skipped=len(cells) - len(todo), quiet=quiet,
-                              store=Path(store) if isinstance(store, Path | str) else store and store.path)
+                              store=Path(store) if isinstance(store, Path | str) else store.path if store is not None else None)
     results: dict[tuple, RunRecord] = {}
     t0 = time.perf_counter()
     holders: set[int] = set()
@@ -217,7 +218,7 @@ def run_matrix(cells: Sequence[Cell], store: Store | Path | None = None, *, work
             if writer is None and store is not None:  # the first claim: the workers are up
                 writer = store if isinstance(store, Store) else stack.enter_context(Store.open(store))
                 run_id = writer.begin_run(command, len(cells), versions())
-            verdict = writer.claim(cell, run_id, force=force) if writer is not None else None
+            verdict = writer.claim(cell, run_id, force=force) if writer is not None and run_id is not None else None
             if isinstance(verdict, Holder) and verdict.run_id not in holders:
                 holders.add(verdict.run_id)
                 progress.note(f"cells held by {verdict} are left to it; this run takes their records when stored")
@@ -227,16 +228,16 @@ def run_matrix(cells: Sequence[Cell], store: Store | Path | None = None, *, work
             with run_cells(todo, workers=workers, dask=dask, cell_timeout_s=cell_timeout_s, claim=claim) as finished, \
                     progress:
                 for cell, record, ran in finished:
-                    if ran and writer is not None:
+                    if ran and writer is not None and run_id is not None:
                         writer.put(record, run_id)
                     results[cell_key(cell)] = record
                     progress.advance(record, ran)
         except KeyboardInterrupt:
-            if writer is not None:
+            if writer is not None and run_id is not None:
                 writer.end_run(run_id, "interrupted", progress.counts())
             progress.report_interrupted()
             raise
-        if writer is not None:
+        if writer is not None and run_id is not None:
             writer.end_run(run_id, "finished", progress.counts())
     progress.report_done()
     records = [results.get(cell_key(c)) or done[cell_key(c)] for c in cells]

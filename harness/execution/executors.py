@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
 
-from optbench.harness import plugins, sandbox
-from optbench.harness.budget import HarnessError
-from optbench.harness.record import Cell
+from optbench.harness import plugins
+from optbench.harness.core.errors import HarnessError
+from optbench.harness.core.record import Cell
+from optbench.harness.execution import sandbox
 
 
 class LocalPool:

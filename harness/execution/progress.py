@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from optbench.harness.record import STATUSES, RunRecord
+from optbench.harness.core.record import STATUSES, RunRecord
 
 
 class MatrixProgress:

@@ -1,0 +1,1 @@
+"""The core: errors, budget, instrument, record and runner (one instrumented run)."""

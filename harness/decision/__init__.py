@@ -1,0 +1,1 @@
+"""From stored runs to a decision: decide, the decision's documents, recommend, advise."""
