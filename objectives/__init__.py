@@ -27,6 +27,7 @@ from optbench.objectives.function import FunctionObjective, objective
 from optbench.objectives.ma_crossover import MACrossoverObjective
 from optbench.objectives.maxdiff import MaxDiffObjective
 from optbench.objectives.synthetic import FUNCTIONS, SyntheticObjective
+from optbench.options import coerce_option
 
 Factory = Callable[..., Objective]
 
@@ -148,28 +149,4 @@ def coerced_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     unknown = [k for k in options if k not in defaults]
     if unknown:
         raise ObjectiveError(f"unknown option(s) {unknown} for objective {name!r}; allowed: {list(defaults)}")
-    return {k: _coerce(name, k, v, defaults[k]) for k, v in options.items()}
-
-
-def _coerce(objective: str, key: str, value: Any, default: Any) -> Any:
-    kind = type(default)
-    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-        return value
-    try:
-        if kind is bool:
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if kind is int:
-            as_float = float(value)
-            if as_float != int(as_float):
-                raise ValueError
-            return int(as_float)
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ObjectiveError(
-            f"option {key}={value!r} of objective {objective!r} must be {kind.__name__} (default {default!r})"
-        ) from None
+    return {k: coerce_option(f"objective {name!r}", k, v, defaults[k], ObjectiveError) for k, v in options.items()}

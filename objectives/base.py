@@ -12,10 +12,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 import torch
+
+#: What an objective's :meth:`Objective.reference` knows (see ``Objective.knowledge``).
+Knowledge = Literal["optimum", "bound", "none"]
+KNOWLEDGE: tuple[Knowledge, ...] = get_args(Knowledge)
 
 
 class ObjectiveError(ValueError):
@@ -205,7 +209,7 @@ class Objective(ABC):
     gain: ClassVar[bool] = False
     #: What :meth:`reference` knows: ``"optimum"`` (proven best value and point), ``"bound"`` (a value
     #: no point can beat) or ``"none"`` (nothing: quality is measured against the best value found).
-    knowledge: ClassVar[str] = "optimum"
+    knowledge: ClassVar[Knowledge] = "optimum"
 
     @abstractmethod
     def compute(self, x: np.ndarray) -> torch.Tensor:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from optbench.objectives.base import (
+    KNOWLEDGE,
     CategoricalParam,
     FloatParam,
     IntParam,
@@ -32,8 +33,6 @@ from optbench.objectives.base import (
     Reference,
     SearchSpace,
 )
-
-KNOWLEDGE = ("optimum", "bound", "none")
 
 
 class FunctionObjective(Objective):

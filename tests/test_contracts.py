@@ -113,7 +113,7 @@ def test_the_plugin_optimizer_runs_on_the_plugin_objective_and_the_record_says_w
     p = record.point
     by_hand = (p["a"] - 0.3) ** 2 + (p["n"] - 4) ** 2 + (p["kind"] != "y")
     assert record.status == "ok" and record.n_evals == 50 and record.value == pytest.approx(by_hand, rel=1e-12)
-    assert (record.reference_kind, record.reference_value, record.objective_class) == ("optimum", 0.0, "_bowl")
+    assert (record.knowledge, record.reference_value, record.family) == ("optimum", 0.0, "_bowl")
 
 
 @pytest.mark.parametrize("name", OBJECTIVES)
@@ -125,4 +125,4 @@ def test_a_failed_cells_record_declares_what_the_built_objective_does(name):
 
 def test_a_failed_record_of_an_unknown_objective_keeps_the_defaults():
     failed = failed_record(Cell("no.such.objective", "random", Budget(5)), "error", "unknown")
-    assert (failed.objective_class, failed.gain, failed.reference_kind) == ("", False, "optimum")
+    assert (failed.family, failed.gain, failed.knowledge) == ("", False, "optimum")

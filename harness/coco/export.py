@@ -53,7 +53,7 @@ class CocoRun:
 
 def coco_run(record: RunRecord) -> CocoRun | None:
     """The COCO view of a BBOB record; ``None`` for other objectives or runs that evaluated nothing."""
-    if record.objective_class != BBOBObjective.family or not record.trace or record.n_evals <= 0:
+    if record.family != BBOBObjective.family or not record.trace or record.n_evals <= 0:
         return None
     objective = BBOBObjective(**record.options)
     steps = [(int(n), float(v)) for n, _, v in record.trace]

@@ -9,15 +9,15 @@ from optbench.harness.commands.common import add_text_row, console, narrow_table
 
 
 def register(app: typer.Typer) -> None:
-    app.command("list", help="List registered objectives (with options, parameters, what they know) and "
-                             "optimizers, and where each comes from.")(list_all)
+    app.command("list", help="List registered objectives (family, options, parameters, knowledge of their "
+                             "optimum) and optimizers, and where each comes from.")(list_all)
 
 
 def list_all() -> None:
     from optbench import objectives
     from optbench.harness import optimizers
 
-    columns = ["name", "from", "options (default)", "parameters", "knows"]
+    columns = ["name", "from", "family", "options (default)", "parameters", "knowledge"]
     table = narrow_table(columns, "Objectives (minimized)", left=tuple(columns))
     for name in objectives.names():
         add_text_row(table, [name, objectives.ORIGINS[name], *_objective_columns(name)])
@@ -35,7 +35,7 @@ def list_all() -> None:
 
 
 def _objective_columns(name: str) -> list[str]:
-    """Options with their help, the parameters and what the objective knows of its optimum."""
+    """The family, options with their help, the parameters and what the objective knows of its optimum."""
     from optbench import objectives
 
     try:
@@ -43,8 +43,7 @@ def _objective_columns(name: str) -> list[str]:
         helps = objectives.option_help(name)
         built = objectives.get(name)
     except Exception as exc:  # a broken plug-in is a row that says so, not a failed listing
-        return [f"cannot load: {exc}", "-", "-"]
+        return ["-", f"cannot load: {exc}", "-", "-"]
     opts = "\n".join(f"{k}={v!r}  {helps.get(k, '')}" for k, v in defaults.items()) or "-"
-    knows = {"optimum": "optimum", "bound": "a bound", "none": "nothing (best found)"}.get(built.knowledge,
-                                                                                          built.knowledge)
-    return [opts, built.space.describe(), knows]
+    knowledge = "none (best found)" if built.knowledge == "none" else built.knowledge
+    return [built.family or name, opts, built.space.describe(), knowledge]

@@ -37,11 +37,14 @@ class Cell:
 
 WARM_REPEAT_MAX_S = 2.0  # a cell whose cold run took longer is not repeated: first-call costs are then a small share
 STATUSES = ("ok", "error", "timeout", "crashed", "interrupted")
+#: Fields an earlier release named otherwise (old name -> name): old stores and JSON records still read.
+RENAMED_FIELDS = {"objective_class": "family", "reference_kind": "knowledge"}
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One run's outcome; field names are public (SPEC §7) and scripts depend on them."""
+    """One run's outcome; field names are public and scripts depend on them (renamed ones in
+    ``RENAMED_FIELDS`` are still read under their old names)."""
 
     objective: str
     options: dict[str, Any]
@@ -63,9 +66,9 @@ class RunRecord:
     trace: list[tuple[int, float, float]] = field(default_factory=list)
     reference_value: float | None = None
     phases_s: dict[str, float] = field(default_factory=dict)
-    objective_class: str = ""  # the objective's family: what the decision groups by
+    family: str = ""  # the objective's family: what the decision groups by
     gain: bool = False  # value is a negated gain (profit, Sharpe)
-    reference_kind: str = "optimum"  # what reference_value is: "optimum", "bound" or "none"
+    knowledge: str = "optimum"  # what reference_value is: "optimum", "bound" or "none"
     warm_wall_s: float = math.nan  # a repeat of the cell in the same process right after it; NaN: not measured
     overrun_s: float = 0.0  # wall time beyond the budget's max_seconds (the optimizer step that crossed it)
 
@@ -77,6 +80,6 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        data = dict(data)
+        data = {RENAMED_FIELDS.get(k, k): v for k, v in data.items()}
         data["trace"] = [tuple(t) for t in data.get("trace") or []]
         return cls(**data)

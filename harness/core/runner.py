@@ -118,8 +118,8 @@ def _minimize(cell: Cell, objective: objectives.Objective) -> _Attempt:
 def describe(objective: objectives.Objective | type[objectives.Objective], name: str = "") -> dict[str, Any]:
     """The record fields an objective (or its class) declares about itself; the class falls back to
     its ``name``, else ``name`` given here."""
-    return dict(objective_class=objective.family or getattr(objective, "name", None) or name, gain=objective.gain,
-                reference_kind=objective.knowledge)
+    return dict(family=objective.family or getattr(objective, "name", None) or name, gain=objective.gain,
+                knowledge=objective.knowledge)
 
 
 def warm_up(cell: Cell, evals: int = 10) -> None:

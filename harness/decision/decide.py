@@ -228,7 +228,7 @@ def decide_class(g_cls: pd.DataFrame, rule: Rule) -> dict:
 
 def decide(df: pd.DataFrame, rule: Rule) -> dict:
     """The decision for every objective class in an analysed frame (deterministic: no clock, seeded CIs)."""
-    return {cls: decide_class(g, rule) for cls, g in df.groupby("objective_class", sort=True)}
+    return {cls: decide_class(g, rule) for cls, g in df.groupby("family", sort=True)}
 
 
 def rounded(obj, digits: int = 6):

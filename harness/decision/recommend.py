@@ -29,7 +29,7 @@ class Recommendation:
     optimizer: str
     optimizer_options: dict
     budget: dict
-    objective_class: str
+    family: str
     preset: str
     verdict: str  # "win", "tie" (a choice, not a win: see DECISION.md) or "override" (environment)
     source: str
@@ -55,23 +55,23 @@ def _load(path: Path, how: str) -> dict:
         raise HarnessError(f"cannot read the decision at {path} ({how}): {exc}") from None
 
 
-def _class_of(kind: str, classes: dict) -> str:
+def _class_of(family: str, classes: dict) -> str:
     for name, entry in classes.items():
-        if kind == name or kind in entry["objective_names"] or kind in entry["objectives"]:
+        if family == name or family in entry["objective_names"] or family in entry["objectives"]:
             return name
     known = sorted({*classes, *(n for e in classes.values() for n in e["objective_names"])})
-    raise HarnessError(f"no decision for objective kind {kind!r}; decided: {', '.join(known)}")
+    raise HarnessError(f"no decision for objective family {family!r}; decided: {', '.join(known)}")
 
 
-def recommended(objective_kind: str, preset: str = "default", path: str | Path | None = None) -> Recommendation:
-    """The decided optimizer for an objective class (``maxdiff``, ``ma_crossover``, ``synthetic``)
+def recommended(family: str, preset: str = "default", path: str | Path | None = None) -> Recommendation:
+    """The decided optimizer for an objective family (``maxdiff``, ``ma_crossover``, ``synthetic``)
     or any objective name in it, under ``preset`` (``default``, ``fast`` or ``thorough``)."""
     path, how = decision_path(path)
     override = os.environ.get("OPTBENCH_OPTIMIZER", "").strip()
     if override and not path.exists():
-        return Recommendation(override, {}, {}, objective_kind, preset, "override", "OPTBENCH_OPTIMIZER")
+        return Recommendation(override, {}, {}, family, preset, "override", "OPTBENCH_OPTIMIZER")
     classes = _load(path, how)["classes"]
-    cls = _class_of(objective_kind, classes)
+    cls = _class_of(family, classes)
     presets = classes[cls]["presets"]
     if preset not in presets:
         raise HarnessError(f"unknown preset {preset!r}; allowed: {', '.join(presets)}")

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from optbench.harness.core.budget import LIBRARY_MAX_EVALS
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.instrument import Instrument
+from optbench.options import coerce_option
 
 Range = tuple[float | None, float | None]  # inclusive lower and upper bound; None: unbounded
 
@@ -33,7 +34,7 @@ class OptimizerAdapter(ABC):
         if unknown:
             raise HarnessError(f"unknown option(s) {unknown} for optimizer {self.name!r}; "
                                f"allowed: {list(self.defaults) or 'none'}")
-        self.options = {**self.defaults, **{k: _coerce(self.name, k, v, self.defaults[k])
+        self.options = {**self.defaults, **{k: coerce_option(f"optimizer {self.name!r}", k, v, self.defaults[k], HarnessError)
                                              for k, v in options.items()}}
         for key in options:
             _check_range(self.name, key, self.options[key], self.ranges.get(key, (None, None)))
@@ -44,27 +45,6 @@ class OptimizerAdapter(ABC):
     @abstractmethod
     def minimize(self, problem: Instrument, seed: int) -> None:
         """Search ``problem`` (evaluate via the instrument) until done or out of budget."""
-
-
-def _coerce(optimizer: str, key: str, value: Any, default: Any) -> Any:
-    """Command-line strings to the default's type (None defaults accept numbers or strings)."""
-    if not isinstance(value, str):
-        return value
-    try:
-        if isinstance(default, bool):
-            if value.lower() in ("1", "true", "yes", "on"):
-                return True
-            if value.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float) or default is None:
-            return float(value) if default is not None or _is_number(value) else value
-    except ValueError:
-        raise HarnessError(f"option {key}={value!r} of optimizer {optimizer!r} must be "
-                           f"{type(default).__name__} (default {default!r})") from None
-    return value
 
 
 def _check_range(optimizer: str, key: str, value: Any, bounds: Range) -> None:
@@ -79,11 +59,3 @@ def _check_range(optimizer: str, key: str, value: Any, bounds: Range) -> None:
         allowed = " and ".join(filter(None, (f"≥ {lo:,}" if lo is not None else "",
                                               f"≤ {hi:,}" if hi is not None else ""))) or "finite"
         raise HarnessError(f"option {key}={value!r} of optimizer {optimizer!r} is out of range; allowed: {allowed}")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

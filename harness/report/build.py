@@ -106,7 +106,7 @@ def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, see
     summary = tables.summary(df, n_boot, seed)
     target_rows = tables.target_table(df, n_boot, seed)
     failed = tables.failures(df)
-    fights = {cls: tables.fight(g) for cls, g in df.groupby("objective_class", sort=True)}
+    fights = {cls: tables.fight(g) for cls, g in df.groupby("family", sort=True)}
     for name, table in (("summary", summary), ("targets", target_rows), ("failures", failed),
                         ("ranking", tables.ranking(decided)), ("fight", tables.fight_long(fights))):
         table.to_csv(out / f"{name}.csv", index=False)
@@ -115,7 +115,7 @@ def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, see
     sections = [Section("How to read this", items=[
         f"{len(df)} runs ({int(df['ok'].sum())} succeeded, {len(failed)} failed) of {df['config'].nunique()} "
         f"optimizer configurations on {df['objective_label'].nunique()} objectives in "
-        f"{df['objective_class'].nunique()} classes. Figures are medians over seeds; the interval beside a "
+        f"{df['family'].nunique()} classes. Figures are medians over seeds; the interval beside a "
         f"median is the range over seeds below {stats.MIN_CI_SAMPLES} seeds and a seeded "
         f"{int(100 * stats.LEVEL)} % percentile-bootstrap CI ({n_boot} resamples) from there. Wall time: cold = "
         "the cell's first run in its worker; warm = a repeat right after it in the same process. Success = final "
@@ -124,7 +124,7 @@ def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, see
         "losses in the fight matrix. The quality scale is stated in the decision block above.",
         "CSV (full precision): summary.csv, targets.csv, ranking.csv, fight.csv, failures.csv; figures in plots/ "
         "(PNG and SVG)."])]
-    for cls, g_cls in df.groupby("objective_class", sort=True):
+    for cls, g_cls in df.groupby("family", sort=True):
         sec = class_section(cls, g_cls, decided[cls], fights[cls], style, plots_dir)
         sec.items += [objective_section(g_obj, summary, target_rows, style, plots_dir)
                       for _, g_obj in g_cls.groupby("objective_label", sort=True)]

@@ -1,12 +1,12 @@
 """Run records → one analysed DataFrame: labels, objective classes and quality measures.
 
-What an objective is comes from its records (``objective_class``, ``gain``, ``reference_kind``, filled
+What an objective is comes from its records (``family``, ``gain``, ``knowledge``, filled
 by the runner from the objective's own declarations); records from a store written before those
 fields existed fall back to what the registered objective class declares, else to its name.
 
 Quality (one scale for every objective, so a class can average them), per run, from the float64 ``value``:
 - ``best_known_value`` T: the objective's proven optimum or bound (``reference_value``), or, for an
-  objective that knows neither (``reference_kind == "none"``), the best value any successful run in
+  objective that knows neither (``knowledge == "none"``), the best value any successful run in
   the data reached (``best_known_kind`` says which: "optimum", "bound" or "best found"; the run
   that found it is ``best_known_run``);
 - ``random_value`` R: random search's median value on the same objective and budget;
@@ -115,9 +115,9 @@ def varying_labels(names: pd.Series, options: pd.Series) -> pd.Series:
 
 
 def _traits(df: pd.DataFrame) -> None:
-    """Fill ``objective_class``, ``gain`` and ``reference_kind`` where the records lack them (old stores)."""
+    """Fill ``family``, ``gain`` and ``knowledge`` where the records lack them (old stores)."""
     declared = {name: declared_traits(name) for name in df["objective"].unique()}
-    for col, i in (("objective_class", 0), ("gain", 1), ("reference_kind", 2)):
+    for col, i in (("family", 0), ("gain", 1), ("knowledge", 2)):
         known = df[col] if col in df.columns else pd.Series(None, index=df.index, dtype=object)
         missing = known.isna() | (known == "")
         df[col] = known.where(~missing, df["objective"].map(lambda n, i=i: declared[n][i]))
@@ -127,9 +127,9 @@ def _traits(df: pd.DataFrame) -> None:
 def _best_known(df: pd.DataFrame) -> None:
     """``best_known_value`` / ``_kind`` / ``_run`` per objective: the reference, or the best value found."""
     reference = df.groupby("objective_label")["reference_value"].transform("first")
-    found = df["reference_kind"].eq("none") | reference.isna()
+    found = df["knowledge"].eq("none") | reference.isna()
     df["best_known_value"] = reference.where(~found)
-    df["best_known_kind"] = df["reference_kind"].where(~found, BEST_FOUND)
+    df["best_known_kind"] = df["knowledge"].where(~found, BEST_FOUND)
     df["best_known_run"] = ""
     ok = df[df["ok"] & found]
     if len(ok):

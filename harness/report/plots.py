@@ -196,7 +196,7 @@ def ecdf(g_class: pd.DataFrame, style: Style) -> plt.Figure:
             frozenset({False}): "targets: gaps to the best known value 10^2…10^-8",
             frozenset({True, False}): "targets: ratios to the optimum 0.5…0.999 where it is a gain, else gaps "
                                       "to the best known value 10^2…10^-8"}.get(frozenset(kinds), "")
-    fig.suptitle(f"{g_class['objective_class'].iloc[0]}: runtime ECDFs ({what})")
+    fig.suptitle(f"{g_class['family'].iloc[0]}: runtime ECDFs ({what})")
     return fig
 
 

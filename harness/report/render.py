@@ -45,7 +45,7 @@ class Section:
 class ClassDecision:
     """One objective class in the decision block: the shipped configuration and what it was weighed against."""
 
-    objective_class: str
+    family: str
     choice: str
     verdict: str
     summary: str  # one sentence: quality, time, seeds
@@ -100,7 +100,7 @@ def markdown(title: str, sections: list[Section], decision: Decision | None = No
         lines += ["## Decision", "", f"Rule: {decision.rule} Full decision: [DECISION.md]({decision.link}).", "",
                   decision.scale, ""]
         for c in decision.classes:
-            lines += [f"### {c.objective_class}: `{c.choice}` — {c.verdict}", "", c.summary, "",
+            lines += [f"### {c.family}: `{c.choice}` — {c.verdict}", "", c.summary, "",
                       *_table_md(c.comparison), "", *[f"- {n}" for n in c.notes], ""]
     for sec in sections:
         lines += _section_md(sec)

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from optbench.harness.core.errors import HarnessError
-from optbench.harness.core.record import Cell, RunRecord
+from optbench.harness.core.record import RENAMED_FIELDS, Cell, RunRecord
 from optbench.harness.execution import claims
 from optbench.harness.paths import check_output_file
 
 DEFAULT_PATH = Path("results/optbench.sqlite")
 APPLICATION_ID = 0x6F707462  # "optb"
-SCHEMA_VERSION = 2  # 2: runs.pid/host/pid_started and the claims table
+SCHEMA_VERSION = 3  # 2: runs.pid/host/pid_started and the claims table; 3: RENAMED_FIELDS renamed
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0  # waiting for another writer's transaction (another `optbench run` on this file)
 LOCK_CHECK_S = 2.0  # at open: longer than any of our transactions, short enough to fail fast
@@ -245,12 +245,13 @@ _CLAIMS_TABLE = ("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, run_i
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
-    """Create the tables in a new store; bring an older one up to date: a column per RunRecord field
-    it lacks, and schema 1's missing run columns and claims table."""
+    """Create the tables in a new store; bring an older one up to date: columns of renamed fields
+    renamed, a column per RunRecord field it lacks, and schema 1's missing run columns and claims table."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
-    missing = [name for name in _FIELDS if name not in have]
+    renames = {old: new for old, new in RENAMED_FIELDS.items() if old in have and new not in have}
+    missing = [name for name in _FIELDS if name not in have and name not in renames.values()]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if have and not missing and version == SCHEMA_VERSION:
+    if have and not missing and not renames and version == SCHEMA_VERSION:
         return
     with _Transaction(conn):
         if not have:
@@ -262,6 +263,8 @@ def _create_schema(conn: sqlite3.Connection) -> None:
             columns = ", ".join(f"{name} {_sql_type(name)}" for name in _FIELDS)
             conn.execute(f"CREATE TABLE records ({columns}, run_id INTEGER, finished_at TEXT, "
                          f"PRIMARY KEY ({', '.join(KEY_FIELDS)}))")
+        for old, new in renames.items():
+            conn.execute(f"ALTER TABLE records RENAME COLUMN {old} TO {new}")
         for name in missing if have else []:  # a RunRecord field added after this store was created
             conn.execute(f"ALTER TABLE records ADD COLUMN {name} {_sql_type(name)}")
         run_columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
@@ -283,7 +286,7 @@ def _to_row(record: RunRecord) -> dict[str, Any]:
 
 
 def _from_row(description, row) -> RunRecord:
-    data = dict(zip((d[0] for d in description), row))
+    data = {RENAMED_FIELDS.get(d[0], d[0]): value for d, value in zip(description, row)}  # old stores read as is
     values = {}
     for name in _FIELDS:
         value = data.get(name)

@@ -18,7 +18,7 @@ from optbench.objectives.bbob import BBOBObjective
 def bbob_record(instance: int, trace, n_evals: int, optimizer: str = "random", seed: int = 0) -> RunRecord:
     return RunRecord(objective="bbob", options=dict(function=1, dim=2, instance=instance), optimizer=optimizer,
                      optimizer_options={}, budget={"max_evals": 100, "max_seconds": None}, seed=seed,
-                     status="ok", value=trace[-1][2], n_evals=n_evals, trace=trace, objective_class="bbob")
+                     status="ok", value=trace[-1][2], n_evals=n_evals, trace=trace, family="bbob")
 
 
 # Two runs on f1 2-D: run A reaches 1e-1 at evaluation 10 and 1e-3 at 60; run B reaches 1e-1 at 40, never 1e-3.
@@ -75,7 +75,7 @@ def test_cli_export_coco_refuses_a_store_without_bbob_runs_and_an_unwritable_fol
 
     with Store.open(tmp_path / "s.sqlite") as store:
         store.put(RunRecord(**{**RUN_A.to_dict(), "objective": "sphere", "options": {"dim": 2},
-                               "objective_class": "synthetic"}))
+                               "family": "synthetic"}))
     with Store.open(tmp_path / "bbob.sqlite") as store:
         store.put(RUN_A)
     with pytest.raises(SystemExit) as exit_info:

@@ -69,7 +69,7 @@ def test_a_plugin_file_given_by_env_runs_in_the_worker_pool_and_list_names_its_o
     records = {r["optimizer"]: r for r in map(json.loads, run.stdout.splitlines())}
     assert records["tmp.corner"]["value"] == CORNER_VALUE and records["tmp.corner"]["n_evals"] == 1
     assert records["random"]["status"] == "ok" and records["random"]["value"] < CORNER_VALUE
-    assert records["random"]["reference_kind"] == "none" and records["random"]["reference_value"] is None
+    assert records["random"]["knowledge"] == "none" and records["random"]["reference_value"] is None
     listing = _cli("--plugin", str(plugin_file), "list", cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
     rows = {line.split()[0]: line for line in listing.stdout.splitlines() if line.strip()}

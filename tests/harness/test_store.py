@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -11,9 +12,9 @@ import pytest
 
 from optbench.harness.core.budget import Budget
 from optbench.harness.core.errors import HarnessError
-from optbench.harness.core.record import Cell, RunRecord
+from optbench.harness.core.record import RENAMED_FIELDS, Cell, RunRecord
 from optbench.harness.core.runner import failed_record
-from optbench.harness.store import Store, cell_key, check, export, load_frame, load_records, record_key
+from optbench.harness.store import SCHEMA_VERSION, Store, cell_key, check, export, load_frame, load_records, record_key
 
 
 def _record(seed: int, value: float = 1.5, status: str = "ok") -> RunRecord:
@@ -191,8 +192,37 @@ def test_a_schema_1_store_is_migrated_and_its_running_runs_become_abandoned(tmp_
         (run,) = store.runs()
         version = store.conn.execute("PRAGMA user_version").fetchone()[0]
         claims = store.conn.execute("SELECT count(*) FROM claims").fetchone()[0]
-    assert version == 2 and claims == 0 and run["status"] == "abandoned" and run["pid"] is None
+    assert version == SCHEMA_VERSION and claims == 0 and run["status"] == "abandoned" and run["pid"] is None
     assert load_records(path) == before
+
+
+def test_a_schema_2_store_reads_its_old_column_names_and_is_renamed_when_written(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as store:
+        store.put(replace(_record(0), family="bowls", knowledge="bound"))
+    conn = sqlite3.connect(path)  # back to schema 2: the columns under their old names
+    for old, new in RENAMED_FIELDS.items():
+        conn.execute(f"ALTER TABLE records RENAME COLUMN {new} TO {old}")
+    conn.execute("PRAGMA user_version=2")
+    conn.commit()
+    conn.close()
+    (read,) = load_records(path)  # read-only: nothing migrated, the old columns read as the new fields
+    assert (read.family, read.knowledge) == ("bowls", "bound")
+    assert {"objective_class", "reference_kind"} <= _columns(path)
+    with Store.open(path) as store:
+        store.put(_record(1))
+    assert {"family", "knowledge"} <= _columns(path) and not {"objective_class", "reference_kind"} & _columns(path)
+    assert [(r.seed, r.family, r.knowledge) for r in load_records(path)] == [(0, "bowls", "bound"), (1, "", "optimum")]
+    old_json = {("objective_class" if k == "family" else k): v for k, v in read.to_dict().items()}
+    assert RunRecord.from_dict(old_json) == read  # a record printed by an earlier release
+
+
+def _columns(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+    finally:
+        conn.close()
 
 
 def test_runs_of_dead_processes_become_abandoned_and_live_ones_stay_running(tmp_path):

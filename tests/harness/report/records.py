@@ -25,8 +25,8 @@ def rec(optimizer: str, seed: int, value: float | None, wall_s: float = 1.0, *, 
                      seed=seed, status=status, message="" if status == "ok" else "boom", value=value,
                      n_evals=n_evals if value is not None else 0, wall_s=wall_s, compute_s=0.4 * wall_s,
                      item_s=0.1 * wall_s, overhead_s=0.5 * wall_s, versions=dict(VERSIONS), trace=trace or [],
-                     reference_value=None if knowledge == "none" else reference, objective_class=family,
-                     gain=gain, reference_kind=knowledge, warm_wall_s=warm_wall_s)
+                     reference_value=None if knowledge == "none" else reference, family=family,
+                     gain=gain, knowledge=knowledge, warm_wall_s=warm_wall_s)
 
 
 def class_records(qualities: dict[str, list[float]], walls: dict[str, list[float]],

@@ -141,7 +141,7 @@ def test_decide_cli_twice_gives_identical_files(tmp_path, monkeypatch):
     monkeypatch.setenv("OPTBENCH_OPTIMIZER", "scipy.de")
     override = harness.recommended("maxdiff", path=tmp_path / "a" / "decision.json")
     assert (override.optimizer, override.optimizer_options, override.verdict) == ("scipy.de", {}, "override")
-    with pytest.raises(HarnessError, match="no decision for objective kind"):
+    with pytest.raises(HarnessError, match="no decision for objective family"):
         harness.recommended("sphere", path=tmp_path / "a" / "decision.json")
 
 

@@ -67,10 +67,10 @@ def test_fight_matrix_hand_worked():
 
 
 def test_a_store_from_before_objectives_described_themselves_falls_back_to_their_declarations():
-    # rows as an old store loads them: no objective_class / gain / reference_kind values, no warm_wall_s column
+    # rows as an old store loads them: no family / gain / knowledge values, no warm_wall_s column
     old = records_frame([rec("a", 0, -0.9), rec("random", 0, 3.0, objective="sphere", reference=0.0)])
-    old[["objective_class", "gain", "reference_kind"]] = None
+    old[["family", "gain", "knowledge"]] = None
     df = analyse(old.drop(columns="warm_wall_s")).set_index("objective")
-    assert df.loc["maxdiff", ["objective_class", "gain", "reference_kind"]].tolist() == ["maxdiff", True, "optimum"]
-    assert df.loc["sphere", ["objective_class", "gain"]].tolist() == ["synthetic", False]
+    assert df.loc["maxdiff", ["family", "gain", "knowledge"]].tolist() == ["maxdiff", True, "optimum"]
+    assert df.loc["sphere", ["family", "gain"]].tolist() == ["synthetic", False]
     assert df.loc["maxdiff", "gain_value"] == pytest.approx(0.9) and math.isnan(df.loc["maxdiff", "warm_wall_s"])
