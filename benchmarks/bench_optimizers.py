@@ -62,7 +62,7 @@ class OptimizeQuality(_OneRunPerCell):
 
 
 class MaxDiffQuality(_OneRunPerCell):
-    """1 − profit found / the reference (exact) optimum's profit, on the seeds' MaxDiff case: lower is
+    """1 − profit found / the reference (exact) optimum's profit, on the origin MaxDiff case (ar200): lower is
     better, as asv compares (the ratio itself would read an improvement as a regression)."""
 
     params = [["maxdiff-ar200", "maxdiff-ar200-eod"], s.OPTIMIZERS]

@@ -1,4 +1,4 @@
-"""Moving-average crossover Sharpe on real GOOG closes (SPEC §3): a mixed int/categorical space."""
+"""Moving-average crossover Sharpe on real GOOG closes (docs/objectives.md): a mixed int/categorical space."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MaxDiff profit objectives (SPEC §1): tune shifts ``h``, ``l`` of predicted high/low limit prices.
+"""MaxDiff profit objectives (docs/objectives.md): tune shifts ``h``, ``l`` of predicted high/low limit prices.
 
 ``f(h, l) = −Σ profit`` on cached torch tensors; one evaluation is a few vector ops and one
 ``.item()``. :func:`profit_grid` evaluates the exact function on a whole grid of (h, l) candidates
@@ -65,9 +65,9 @@ def _fill(compare, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def profit(h, l, d: DayTensors, close_at_eod: bool) -> torch.Tensor:
-    """Total MaxDiff profit (SPEC §1) at ``h, l``: floats (-> 0-d tensor) or (k, 1) tensors (-> (k,)).
+    """Total MaxDiff profit (docs/objectives.md) at ``h, l``: floats (-> 0-d tensor) or (k, 1) tensors (-> (k,)).
 
-    Algebraically SPEC §1's formula, arranged to touch each (candidate, day) element few times:
+    Algebraically the documented formula, arranged to touch each (candidate, day) element few times:
     long leg ``long·fill·(exit − lp' − fee)``, short leg ``short·fill·(exit − hp' + fee)`` (short ≤ 0).
     """
     hpp = (d.hp + h).clamp_(0.0, 10.0)
@@ -92,7 +92,7 @@ def profit_batch(x: torch.Tensor, d: DayTensors, close_at_eod: bool, chunk_elems
 
 
 def breakpoint_candidates(shift: np.ndarray, limit: np.ndarray, box=BOX) -> np.ndarray:
-    """Per-axis candidates of SPEC §1: box ends and every in-box breakpoint ± EPS.
+    """Per-axis candidates of the exact optimum: box ends and every in-box breakpoint ± EPS.
 
     On the h-axis the breakpoints are ``H − hp`` and ``−hp`` (call with shift=hp, limit=H), on the
     l-axis ``L − lp`` and ``−lp``.
@@ -175,7 +175,7 @@ class MaxDiffObjective(Objective):
         return -(profit_batch(x, d, self.close_at_eod) if fused is None else fused)
 
     def exact_value(self, point: Mapping[str, Any]) -> float:
-        """Value at a point re-evaluated in float64 on the CPU (SPEC §1: never an optimizer's claim)."""
+        """Value at a point re-evaluated in float64 on the CPU (never an optimizer's claim)."""
         x = self.space.encode(point)
         return float(-profit(float(x[0]), float(x[1]), self._exact, self.close_at_eod).item())
 
@@ -187,7 +187,7 @@ class MaxDiffObjective(Objective):
 
     @lru_cache(maxsize=1)
     def reference(self) -> Reference:
-        """Exact optimum: the best pair of per-axis breakpoint candidates (SPEC §1), in float64."""
+        """Exact optimum: the best pair of per-axis breakpoint candidates, in float64."""
         days, d = self.days, self._exact
         h = torch.as_tensor(breakpoint_candidates(days.hp, days.H), dtype=torch.float64)
         l = torch.as_tensor(breakpoint_candidates(days.lp, days.L), dtype=torch.float64)

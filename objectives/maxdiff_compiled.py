@@ -1,4 +1,4 @@
-"""The MaxDiff batch as one fused loop: SPEC §1's profit written as a single expression that
+"""The MaxDiff batch as one fused loop: the profit written as a single expression that
 ``torch.compile`` (inductor) turns into one pass over the k × n (candidate, day) elements.
 
 The eager batch (:func:`optbench.objectives.maxdiff.profit` in chunks) makes ~18 passes over
@@ -34,7 +34,7 @@ failure = ""
 
 def fused_profit(x: torch.Tensor, c, H, L, hp, lp, long, short, fee: torch.Tensor,
                  close_at_eod: bool) -> torch.Tensor:
-    """Total profit per candidate row ``x = (h, l)`` of a (k, 2) tensor: SPEC §1 in one expression
+    """Total profit per candidate row ``x = (h, l)`` of a (k, 2) tensor: the profit in one expression
     (the source ``torch.compile`` fuses; eagerly it is correct but slower than the chunked path)."""
     h, l = x[:, :1], x[:, 1:]
     hpp = (hp + h).clamp(0.0, 10.0)

@@ -1,4 +1,4 @@
-"""MaxDiff input data (SPEC §2): the seeded ``ar200`` set and the real ``goog`` windows."""
+"""MaxDiff input data (docs/objectives.md): the seeded ``ar200`` set and the real ``goog`` windows."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class MaxDiffDays:
 
 @lru_cache(maxsize=32)
 def ar200(seed: int = 42, n: int = 200) -> MaxDiffDays:
-    """The seeds' synthetic benchmark, drawn exactly in SPEC §2's order."""
+    """The synthetic ar200 benchmark, drawn in the documented order (docs/objectives.md)."""
     rng = np.random.default_rng(seed)
     r = rng.standard_normal(n) * 0.02
     for i in range(1, n):

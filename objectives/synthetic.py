@@ -1,4 +1,4 @@
-"""Shifted standard test functions on [−5, 5]^d with a seeded optimum x* and f* = 0 (SPEC §4).
+"""Shifted standard test functions on [−5, 5]^d with a seeded optimum x* and f* = 0 (docs/objectives.md).
 
 The ``work`` knob makes each evaluation compute the function on ``work`` identical rows of a
 cached tensor and return the first, so cost grows linearly while values do not change.

@@ -31,10 +31,10 @@ SLOW = os.environ.get("OPTBENCH_ASV_SLOW", "") not in ("", "0")
 
 # asv parameter value -> (registered objective, options). The keys appear in asv's reports.
 OBJECTIVES: dict[str, tuple[str, dict[str, Any]]] = {
-    "maxdiff-ar200": ("maxdiff", {"data": "ar200"}),  # the seeds' case, take-profit policy
+    "maxdiff-ar200": ("maxdiff", {"data": "ar200"}),  # the origin case: ar200, take-profit policy
     "maxdiff-ar200-eod": ("maxdiff", {"data": "ar200", "close_at_eod": True}),  # its other policy
     "rastrigin-2d": ("rastrigin", {"dim": 2}),
-    "sphere-2d-1ms": ("sphere", {"dim": 2, "work": 50_000}),  # seed 001's ~1 ms "simple objective"
+    "sphere-2d-1ms": ("sphere", {"dim": 2, "work": 50_000}),  # a ~1 ms "simple objective"
     "maxdiff-goog-w0": ("maxdiff", {"data": "goog", "window": 0}),
     "maxdiff-ar-n10k": ("maxdiff", {"data": "ar200", "n": 10_000}),
     "ma_crossover": ("ma_crossover", {}),

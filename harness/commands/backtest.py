@@ -64,4 +64,4 @@ def backtest(
         table.add_row(name, *cells)
     console.print(table)
     console.print("ratio = 1 − shortfall ÷ |reference profit| (profit ÷ reference where it is positive); the reference "
-                  "is SPEC §1's breakpoint optimum. Profits are float64 re-evaluations after the (0, 0) rule.")
+                  "is MaxDiff's breakpoint optimum. Profits are float64 re-evaluations after the (0, 0) rule.")

@@ -13,7 +13,7 @@
 4. **Run** the matrix through the matrix runner (progress, store, resume). Each budget level also
    gets a wall-time cap of ``CAP_FACTOR`` × its slowest optimizer's estimate (one ``Budget`` for
    every optimizer: the report compares runs under equal budgets), so a wrong estimate costs at most
-   that. Then, with the seeds' measured cost instead of the estimate, more seeds (up to
+   that. Then, with the measured cost of those seeds instead of the estimate, more seeds (up to
    ``MAX_SEEDS``), round after round, while they fit: estimates on a busy machine are off by 2×
    either way (measured); then, if time is still left, one more budget level (``GROW_LEVEL`` × the
    top one) for every seed, when ``GROW_COST`` × the top level's measured cost fits.

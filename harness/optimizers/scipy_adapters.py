@@ -36,7 +36,7 @@ class _ScipyAdapter(OptimizerAdapter):
 
 
 class DifferentialEvolution(_ScipyAdapter):
-    """``scipy.optimize.differential_evolution`` with the seeds' settings (maxiter=50, popsize=10)."""
+    """``scipy.optimize.differential_evolution`` with the origin scripts' settings (maxiter=50, popsize=10)."""
 
     name = "scipy.de"
     defaults: ClassVar[dict[str, Any]] = {"maxiter": 50, "popsize": 10, "tol": 0.01, "mutation": (0.5, 1.0),

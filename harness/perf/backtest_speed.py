@@ -3,7 +3,7 @@
 
 Every contender is measured the same way in this one process with one torch thread: the best of
 ``REPEATS`` runs of the whole workload, and per problem the best of its ``REPEATS`` one-by-one runs.
-Quality is against SPEC's ``reference()``, computed here independently of the exact solver.
+Quality is against MaxDiff's ``reference()``, computed here independently of the exact solver.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def main() -> None:
                       f"{f['p5_ratio']:.4f}", f"{f['share_at_0999']:.1%}", str(f["worse_than_baseline"]),
                       f"{f['evals_per_problem']:.0f}")
     console.print(table)
-    targets = Table(title=f"targets for {DEFAULT} (issue 9)")
+    targets = Table(title=f"targets for {DEFAULT}")
     for col in ("figure", "measured", "target", "met"):
         targets.add_column(col, justify="right")
     for name, value, comparison, bound in m["targets"]:

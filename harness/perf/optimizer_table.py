@@ -1,9 +1,9 @@
-"""Every optimizer on MaxDiff ``ar200`` (n=200) at budget 500, seed 0, beside the seeds' figures.
+"""Every optimizer on MaxDiff ``ar200`` (n=200) at budget 500, seed 0, beside the origin scripts' figures.
 
 Table 1 (``close_at_eod=False``): wall time, evaluations, value / reference and the instrument's
-split per evaluation (overhead = wall − compute − item). Table 2: the seeds' "two optimizations"
+split per evaluation (overhead = wall − compute − item). Table 2: the origin scripts' "two optimizations"
 (``close_at_eod`` False and True): summed wall time and the entry/exit decision's profit (the
-better policy, SPEC §1). Each figure is the fastest of up to ``REPEATS`` runs after a warm-up run;
+better policy, docs/objectives.md). Each figure is the fastest of up to ``REPEATS`` runs after a warm-up run;
 torch runs on one thread (the objective is tiny; extra threads only add synchronisation).
 """
 
@@ -24,8 +24,8 @@ from optbench.harness.core.runner import run_cell
 BUDGET = 500
 CAP_S = 30.0  # a wall-time cap that only botorch.qlogei reaches (one GP step costs 0.1–1 s)
 REPEATS = 3
-SEEDS = {"scipy.de": 0.42, "scipy.direct": 0.27}  # seconds for two optimizations (seeds 001/002)
-SEED_RATIOS = {"nevergrad.ngopt": 1.6, "botorch.qlogei": 43.0}  # × direct's time (seed 002)
+SEEDS = {"scipy.de": 0.42, "scipy.direct": 0.27}  # seconds for two optimizations in the origin scripts
+SEED_RATIOS = {"nevergrad.ngopt": 1.6, "botorch.qlogei": 43.0}  # × direct's time in the origin scripts
 
 
 def best_run(optimizer: str, close_at_eod: bool) -> RunRecord:
@@ -75,7 +75,7 @@ def main() -> None:
 
     reference = max(-_reference(objectives.get("maxdiff", close_at_eod=c)) for c in (False, True))
     direct_s = sum(r.wall_s for r in results["scipy.direct"]) if "scipy.direct" in results else None
-    two = Table(title="Two optimizations (close_at_eod False + True), as in seeds 001/002")
+    two = Table(title="Two optimizations (close_at_eod False + True), as in the origin scripts")
     for col in ("optimizer", "wall s", "evals", "profit", "profit / ref", "× direct time", "seeds"):
         two.add_column(col, justify="left" if col in ("optimizer", "seeds") else "right")
     for name, pair in results.items():

@@ -2,7 +2,7 @@
 
 48 CPU-bound cells (``sphere`` with the ``work`` knob, random search one point per call, a fixed
 evaluation budget) run with one worker and with two, alternately, best of three each; efficiency = serial ÷ (2 × parallel)
-(target ≥ 90 %; seed 000's parallel Optuna study reached 2.5 %). Both runs include starting the
+(target ≥ 90 %; a naive parallel Optuna study reached 2.5 %). Both runs include starting the
 workers. Two controls show whether two cores were really free (on a shared machine other processes
 take them, and efficiency drops for that reason alone): the time inside cells with 2 workers ÷ with
 1, and the same evaluations in bare processes, one alone vs two at once. The store's cost is timed by

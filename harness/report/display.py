@@ -1,5 +1,5 @@
 """Numbers and tables as a reader sees them: three significant figures, integers as integers, gains
-as gains, intervals named for what they are (a seeds' range or a bootstrap CI). The CSV files keep
+as gains, intervals named for what they are (a range over seeds or a bootstrap CI). The CSV files keep
 full precision; only the page is rounded."""
 
 from __future__ import annotations

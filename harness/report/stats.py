@@ -7,7 +7,7 @@ The rank test is the Mann–Whitney test computed exactly as a permutation test 
 too). With n and m samples its smallest possible p-value is 1 / C(n + m, n): with 3 seeds against
 3 that is 0.05, so no difference can be significant at alpha = 0.05 (:func:`min_seeds`).
 
-Conventions (SPEC §5): everything is minimized. A run's *hitting time* for a target value is the
+Conventions (docs/quality.md): everything is minimized. A run's *hitting time* for a target value is the
 first evaluation (or elapsed second) at which its best-so-far value is ≤ the target; ``inf`` when
 it never gets there. ERT = (hitting times of the runs that reached the target + everything the
 other runs spent) ÷ number of runs that reached it — COCO's aRT; ``inf`` when no run reached it.

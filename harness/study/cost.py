@@ -23,7 +23,7 @@ PYTHON_UNIT = 2_000  # loop iterations per pure-Python unit
 class Burn:
     """CPU work added to every evaluation: ``units`` calls of one unit of kind ``kind``.
 
-    ``work``: one evaluation of the synthetic ``sphere`` with ``work=10000`` (SPEC §4's knob; its
+    ``work``: one evaluation of the synthetic ``sphere`` with ``work=10000`` (the cost knob, docs/objectives.md; its
     torch kernels release the GIL, the Python between them holds it); ``python``: a pure-Python
     arithmetic loop that holds the GIL throughout.
     """

@@ -7,7 +7,7 @@ Modes (``MODES``); N = ``workers``, T = ``n_trials``:
   (``study.storage``'s ``sqlite-wal``); each runs its share of the T trials.
 - ``journal``: the same on ``JournalStorage`` with a file backend.
 - ``independent``: N processes, each its own in-memory study of T trials on its own problem
-  (see :func:`problem_options`): the seeds' "parallelize across symbols".
+  (see :func:`problem_options`): "parallelize across symbols".
 - ``dask``: the same independent studies as tasks on a ``dask.distributed.LocalCluster`` of N
   single-threaded worker processes (started here, with the matrix runner's cluster settings).
 Worker processes start by ``fork`` (the default, as in the matrix runner) or ``spawn``.
@@ -16,7 +16,7 @@ Every worker pins torch to one thread, builds its objective, warms up, opens its
 starts its clock. ``wall_s`` = last worker done − first worker ready; ``startup_s`` = last worker
 ready − submission (process start, imports, objective build). Throughput = trials ÷ ``wall_s``;
 parallel efficiency = throughput ÷ (N × the single mode's throughput at the same evaluation cost).
-Every sampler is ``TPESampler(seed=…)`` with Optuna's defaults, as in seed 000; worker i of a
+Every sampler is ``TPESampler(seed=…)`` with Optuna's defaults; worker i of a
 shared study uses seed + i (equal seeds would propose the same startup points).
 
 With ``keep_in`` (``optbench study --storage URL``) every study a mode ran is copied, after the

@@ -182,7 +182,7 @@ def study_section(source: Sequence[ModeResult] | pd.DataFrame | str | Path, out_
         figure, Table(modes_table(rows), "modes: measured"), "Recommendation:",
         "\n".join(recommendation(rows, storage, profile))])
     for frame, caption in ((storage, "storage cost per trial, ms"),
-                           (inserts, "plain sqlite3 inserts (seed 003's comparison)"),
+                           (inserts, "plain sqlite3 inserts (one commit per row vs one for all)"),
                            (profile, "where a cheap trial's time goes, ms per trial (top: cProfile's heaviest)")):
         if frame:
             cells = pd.DataFrame(frame).map(lambda v: _g(v) if isinstance(v, float) else str(v))

@@ -193,7 +193,7 @@ def storage_costs(distributions: dict, n_trials: int, workdir: str | Path,
 
 
 def sqlite_insert_costs(n_rows: int, workdir: str | Path) -> list[dict[str, Any]]:
-    """Seed 003's comparison with plain ``sqlite3``: ms per row inserted one commit per row vs all
+    """The origin scripts' comparison with plain ``sqlite3``: ms per row inserted one commit per row vs all
     rows in one transaction (``executemany``), with SQLite's defaults and with WAL + NORMAL; and
     the cost of one file append + fsync, which the journal backend pays per write."""
     rows = []

@@ -75,7 +75,7 @@ def test_exact_searches_a_subset_of_specs_candidates():
         spec_l = breakpoint_candidates(obj.days.lp, obj.days.L)
         assert np.all(np.diff(h) > 0) and np.all(np.diff(l) > 0)
         assert np.isin(h, spec_h).all() and np.isin(l, spec_l).all()
-        assert size == len(h) * len(l) and 3 * size < len(spec_h) * len(spec_l)  # SPEC's grid: 3-30× larger
+        assert size == len(h) * len(l) and 3 * size < len(spec_h) * len(spec_l)  # the full breakpoint grid: 3-30× larger
 
 
 @pytest.mark.parametrize("name", BATCHED)

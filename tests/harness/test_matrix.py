@@ -105,7 +105,7 @@ def test_suites_expand_as_documented():
     per_configuration = {(c.optimizer, c.budget): 0 for c in backtest}
     for c in backtest:
         per_configuration[(c.optimizer, c.budget)] += 1
-    assert set(per_configuration.values()) == {280}  # SPEC: 70 windows × 2 strategies × 2 close policies
+    assert set(per_configuration.values()) == {280}  # 70 windows × 2 strategies × 2 close policies
     assert {(c.options["window"], c.options["always_on"], c.options["close_at_eod"]) for c in backtest} == {
         (w, a, e) for w in range(70) for a in (False, True) for e in (False, True)}
     quick = suites.cells("quick")

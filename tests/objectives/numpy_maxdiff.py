@@ -1,10 +1,10 @@
-"""A second, plain-numpy implementation of SPEC §1, written leg by leg from the text (for tests)."""
+"""A second, plain-numpy implementation of MaxDiff's profit, written leg by leg from docs/objectives.md (for tests)."""
 
 import numpy as np
 
 
 def maxdiff_profit_np(h, l, c, H, L, hp, lp, p, fee, close_at_eod):
-    """Σ_i profit_i for one leg with signed positions p (SPEC §1, literally)."""
+    """Σ_i profit_i for one leg with signed positions p (docs/objectives.md, literally)."""
     hp2 = np.clip(hp + h, 0, 10)
     lp2 = np.clip(lp + l, -1, 0)
     long = np.clip(p, 0, 10)

@@ -1,4 +1,4 @@
-"""MA-crossover Sharpe against an independent pandas computation (SPEC §3)."""
+"""MA-crossover Sharpe against an independent pandas computation."""
 
 import numpy as np
 import pytest

@@ -1,7 +1,7 @@
-"""The backtest workload (SPEC §2): 70 goog windows × {entry/exit, always-on} × {close_at_eod False,
+"""The backtest workload (docs/objectives.md): 70 goog windows × {entry/exit, always-on} × {close_at_eod False,
 True} = 280 MaxDiff problems, solved by one optimizer, and the figures that compare optimizers.
 
-Every profit is the returned point re-evaluated in float64 (``exact_value``), after SPEC §1's rule
+Every profit is the returned point re-evaluated in float64 (``exact_value``), after MaxDiff's rule
 that a result is never worse than ``(h, l) = (0, 0)``. A decision (one window and strategy) keeps the
 close policy with the larger profit, ``close_at_eod=False`` on ties.
 
@@ -36,7 +36,7 @@ from optbench.objectives.maxdiff_data import GOOG_WINDOWS
 
 DEFAULT_OPTIMIZER = "batched.exact"
 BASELINE = "scipy.direct"
-BUDGET = 500  # evaluations per one-by-one run: the seeds' DIRECT maxfun
+BUDGET = 500  # evaluations per one-by-one run: DIRECT's maxfun in the origin scripts
 UNCAPPED = Budget(max_evals=10**12)  # batched optimizers size themselves; their evaluations are counted
 
 
@@ -76,7 +76,7 @@ class Outcome:
 
 
 def never_worse_than_zero(objs: Sequence[MaxDiffObjective], points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """SPEC §1: each point, or (0, 0) where that makes more profit; and the float64 profits."""
+    """MaxDiff's rule: each point, or (0, 0) where that makes more profit; and the float64 profits."""
     found = np.array([-o.exact_value({"h": float(h), "l": float(l)}) for o, (h, l) in zip(objs, points)])
     zero = np.array([-o.exact_value({"h": 0.0, "l": 0.0}) for o in objs])
     worse = zero > found
@@ -156,7 +156,7 @@ def run(name: str, *, probs: Sequence[Problem] | None = None, device: str = "cpu
 
 
 def reference_profits(probs: Sequence[Problem]) -> np.ndarray:
-    """Each problem's reference profit (SPEC §1's breakpoint optimum), via the exact solver: equal to
+    """Each problem's reference profit (MaxDiff's breakpoint optimum), via the exact solver: equal to
     ``reference()`` on every goog problem (``optbench perf backtest_speed`` re-checks all 280)."""
     objs = build(probs)
     points, _ = solve_exact(objs)

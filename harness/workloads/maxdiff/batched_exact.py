@@ -1,9 +1,9 @@
-"""``batched.exact``: the exact MaxDiff optimum (SPEC §1's reference) through the objective's structure.
+"""``batched.exact``: the exact MaxDiff optimum (MaxDiff's reference) through the objective's structure.
 
 1. **Fewer candidates, the same optimum.** Inside a piece between breakpoints profit is nondecreasing
    in ``h`` and nonincreasing in ``l`` (∂/∂h = Σ long·fill·[exit at hp'] − Σ short·fill ≥ 0 as
    short ≤ 0; ∂/∂l ≤ 0 likewise), and it is continuous where hp' or lp' clips at 0: it jumps only
-   where a fill or an exit switches (``h = H − hp``, ``l = L − lp``). So of SPEC's candidates only
+   where a fill or an exit switches (``h = H − hp``, ``l = L − lp``). So of the reference's candidates only
    the largest ``h`` and the smallest ``l`` between consecutive jumps can win: about n per axis, not 4n.
 2. **Axis terms in O((n + k) log k).** Each day's fill, exit and clip are steps along the sorted
    candidates: counts by ``searchsorted`` (corrected with the exact predicate) and interval sums
@@ -46,7 +46,7 @@ TINY = sys.float_info.min
 
 def dominant_candidates(shift: np.ndarray, limit: np.ndarray, jumps: np.ndarray,
                         keep_largest: bool) -> np.ndarray:
-    """SPEC's candidates of one axis reduced to the largest (h-axis) or the smallest (l-axis) one
+    """The reference's candidates of one axis reduced to the largest (h-axis) or the smallest (l-axis) one
     between consecutive ``jumps``; a candidate exactly on a jump stays."""
     cands = breakpoint_candidates(shift, limit)
     jumps = np.sort(jumps)
