@@ -34,6 +34,10 @@ def profile(
     all_: bool = typer.Option(False, "--all", help="profile every registered optimizer; writes index.html, breakdown.csv"),
     top: int = typer.Option(15, "--top", min=1, max=10_000, help="how many functions to list by own time"),
     no_py_spy: bool = typer.Option(False, "--no-py-spy", help="cProfile only (skip the two py-spy child runs)"),
+    trace: bool = typer.Option(False, "--trace", help="also write NAME.trace.json: the timeline of one run "
+                                                      "(Chrome trace: Perfetto, chrome://tracing, speedscope)"),
+    torch_profiler: bool = typer.Option(False, "--torch-profiler",
+                                        help="with --trace: merge torch.profiler's CPU/CUDA activity into it"),
 ) -> None:
     from optbench.harness import optimizers
     from optbench.harness.core.budget import Budget
@@ -44,6 +48,8 @@ def profile(
 
     if all_ == (optimizer is not None):
         raise HarnessError("give either --optimizer NAME or --all (every registered optimizer)")
+    if torch_profiler and not trace:
+        raise HarnessError("--torch-profiler merges into the timeline: give --trace too")
     if all_ and opt:
         raise HarnessError("--opt applies to one optimizer; it cannot be combined with --all")
     names = optimizers.names() if all_ or optimizer is None else [optimizer]
@@ -56,7 +62,8 @@ def profile(
     for i, cell in enumerate(cells, 1):
         if all_:
             console.print(f"[bold]({i}/{len(cells)}) profiling {cell.optimizer}…[/bold]")
-        result = profile_cell(cell, out, native=native, py_spy=not no_py_spy, top_n=top)
+        result = profile_cell(cell, out, native=native, py_spy=not no_py_spy, top_n=top, trace=trace,
+                              torch_profiler=torch_profiler)
         print_result(result, out)
         results.append(result)
     if all_:
@@ -69,7 +76,7 @@ def profile(
 
 def print_result(result, out: Path) -> None:
     """The breakdown table, the calls line, the top functions and the files written."""
-    from optbench.harness.profiling.cell import calls_summary, comparison_rows
+    from optbench.harness.profiling.cell import calls_summary, comparison_rows, run_summary
 
     rec = result.record
     rows = comparison_rows(result)
@@ -83,6 +90,9 @@ def print_result(result, out: Path) -> None:
     console.print(table)
     console.print("cProfile own time by group; the instrument's split of the profiled run and of a plain run")
     console.print(calls_summary(result))
+    console.print(run_summary(result))
+    if result.syncs and result.syncs.warning():
+        err_console.print(f"[yellow]{result.syncs.warning()}[/yellow]")
     top = Table(title="top functions by own time (cProfile)")
     for col in ("own s", "calls", "cum s", "group", "function"):
         top.add_column(col, justify="left" if col == "function" else "right")
@@ -97,6 +107,9 @@ def print_result(result, out: Path) -> None:
                       f"(the cell ran {result.py_spy_runs}× after its warm-up)")
     console.print(f"wrote in {out}/: " + ", ".join(result.files.values()))
     console.print(f"view the profile: snakeviz {out / result.files['prof']}")
+    if "trace" in result.files:
+        console.print(f"view the timeline: drop {out / result.files['trace']} on https://ui.perfetto.dev "
+                      "(or chrome://tracing, speedscope); offline: see profiles/README.md")
 
 
 def _open(path: Path) -> None:

@@ -5,7 +5,10 @@ space's *relaxed* encoding (see ``SearchSpace.relaxed_bounds``); the instrument 
 space, enforces the budget (the wall time is checked before and after each evaluation, batch and
 named phase, so a run stops within one optimizer step of its limit), splits time into ``compute_s``
 (the objective's tensor math, up to the host sync) and ``item_s`` (the ``.item()``/device-to-host
-transfer), and keeps a best-so-far trace.
+transfer), and keeps a best-so-far trace. With ``trace=True``, or on a CUDA objective, an
+:class:`~optbench.harness.core.probe.EvalProbe` also records each evaluation's timestamps (for the
+run's timeline) and, on a sample of evaluations, splits ``.item()`` into waiting for the device and
+copying; otherwise nothing more is done per evaluation.
 
 Non-finite objective values (documented policy, the same for every optimizer): the optimizer is
 told the worst finite value seen so far in the run (``NONFINITE_FALLBACK`` if none yet), the point
@@ -16,12 +19,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
 from optbench.harness.core.budget import Budget, BudgetExhausted
+from optbench.harness.core.probe import EvalProbe, cuda_events, host_values
 from optbench.objectives import Objective, ObjectiveError
 
 NONFINITE_FALLBACK = 1e12
@@ -32,13 +37,16 @@ _isfinite = math.isfinite
 class Instrument:
     """Wraps one objective for one run; see the module docstring for what it measures."""
 
-    def __init__(self, objective: Objective, budget: Budget, clock=time.perf_counter):
+    def __init__(self, objective: Objective, budget: Budget, clock=time.perf_counter, *, trace: bool = False,
+                 device_events=None):
+        """``device_events``: a factory of timing events (default: CUDA events where the objective
+        declares a CUDA device, none on the CPU)."""
         self.objective = objective
         self.space = objective.space
         self.budget = budget
         self.lower, self.upper = self.space.relaxed_bounds()
         self._clock = clock
-        self._compute = objective.compute
+        self._compute: Callable[[np.ndarray], Any] = objective.compute
         self._max_evals = budget.max_evals if budget.max_evals is not None else math.inf
         self._max_seconds = budget.max_seconds if budget.max_seconds is not None else math.inf
         self.t_start = clock()
@@ -51,6 +59,12 @@ class Instrument:
         self.best_x: np.ndarray | None = None
         self.trace: list[tuple[int, float, float]] = []
         self.phases_s: dict[str, float] = {}
+        self._compute_batch, self._host = objective.compute_batch, host_values
+        events = device_events if device_events is not None else cuda_events(objective)
+        self.probe: EvalProbe | None = None
+        if trace or events is not None:
+            self.probe = EvalProbe(objective.compute, objective.compute_batch, clock, trace=trace, events=events)
+            self._compute, self._compute_batch, self._host = self.probe, self.probe.batch, self.probe.host
 
     def start(self) -> None:
         """Start the run's clock (call after the optimizer library is imported and set up)."""
@@ -121,9 +135,9 @@ class Instrument:
         cut = remaining is not None and len(xs) > remaining
         if cut:
             xs = xs[:remaining]
-        y = self.objective.compute_batch(xs)
+        y = self._compute_batch(xs)
         t1 = self._clock()
-        values = y.detach().cpu().numpy().astype(float)
+        values = self._host(y)
         t2 = self._clock()
         self.compute_s += t1 - t0
         self.item_s += t2 - t1
@@ -155,7 +169,14 @@ class Instrument:
         t1 = self._clock()
         self.compute_s += t1 - t0
         self.n_evals += k
+        if self.probe is not None:
+            self.probe.external(t0, t1, k)
         self._check_time(t1)
+
+    def device_split(self) -> tuple[float, float, float]:
+        """(device_s, item_wait_s, item_copy_s) estimated from the sampled evaluations; NaNs where
+        none were sampled (the CPU)."""
+        return self.probe.split.estimate(self.item_s) if self.probe is not None else (math.nan, math.nan, math.nan)
 
     def _nonfinite(self) -> float:
         self.n_nonfinite += 1
@@ -172,4 +193,6 @@ class Instrument:
         finally:
             t1 = self._clock()
             self.phases_s[name] = self.phases_s.get(name, 0.0) + t1 - t0
+            if self.probe is not None:
+                self.probe.phase(name, t0, t1)
         self._check_time(t1)

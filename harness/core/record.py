@@ -71,6 +71,9 @@ class RunRecord:
     knowledge: str = "optimum"  # what reference_value is: "optimum", "bound" or "none"
     warm_wall_s: float = math.nan  # a repeat of the cell in the same process right after it; NaN: not measured
     overrun_s: float = 0.0  # wall time beyond the budget's max_seconds (the optimizer step that crossed it)
+    device_s: float = math.nan  # CUDA: the device's span per evaluation, sampled, scaled to the run; NaN: not measured
+    item_wait_s: float = math.nan  # CUDA: the part of item_s spent waiting for the device (sampled ratio)
+    item_copy_s: float = math.nan  # CUDA: the rest of item_s, the copy itself (item_wait_s + item_copy_s = item_s)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -43,19 +43,30 @@ def reference_value(name: str, options: dict[str, Any]) -> float | None:
         return None
 
 
-def run_cell(cell: Cell, *, with_reference: bool = True, warm_repeat: bool = False) -> RunRecord:
+def run_cell(cell: Cell, *, with_reference: bool = True, warm_repeat: bool = False,
+             objective: objectives.Objective | None = None) -> RunRecord:
     """Run ``cell`` in this process and return its record (never raises for optimizer failures).
 
     With ``warm_repeat``, a successful cold run of at most ``WARM_REPEAT_MAX_S`` is run once more right
     after, in the same process on the same objective with a fresh adapter, and that repeat's wall time
-    is ``warm_wall_s`` (the record's values, trace and ``wall_s`` stay the cold run's)."""
+    is ``warm_wall_s`` (the record's values, trace and ``wall_s`` stay the cold run's). ``objective``:
+    the cell's objective built beforehand (its construction then stays outside the run)."""
+    return run_instrumented(cell, with_reference=with_reference, warm_repeat=warm_repeat, objective=objective)[0]
+
+
+def run_instrumented(cell: Cell, *, with_reference: bool = True, warm_repeat: bool = False,
+                     objective: objectives.Objective | None = None,
+                     trace: bool = False) -> tuple[RunRecord, Instrument]:
+    """:func:`run_cell`, also returning the run's instrument (with ``trace``, its probe holds the
+    timestamps of every evaluation, batch, phase and external block)."""
     base: dict[str, Any] = dict(objective=cell.objective, options=dict(cell.options), optimizer=cell.optimizer,
                 optimizer_options=dict(cell.optimizer_options),
                 budget={"max_evals": cell.budget.max_evals, "max_seconds": cell.budget.max_seconds},
                 seed=cell.seed, versions=versions())
-    objective = objectives.get(cell.objective, **cell.options)
+    if objective is None:
+        objective = objectives.get(cell.objective, **cell.options)
     base.update(describe(objective))
-    instrument, wall_s, status, message, base["optimizer_options"] = _minimize(cell, objective)
+    instrument, wall_s, status, message, base["optimizer_options"] = _minimize(cell, objective, trace)
     point = value = None
     if instrument.best_x is not None:
         point = objective.space.decode(instrument.best_x)
@@ -74,14 +85,17 @@ def run_cell(cell: Cell, *, with_reference: bool = True, warm_repeat: bool = Fal
             warm_wall_s = _minimize(cell, objective).wall_s
         else:
             message += f"; warm repeat skipped (cold run {wall_s:.3g} s > {WARM_REPEAT_MAX_S:g} s)"
-    return RunRecord(
+    device_s, item_wait_s, item_copy_s = instrument.device_split()
+    record = RunRecord(
         **base, status=status, message=message, point=point, value=value, n_evals=instrument.n_evals,
         wall_s=wall_s, compute_s=instrument.compute_s, item_s=instrument.item_s,
         overhead_s=wall_s - instrument.compute_s - instrument.item_s, peak_mem_mb=peak_memory_mb(),
         trace=list(instrument.trace), phases_s=dict(instrument.phases_s),
         reference_value=reference_value(cell.objective, cell.options) if with_reference else None,
-        warm_wall_s=warm_wall_s, overrun_s=overrun_s,
+        warm_wall_s=warm_wall_s, overrun_s=overrun_s, device_s=device_s, item_wait_s=item_wait_s,
+        item_copy_s=item_copy_s,
     )
+    return record, instrument
 
 
 class _Attempt(NamedTuple):
@@ -92,11 +106,11 @@ class _Attempt(NamedTuple):
     optimizer_options: dict[str, Any]
 
 
-def _minimize(cell: Cell, objective: objectives.Objective) -> _Attempt:
+def _minimize(cell: Cell, objective: objectives.Objective, trace: bool = False) -> _Attempt:
     """One timed minimization of ``objective`` by a fresh adapter (options: its defaults filled in)."""
     adapter = optimizers.make(cell.optimizer, **cell.optimizer_options)
     adapter.prepare()
-    instrument = Instrument(objective, cell.budget)
+    instrument = Instrument(objective, cell.budget, trace=trace)
     status, message = "ok", ""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -122,13 +136,13 @@ def describe(objective: objectives.Objective | type[objectives.Objective], name:
                 knowledge=objective.knowledge)
 
 
-def warm_up(cell: Cell, evals: int = 10) -> None:
+def warm_up(cell: Cell, evals: int = 10, objective: objectives.Objective | None = None) -> None:
     """Pay, outside any measurement, what only a process's first run of ``cell`` pays: the data and
-    tensors, the reference, the versions, the optimizer library and the imports it makes lazily on
-    its first run (a run of ``evals`` evaluations)."""
+    tensors (or ``objective``, built beforehand), the reference, the versions, the optimizer library
+    and the imports it makes lazily on its first run (a run of ``evals`` evaluations)."""
     reference_value(cell.objective, cell.options)
     versions()
-    run_cell(replace(cell, budget=Budget(max_evals=evals)), with_reference=False)
+    run_cell(replace(cell, budget=Budget(max_evals=evals)), with_reference=False, objective=objective)
 
 
 def peak_memory_mb() -> float:

@@ -5,7 +5,8 @@ The cProfile'd run is the cell's own ``run_cell``, so its ``RunRecord`` (the ins
 ``compute_s``/``item_s``/``overhead_s``) is shown beside the profile's groups, together with the
 record of one plain (unprofiled) run that shows what cProfile's own overhead adds. Objective
 construction, imports, the reference and a short run of the cell happen in a warm-up before any of
-them, so neither the ``.prof`` nor the flamegraph contains them: py-spy is attached (``--pid``) to a
+them, so neither the ``.prof`` nor the flamegraph contains them (the objective is built once before the
+measured runs, and its construction time is reported apart): py-spy is attached (``--pid``) to a
 child that has warmed up and waits; the child runs only once py-spy samples, repeats the cell until
 ``PY_SPY_MIN_S`` of run time (enough samples to read), and exits at once after the last run.
 
@@ -37,6 +38,8 @@ from optbench.harness.core.budget import Budget
 from optbench.harness.core.record import Cell, RunRecord
 from optbench.harness.core.runner import reference_value, run_cell, warm_up
 from optbench.harness.profiling.breakdown import GROUPS, Breakdown, breakdown
+from optbench.harness.profiling.syncs import SyncCount, count_syncs
+from optbench.harness.profiling.trace import trace_cell
 
 PY_SPY_RATE = 100  # py-spy's default; it pauses the child per sample, and 1000/s slowed runs ~40x here
 PY_SPY_MIN_S = 2.0  # the child repeats a short cell until this much run time: ~200 samples at 100/s
@@ -61,11 +64,16 @@ class ProfileResult:
     py_spy_message: str = ""
     py_spy_runs: int = 0
     py_spy_samples: tuple[int, int] = (0, 0)  # (inside the measured runs, all): see samples_in_run
+    construction_s: float = 0.0  # building the objective (data, tensors, a plug-in's cache), before any run
+    syncs: SyncCount | None = None
+    traced: RunRecord | None = None  # the run the timeline shows
 
     def to_dict(self) -> dict:
         return {"name": self.name, "cell": self.cell, "record": self.record.to_dict(),
                 "breakdown": self.breakdown.to_dict(),
                 "unprofiled": self.unprofiled.to_dict() if self.unprofiled else None,
+                "construction_s": self.construction_s, "syncs": self.syncs.to_dict() if self.syncs else None,
+                "traced": self.traced.to_dict() if self.traced else None,
                 "files": self.files, "py_spy_message": self.py_spy_message, "py_spy_runs": self.py_spy_runs,
                 "py_spy_samples": list(self.py_spy_samples)}
 
@@ -89,12 +97,21 @@ def profile_name(cell: Cell) -> str:
     return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)
 
 
-def run_cprofile(cell: Cell, prof_path: Path, top_n: int = 15) -> tuple[RunRecord, Breakdown]:
-    """Run the cell under cProfile, write ``prof_path`` and group its time."""
-    warm_up(cell, WARM_UP_EVALS)
-    objective = objectives.get(cell.objective, **cell.options)  # cached data: cheap after the warm-up
+def build(cell: Cell) -> tuple[objectives.Objective, float]:
+    """The cell's objective and the seconds its construction took (outside every measured run)."""
+    t0 = time.perf_counter()
+    objective = objectives.get(cell.objective, **cell.options)
+    return objective, time.perf_counter() - t0
+
+
+def run_cprofile(cell: Cell, prof_path: Path, top_n: int = 15,
+                 objective: objectives.Objective | None = None) -> tuple[RunRecord, Breakdown]:
+    """Run the cell under cProfile on ``objective`` (built here if not given, before the profile),
+    write ``prof_path`` and group its time."""
+    objective = objective or build(cell)[0]
+    warm_up(cell, WARM_UP_EVALS, objective)
     profiler = cProfile.Profile()
-    record = profiler.runcall(run_cell, cell, with_reference=False)
+    record = profiler.runcall(run_cell, cell, with_reference=False, objective=objective)
     profiler.dump_stats(prof_path)
     record = dataclasses.replace(record, reference_value=reference_value(cell.objective, cell.options))
     adapter = optimizers.adapter_class(cell.optimizer)
@@ -200,21 +217,31 @@ def samples_in_run(speedscope_path: Path, frame: str = "measured_runs") -> tuple
 
 
 def profile_cell(cell: Cell, out_dir: Path, *, native: bool = False, py_spy: bool = True,
-                 rate: int = PY_SPY_RATE, top_n: int = 15) -> ProfileResult:
-    """Profile ``cell`` with cProfile and (where available) py-spy; writes NAME.* into ``out_dir``."""
+                 rate: int = PY_SPY_RATE, top_n: int = 15, trace: bool = False,
+                 torch_profiler: bool = False) -> ProfileResult:
+    """Profile ``cell`` with cProfile and (where available) py-spy, count its syncs per evaluation,
+    and with ``trace`` write its timeline (``torch_profiler``: with torch's activity merged);
+    writes NAME.* into ``out_dir``."""
     cell.validate()
     out_dir.mkdir(parents=True, exist_ok=True)
     name = profile_name(cell)
-    record, groups = run_cprofile(cell, out_dir / f"{name}.prof", top_n)  # warms up first
-    unprofiled = run_cell(cell, with_reference=False)
+    objective, construction_s = build(cell)
+    record, groups = run_cprofile(cell, out_dir / f"{name}.prof", top_n, objective)  # warms up first
+    unprofiled = run_cell(cell, with_reference=False, objective=objective)
+    syncs = count_syncs(objective)
     files, runs, message, samples = {"prof": f"{name}.prof"}, 0, "py-spy skipped", (0, 0)
+    traced = None
+    if trace:
+        files["trace"] = f"{name}.trace.json"
+        traced = trace_cell(cell, objective, out_dir / files["trace"], torch_profiler=torch_profiler)
     if py_spy:
         spy_files, runs, message = run_py_spy(cell, out_dir, name, native, rate)
         files.update(spy_files)
         if "speedscope" in spy_files:
             samples = samples_in_run(out_dir / spy_files["speedscope"])
     files["json"] = f"{name}.profile.json"
-    result = ProfileResult(name, cell_to_dict(cell), record, groups, unprofiled, files, message, runs, samples)
+    result = ProfileResult(name, cell_to_dict(cell), record, groups, unprofiled, files, message, runs, samples,
+                           construction_s, syncs, traced)
     (out_dir / files["json"]).write_text(json.dumps(result.to_dict(), indent=1, default=str))
     return result
 
@@ -243,6 +270,12 @@ def calls_summary(result: ProfileResult) -> str:
     per = lambda s, k: f"{1e3 * s / k:.4f} ms" if k else "-"  # noqa: E731
     return (f"{n} evaluations; {b.eval_function}: {b.eval_calls} calls × {per(b.eval_cum_s, b.eval_calls)} "
             f"(cumulative); .item(): {b.item_calls} calls × {per(b.item_s, b.item_calls)}")
+
+
+def run_summary(result: ProfileResult) -> str:
+    """The objective's construction time (outside every run) and its syncs per evaluation."""
+    syncs = f"; {result.syncs.per_eval:g} sync(s) per evaluation" if result.syncs else ""
+    return f"objective built in {result.construction_s:.4f} s before the measured runs (not in them){syncs}"
 
 
 def write_csv(results: list[ProfileResult], path: Path) -> None:
@@ -286,16 +319,18 @@ def write_index(results: list[ProfileResult], path: Path) -> None:
         parts.append(f"<h2 id='{html.escape(r.name)}'>{html.escape(r.name)}</h2><p>{links}</p>"
                      f"<p>{html.escape(r.record.status)}: {html.escape(r.record.message)}. value {r.record.value}</p>"
                      + (f"<p><b>{html.escape(r.py_spy_message)}</b></p>" if r.py_spy_message else "")
+                     + f"<p>{html.escape(run_summary(r))}</p>"
+                     + (f"<p><b>{html.escape(r.syncs.warning())}</b></p>" if r.syncs and r.syncs.warning() else "")
                      + f"{_html_table(comparison_rows(r))}<p>{html.escape(calls_summary(r))}</p>"
                      f"<details><summary>top functions by own time</summary>{_html_table(top)}</details>")
     path.write_text("\n".join(parts))
 
 
-def measured_runs(cell: Cell, min_s: float) -> int:
+def measured_runs(cell: Cell, min_s: float, objective: objectives.Objective) -> int:
     """Run ``cell`` at least once and until ``min_s`` of run time: what the flamegraph shows."""
     runs, spent = 0, 0.0
     while runs == 0 or spent < min_s:
-        runs, spent = runs + 1, spent + run_cell(cell, with_reference=False).wall_s
+        runs, spent = runs + 1, spent + run_cell(cell, with_reference=False, objective=objective).wall_s
     return runs
 
 
@@ -307,12 +342,13 @@ def child_main(argv: list[str]) -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     cell, min_s = cell_from_dict(json.loads(argv[0])), float(argv[1])
-    warm_up(cell, WARM_UP_EVALS)
+    objective = build(cell)[0]
+    warm_up(cell, WARM_UP_EVALS, objective)
     gc.collect()  # the warm-up's garbage is collected before sampling, not during the run
     print(CHILD_READY, file=protocol, flush=True)
     if sys.stdin.readline().strip() != "go":
         os._exit(1)
-    runs = measured_runs(cell, min_s)
+    runs = measured_runs(cell, min_s, objective)
     print(json.dumps({"runs": runs}), file=protocol, flush=True)
     os._exit(0)
 
