@@ -32,17 +32,22 @@ from optbench.options import coerce_option
 Factory = Callable[..., Objective]
 
 REGISTRY: dict[str, Factory | str] = {}
+#: Instances declared at registration (``register(name, factory, instances=[...])``).
+INSTANCES: dict[str, list[dict[str, Any]]] = {}
 #: Where each name comes from: "builtin", "entry point DIST VERSION", "plugin MODULE", "plugin file
 #: PATH", "one-off" or "run time" (registered by the running program).
 ORIGINS: dict[str, str] = {}
 
 __all__ = ["Objective", "ObjectiveError", "Reference", "SearchSpace", "FloatParam", "IntParam",
            "CategoricalParam", "FunctionObjective", "REGISTRY", "ORIGINS", "get", "names", "objective",
-           "coerced_options", "declaration", "option_defaults", "option_help", "register"]
+           "coerced_options", "declaration", "instances", "option_defaults", "option_help", "register"]
 
 
-def register(name: str, factory: Factory | Objective | str, origin: str | None = None) -> None:
-    """Register ``factory`` as ``name``; ``origin`` defaults to the plug-in being loaded, else "run time"."""
+def register(name: str, factory: Factory | Objective | str, origin: str | None = None,
+             instances: list[dict[str, Any]] | None = None) -> None:
+    """Register ``factory`` as ``name``; ``origin`` defaults to the plug-in being loaded, else "run time".
+    ``instances`` (option sets) declares the problems it is a family of, overriding what the class
+    declares (see :func:`instances`)."""
     from optbench.harness import plugins
 
     if not name or not isinstance(name, str):
@@ -52,6 +57,12 @@ def register(name: str, factory: Factory | Objective | str, origin: str | None =
     elif not (callable(factory) or isinstance(factory, str)):
         raise ObjectiveError(f"objective {name!r}: expected a factory, an Objective or 'module:attr', "
                              f"got {type(factory).__name__}")
+    if instances is not None:
+        if not isinstance(instances, list) or not instances or not all(isinstance(i, dict) for i in instances):
+            raise ObjectiveError(f"objective {name!r}: instances must be a non-empty list of option dicts")
+        INSTANCES[name] = [dict(i) for i in instances]
+    else:
+        INSTANCES.pop(name, None)
     REGISTRY[name] = factory
     ORIGINS[name] = origin or plugins.current_origin("run time")
 
@@ -117,6 +128,17 @@ def declaration(name: str) -> type[Objective] | Objective | None:
     if not (isinstance(returned, type) and issubclass(returned, Objective)) or issubclass(returned, FunctionObjective):
         return None  # a function objective declares family, gain and knowledge per instance, not per class
     return returned
+
+
+def instances(name: str) -> list[dict[str, Any]]:
+    """The instances ``name`` is a family of, as option sets: those given to :func:`register`, else the
+    class's ``instances()``, else one instance (its options as given)."""
+    _factory(name)  # loads plug-ins; raises for an unknown name
+    if name in INSTANCES:
+        return [dict(i) for i in INSTANCES[name]]
+    declared = declaration(name)
+    found = declared.instances() if declared is not None else [{}]
+    return [dict(i) for i in found]
 
 
 def option_defaults(name: str) -> dict[str, Any]:

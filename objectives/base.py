@@ -228,6 +228,13 @@ class Objective(ABC):
         """Representative option sets (what ``optbench study`` iterates); the defaults alone here."""
         return [{}]
 
+    @classmethod
+    def instances(cls) -> list[dict[str, Any]]:
+        """The problem instances this objective is a family of, as option sets applied over the options
+        given (``optbench run --instances declared``; a decision is made and validated across them).
+        By default one instance: the options as given."""
+        return [{}]
+
     def __call__(self, point: Mapping[str, Any]) -> float:
         """Evaluate one point given as ``{name: value}``."""
         x = self.space.encode(point)

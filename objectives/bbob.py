@@ -22,6 +22,7 @@ MAX_DIM = 100
 #: One function from each of COCO's five groups (separable, low/moderate conditioning, high
 #: conditioning, multimodal with global structure, multimodal with weak structure), in 2 and 5-D.
 REPRESENTATIVE_FUNCTIONS = (1, 8, 10, 15, 21)
+COCO_INSTANCES = 15  # the instances of COCO's bbob suite
 
 
 class BBOBObjective(Objective):
@@ -65,6 +66,11 @@ class BBOBObjective(Objective):
 
     def reference(self) -> Reference:
         return Reference(0.0, self.space.decode(self.x_opt))
+
+    @classmethod
+    def instances(cls) -> list[dict[str, Any]]:
+        """COCO's instances 1 … 15 of the function and dimension given (optimum moved, rotations redrawn)."""
+        return [{"instance": i} for i in range(1, COCO_INSTANCES + 1)]
 
     @classmethod
     def variants(cls) -> list[dict[str, Any]]:

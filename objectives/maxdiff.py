@@ -185,6 +185,13 @@ class MaxDiffObjective(Objective):
         return [*({"data": "goog", "window": w} for w in range(maxdiff_data.GOOG_WINDOWS)),
                 *({"data": "ar200", "seed": 42 + i} for i in range(10))]
 
+    @classmethod
+    def instances(cls) -> list[dict[str, Any]]:
+        """The backtest's problems: every ``goog`` window × policy (close at the end of the day or not,
+        the data's positions or always-on legs), 280 instances."""
+        return [{"data": "goog", "window": w, "close_at_eod": eod, "always_on": on}
+                for w in range(maxdiff_data.GOOG_WINDOWS) for eod in (False, True) for on in (False, True)]
+
     @lru_cache(maxsize=1)
     def reference(self) -> Reference:
         """Exact optimum: the best pair of per-axis breakpoint candidates, in float64."""

@@ -6,7 +6,7 @@ it needs):
 - ``optbench.get(name, **options)``: a registered objective;
 - ``optbench.run(objective, optimizer, max_evals=..., seed=...)``: one instrumented run, a ``RunRecord``;
 - ``optbench.objective(fn, bounds={...})``: a plain function as an objective (no subclassing);
-- ``optbench.register_objective(name, factory)`` / ``optbench.register_optimizer(name, adapter)``;
+- ``optbench.register_objective(name, factory, instances=[...])`` / ``optbench.register_optimizer(name, adapter)``;
 - ``optbench.objective_names()`` / ``optbench.optimizer_names()``: what is registered, plug-ins included;
 - ``optbench.recommended(kind)``: the shipped decision, for production code.
 """
@@ -59,12 +59,15 @@ def objective(fn: Callable[..., Any], bounds: dict[str, Any], **kwargs: Any) -> 
     return make(fn, bounds, **kwargs)
 
 
-def register_objective(name: str, factory: Callable[..., Objective] | Objective | str) -> None:
+def register_objective(name: str, factory: Callable[..., Objective] | Objective | str, *,
+                       instances: list[dict[str, Any]] | None = None) -> None:
     """Register an objective factory (class or function; its keyword arguments are the options), an
-    Objective instance, or a ``module:attr`` string, under ``name``."""
+    Objective instance, or a ``module:attr`` string, under ``name``; ``instances`` (option dicts, e.g.
+    one per data window) declares the problems it is a family of: ``optbench run --instances declared``
+    runs them and ``decide`` compares and validates across them."""
     from optbench import objectives
 
-    objectives.register(name, factory)
+    objectives.register(name, factory, instances=instances)
 
 
 def register_optimizer(name: str, adapter: type[OptimizerAdapter] | str) -> None:

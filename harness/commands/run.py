@@ -13,7 +13,9 @@ from rich.table import Table
 from optbench.harness.commands.common import MAX_SEED, MAX_SEEDS, MAX_WORKERS, WORKERS_HELP, console, parse_pairs
 from optbench.harness.core.budget import MAX_EVALS, MAX_SECONDS
 
-MATRIX_FLAGS = "--objective/--optimizer/--option/--opt/--budget/--seconds/--seed/--seeds"
+MATRIX_FLAGS = "--objective/--optimizer/--option/--instances/--opt/--budget/--seconds/--seed/--seeds"
+INSTANCES_HELP = ("problem instances, KEY=V1,V2,… or KEY=START:STOP[:STEP] (STOP excluded), repeatable: their "
+                  "cartesian product, over --option; `declared`: the objective's own instances")
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +30,7 @@ def run(
     optimizer: list[str] | None = typer.Option(None, "--optimizer", help="optimizer name (repeatable)"),
     option: list[str] | None = typer.Option(None, "--option",
                                                help="objective option key=value, for every objective (repeatable)"),
+    instances: list[str] | None = typer.Option(None, "--instances", help=INSTANCES_HELP),
     opt: list[str] | None = typer.Option(None, "--opt",
                                             help="optimizer option key=value, for every optimizer (repeatable)"),
     budget: list[int] | None = typer.Option(None, "--budget", min=1, max=MAX_EVALS,
@@ -51,7 +54,7 @@ def run(
     from optbench.harness.execution.matrix import resolve, run_matrix
     from optbench.harness.store import check
 
-    cells = resolve(_cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds))
+    cells = resolve(_cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds, instances))
     if dry_run:
         _print_cells(cells, None if no_store else store, as_json)
         return
@@ -71,14 +74,15 @@ def run(
         sys.exit(1)
 
 
-def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds):
+def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds, instances=None):
     from optbench.harness.core.budget import Budget
     from optbench.harness.core.errors import HarnessError
     from optbench.harness.execution import suites
     from optbench.harness.execution.matrix import expand
 
     if suite is not None:
-        if objective or optimizer or option or opt or budget or seconds or seed is not None or seeds is not None:
+        if (objective or optimizer or option or instances or opt or budget or seconds or seed is not None
+                or seeds is not None):
             raise HarnessError(f"--suite {suite} defines the whole matrix; drop {MATRIX_FLAGS}")
         return suites.cells(suite)
     if seed is not None and seeds is not None:
@@ -86,10 +90,27 @@ def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seed
     if seeds is not None and seeds < 1:
         raise HarnessError(f"--seeds {seeds} must be at least 1")
     objective_options, optimizer_options = parse_pairs(option, "--option"), parse_pairs(opt, "--opt")
-    return expand([(name, objective_options) for name in objective or []],
+    return expand(_objective_specs(objective or [], objective_options, instances),
                   [(name, optimizer_options) for name in optimizer or []],
                   [Budget(n, seconds) for n in budget or [500]],
                   range(seeds) if seeds is not None else [seed or 0])
+
+
+def _objective_specs(names: list[str], options: dict, specs: list[str] | None) -> list[tuple[str, dict]]:
+    """Each objective with each instance's options merged over ``options``."""
+    from optbench import objectives
+    from optbench.harness.core.errors import HarnessError
+    from optbench.harness.execution import instances as inst
+
+    given = inst.product(specs)
+    out = []
+    for name in names:
+        chosen = objectives.instances(name) if inst.wants_declared(specs) else given or [{}]
+        both = inst.overlap(options, chosen)
+        if both:
+            raise HarnessError(f"--option and the instances of {name} both set {', '.join(both)}: give it in one place")
+        out += [(name, {**options, **i}) for i in chosen]
+    return out
 
 
 def _changed(options: dict, defaults: dict) -> str:

@@ -53,8 +53,8 @@ def expand(objective_specs: Sequence[Named], optimizer_specs: Sequence[Named], b
 
 def resolve(cells: Sequence[Cell]) -> list[Cell]:
     """Check every cell and complete its options with the defaults (so equal runs have equal store
-    keys); duplicates are dropped. Raises one ``HarnessError`` listing every problem, before
-    anything runs: unknown names, bad options, an empty matrix."""
+    keys); duplicates, and the seed copies of an unseedable optimizer, are dropped. Raises one
+    ``HarnessError`` listing every problem, before anything runs: unknown names, bad options, an empty matrix."""
     if not cells:
         raise HarnessError("the matrix is empty: give at least one --objective and one --optimizer, or --suite NAME")
     problems: dict[str, None] = {}  # an ordered set of messages
@@ -74,7 +74,18 @@ def resolve(cells: Sequence[Cell]) -> list[Cell]:
             out.setdefault(cell_key(full), full)
     if problems:
         raise HarnessError(f"{len(problems)} problem(s) in the matrix, nothing was run:\n  " + "\n  ".join(problems))
-    return list(out.values())
+    return one_seed_if_unseedable(list(out.values()))
+
+
+def one_seed_if_unseedable(cells: Sequence[Cell]) -> list[Cell]:
+    """Drop the copies: an optimizer that ignores its seed (``seedable = False``) runs once per
+    (objective, options, budget), at the smallest seed asked for; its other seeds would repeat it."""
+    first: dict[tuple, int] = {}
+    for cell in cells:
+        if not optimizers.adapter_class(cell.optimizer).seedable:
+            key = cell_key(cell)[:-1]
+            first[key] = min(first.get(key, cell.seed), cell.seed)
+    return [c for c in cells if first.get(cell_key(c)[:-1], c.seed) == c.seed]
 
 
 def _objective_options(name: str, options: dict[str, Any]) -> dict[str, Any]:

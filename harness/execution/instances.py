@@ -1,0 +1,81 @@
+"""``--instances``: the problem instances a run covers, as option sets merged over ``--option``.
+
+Each spec is ``KEY=V1,V2,…`` (values as Python literals, else strings) or ``KEY=START:STOP[:STEP]``
+(the integers of Python's ``range(START, STOP, STEP)``: STOP excluded); several specs give their
+cartesian product. ``declared`` takes the objective's own instances (``Objective.instances()`` or
+those given to ``register_objective(..., instances=...)``).
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from typing import Any
+
+from optbench.harness.core.errors import HarnessError
+
+DECLARED = "declared"
+MAX_INSTANCES = 100_000
+_RANGE = re.compile(r"^\s*(-?\d+)\s*:\s*(-?\d+)\s*(?::\s*(-?\d+)\s*)?$")
+
+
+def _literal(raw: str) -> Any:
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+
+
+def values(spec: str) -> tuple[str, list[Any]]:
+    """``"window=0:6:2"`` -> ``("window", [0, 2, 4])``; ``"eod=True,False"`` -> ``("eod", [True, False])``."""
+    key, sep, raw = spec.partition("=")
+    key = key.strip()
+    if not sep or not key or not raw.strip():
+        raise HarnessError(f"--instances {spec!r} must look like KEY=V1,V2,… or KEY=START:STOP[:STEP]")
+    found = _RANGE.match(raw)
+    if found:
+        start, stop, step = (int(g) if g is not None else None for g in found.groups())
+        if step == 0:
+            raise HarnessError(f"--instances {spec!r}: the step must not be 0")
+        out: list[Any] = list(range(start, stop, step or 1))  # type: ignore[arg-type]
+        if not out:
+            raise HarnessError(f"--instances {spec!r}: range({start}, {stop}, {step or 1}) is empty (STOP is excluded)")
+        return key, out
+    if ":" in raw and not raw.strip().startswith(("'", '"')):
+        raise HarnessError(f"--instances {spec!r}: a range is START:STOP[:STEP] with integers")
+    parts = [p.strip() for p in raw.split(",")]
+    if any(not p for p in parts):
+        raise HarnessError(f"--instances {spec!r}: an empty value in the list")
+    return key, [_literal(p) for p in parts]
+
+
+def product(specs: list[str] | None) -> list[dict[str, Any]] | None:
+    """The cartesian product of the specs as option dicts; None for no specs or for ``declared`` alone."""
+    if not specs:
+        return None
+    if DECLARED in (s.strip() for s in specs):
+        if len(specs) > 1:
+            raise HarnessError("--instances declared takes the objective's own instances: give it alone")
+        return None
+    axes = [values(s) for s in specs]
+    keys = [k for k, _ in axes]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise HarnessError(f"--instances names {', '.join(repeated)} more than once: list every value in one spec")
+    size = 1
+    for _, vs in axes:
+        size *= len(vs)
+    if size > MAX_INSTANCES:
+        raise HarnessError(f"--instances gives {size} instances, more than {MAX_INSTANCES}")
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(vs for _, vs in axes))]
+
+
+def wants_declared(specs: list[str] | None) -> bool:
+    """True when the specs are ``declared`` alone."""
+    return bool(specs) and [s.strip() for s in specs or []] == [DECLARED]
+
+
+def overlap(options: dict[str, Any], instances: list[dict[str, Any]]) -> list[str]:
+    """Keys set both by ``--option`` and by the instances (ambiguous: refused by the caller)."""
+    return sorted({k for i in instances for k in i if k in options})
