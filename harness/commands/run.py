@@ -39,7 +39,7 @@ def run(
     seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="one seed (default 0)"),
     seeds: int | None = typer.Option(None, "--seeds", min=1, max=MAX_SEEDS, help="seeds 0 … N−1"),
     suite: str | None = typer.Option(None, "--suite",
-                                        help="a named matrix from harness/execution/suites.toml: quick, full, backtest"),
+                                        help="a named matrix from harness/execution/suites.toml: quick, full, backtest, bbob"),
     store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
     no_store: bool = typer.Option(False, "--no-store", help="do not read or write a store (no resume)"),
     workers: int = typer.Option(0, "--workers", min=0, max=MAX_WORKERS, help=WORKERS_HELP),

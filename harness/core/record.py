@@ -79,7 +79,10 @@ class RunRecord:
         return asdict(self)
 
     def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), default=str, **kwargs)
+        """The record as JSON for scripts: every field, plus the earlier names of renamed ones (scripts
+        written against them keep working; new code reads the new names)."""
+        data = self.to_dict()
+        return json.dumps({**data, **{old: data[new] for old, new in RENAMED_FIELDS.items()}}, default=str, **kwargs)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
