@@ -5,6 +5,8 @@ it needs):
 
 - ``optbench.get(name, **options)``: a registered objective;
 - ``optbench.run(objective, optimizer, max_evals=..., seed=...)``: one instrumented run, a ``RunRecord``;
+- ``optbench.minimize(fn, bounds, optimizer=... | recommendation=..., fallback=...)``: the best point,
+  for production code (no store, no record);
 - ``optbench.objective(fn, bounds={...})``: a plain function as an objective (no subclassing);
 - ``optbench.register_objective(name, factory, instances=[...])`` / ``optbench.register_optimizer(name, adapter)``;
 - ``optbench.objective_names()`` / ``optbench.optimizer_names()``: what is registered, plug-ins included;
@@ -21,11 +23,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from optbench.harness.core.record import RunRecord
+    from optbench.harness.decision.minimize import MinimizeResult
     from optbench.harness.optimizers.base import OptimizerAdapter
     from optbench.objectives.base import Objective
     from optbench.objectives.function import FunctionObjective
 
-__all__ = ["Recommendation", "recommended", "get", "run", "objective", "register_objective", "register_optimizer",
+__all__ = ["Recommendation", "recommended", "get", "run", "minimize", "objective", "register_objective", "register_optimizer",
            "objective_names", "optimizer_names"]
 
 
@@ -36,19 +39,47 @@ def get(name: str, **options: Any) -> Objective:
     return objectives.get(name, **options)
 
 
-def run(objective: str, optimizer: str, *, max_evals: int | None = 500, max_seconds: float | None = None,
-        seed: int = 0, options: dict[str, Any] | None = None,
+def run(objective: str | Objective, optimizer: str, *, max_evals: int | None = 500,
+        max_seconds: float | None = None, seed: int = 0, options: dict[str, Any] | None = None,
         optimizer_options: dict[str, Any] | None = None) -> RunRecord:
-    """Run ``optimizer`` on ``objective`` once, in this process, under the instrument; never raises
-    for the run's own failures (they come back as the record's ``status`` and ``message``)."""
+    """Run ``optimizer`` on ``objective`` (a registered name with ``options``, or an ``Objective``)
+    once, in this process, under the instrument; never raises for the run's own failures (they come
+    back as the record's ``status`` and ``message``)."""
     from optbench.harness.core.budget import Budget
+    from optbench.harness.core.errors import HarnessError
     from optbench.harness.core.record import Cell
     from optbench.harness.core.runner import run_cell
+    from optbench.harness.optimizers import make
+    from optbench.objectives import Objective
 
-    cell = Cell(objective, optimizer, Budget(max_evals, max_seconds), seed, dict(options or {}),
-                dict(optimizer_options or {}))
-    cell.validate()
-    return run_cell(cell)
+    budget = Budget(max_evals, max_seconds)
+    if isinstance(objective, str):
+        cell = Cell(objective, optimizer, budget, seed, dict(options or {}), dict(optimizer_options or {}))
+        cell.validate()
+        return run_cell(cell)
+    if not isinstance(objective, Objective):
+        raise HarnessError(f"optbench.run needs an objective name or an Objective, got {type(objective).__name__}")
+    if options:
+        raise HarnessError("optbench.run: options= configure a registered name; an Objective is already built")
+    cell = Cell(getattr(objective, "name", type(objective).__name__), optimizer, budget, seed,
+                dict(objective.options), dict(optimizer_options or {}))
+    make(optimizer, **cell.optimizer_options)  # unknown names and options raise here, as for a name
+    return run_cell(cell, objective=objective)
+
+
+def minimize(fn_or_objective: Callable[..., Any] | Objective, bounds: dict[str, Any] | None = None, *,
+             optimizer: str | None = None, recommendation: Recommendation | None = None,
+             options: dict[str, Any] | None = None, max_evals: int | None = None,
+             max_seconds: float | None = None, seed: int = 0, fallback: str | None = None) -> MinimizeResult:
+    """Minimize ``fn`` over ``bounds`` (as :func:`objective` takes them) or an ``Objective`` with the
+    named ``optimizer`` or a ``recommendation`` (its optimizer, options and budget), in this process,
+    with no store; ``fallback``: a second optimizer run if the first raises. Returns the best
+    ``point``, its ``value``, ``n_evals``, ``wall_s`` and the ``optimizer`` that produced them."""
+    from optbench.harness.decision.minimize import minimize as run_minimize
+
+    return run_minimize(fn_or_objective, bounds, optimizer=optimizer, recommendation=recommendation,
+                        options=options, max_evals=max_evals, max_seconds=max_seconds, seed=seed,
+                        fallback=fallback)
 
 
 def objective(fn: Callable[..., Any], bounds: dict[str, Any], **kwargs: Any) -> FunctionObjective:

@@ -31,8 +31,7 @@ def _freeze(d: dict[str, Any]) -> tuple:
 
 @lru_cache(maxsize=256)
 def _reference_value(name: str, frozen_options: tuple) -> float | None:
-    reference = objectives.get(name, **dict(frozen_options)).reference()
-    return None if reference is None else reference.value
+    return _value_of(objectives.get(name, **dict(frozen_options)).reference())
 
 
 def reference_value(name: str, options: dict[str, Any]) -> float | None:
@@ -91,11 +90,16 @@ def run_instrumented(cell: Cell, *, with_reference: bool = True, warm_repeat: bo
         wall_s=wall_s, compute_s=instrument.compute_s, item_s=instrument.item_s,
         overhead_s=wall_s - instrument.compute_s - instrument.item_s, peak_mem_mb=peak_memory_mb(),
         trace=list(instrument.trace), phases_s=dict(instrument.phases_s),
-        reference_value=reference_value(cell.objective, cell.options) if with_reference else None,
+        reference_value=(None if not with_reference else reference_value(cell.objective, cell.options)
+                         if cell.objective in objectives.REGISTRY else _value_of(objective.reference())),
         warm_wall_s=warm_wall_s, overrun_s=overrun_s, device_s=device_s, item_wait_s=item_wait_s,
         item_copy_s=item_copy_s,
     )
     return record, instrument
+
+
+def _value_of(reference: objectives.Reference | None) -> float | None:
+    return None if reference is None else reference.value
 
 
 class _Attempt(NamedTuple):

@@ -24,7 +24,8 @@ PROJECT_PATH = Path("results") / "decision.json"  # relative: the current projec
 
 @dataclass(frozen=True)
 class Recommendation:
-    """What to run: ``harness.optimizers.make(r.optimizer, **r.optimizer_options)`` under ``r.budget``."""
+    """What to run: ``optbench.minimize(fn, bounds, recommendation=r)`` runs optimizer ``r.optimizer``
+    with ``r.optimizer_options`` under ``r.budget`` (``max_evals`` and/or ``max_seconds``)."""
 
     optimizer: str
     optimizer_options: dict
