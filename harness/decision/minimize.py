@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-
 from optbench.harness.core.budget import Budget, BudgetExhausted
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.instrument import Instrument
@@ -58,11 +57,11 @@ def minimize(fn_or_objective: Callable[..., Any] | Objective, bounds: Mapping[st
     names = [name] if fallback is None else [name, fallback]
     adapters = [optimizers.make(n, **(chosen_options if n == name else {})) for n in names]  # bad names fail first
     failed: dict[str, str] = {}
-    for run_name, adapter in zip(names, adapters):
+    for i, (run_name, adapter) in enumerate(zip(names, adapters)):
         try:
             return _run(objective, run_name, adapter, budget, seed, failed)
         except Exception as exc:
-            if run_name == names[-1]:
+            if i == len(names) - 1:
                 for first, why in failed.items():
                     exc.add_note(f"optbench.minimize: {first} had raised first: {why}")
                 raise
@@ -136,7 +135,7 @@ class _Calls(Instrument):
 
     def __init__(self, objective: Any, budget: Budget):
         super().__init__(objective, budget)
-        self.evaluate = _evaluator(self, objective.fn)  # type: ignore[method-assign]
+        self.evaluate = _evaluator(self, objective.fn)  # type: ignore[method-assign,assignment]
 
 
 def _evaluator(instrument: Instrument, fn: Callable[..., Any]) -> Callable[[Any], float]:
