@@ -68,3 +68,7 @@ def print_plan(plan, scalar_s: float, batch_s: float, minutes: float, spent_s: f
     for name, why in plan.dropped.items():
         table.add_row(f"[yellow]{name}[/yellow]", "-", "-", f"[yellow]left out: {why}[/yellow]")
     console.print(table)
+    caps = ", ".join(f"{plan.cap_s(b):g} s at {b}" for b in plan.budgets)
+    console.print(f"budgets are evaluations (what the decision ships); to keep to the minutes each run is also "
+                  f"capped at {caps} (CAP_FACTOR × the slowest estimate): a run the cap cuts is recorded "
+                  f"'capped', not 'ok', and the cap is never shipped")

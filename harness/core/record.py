@@ -21,6 +21,16 @@ class Cell:
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
     optimizer_options: dict[str, Any] = field(default_factory=dict)
+    # A wall-time cap that protects a caller's deadline (advise), not part of the budget: it is not in
+    # the store key nor the record's budget, and a run it cuts short is recorded as "capped".
+    cap_s: float | None = None
+
+    @property
+    def limit(self) -> Budget:
+        """The budget the run is held to: the cell's, its time limit lowered to ``cap_s`` if set."""
+        if self.cap_s is None or (self.budget.max_seconds is not None and self.budget.max_seconds <= self.cap_s):
+            return self.budget
+        return Budget(self.budget.max_evals, self.cap_s)
 
     def validate(self) -> None:
         """Raise ObjectiveError/HarnessError now for unknown names or options (cheap: builds nothing big)."""
@@ -36,7 +46,8 @@ class Cell:
 
 
 WARM_REPEAT_MAX_S = 2.0  # a cell whose cold run took longer is not repeated: first-call costs are then a small share
-STATUSES = ("ok", "error", "timeout", "crashed", "interrupted")
+# "capped": stopped by the cell's cap_s before its evaluation budget (a result, but not at full budget)
+STATUSES = ("ok", "error", "timeout", "crashed", "interrupted", "capped")
 #: Fields an earlier release named otherwise (old name -> name): old stores and JSON records still read.
 RENAMED_FIELDS = {"objective_class": "family", "reference_kind": "knowledge"}
 

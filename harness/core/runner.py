@@ -73,6 +73,10 @@ def run_instrumented(cell: Cell, *, with_reference: bool = True, warm_repeat: bo
     elif status == "ok":
         status = "error"
         message = f"no finite value found ({message})"
+    if status == "ok" and cell.limit is not cell.budget and message == "wall-time budget reached":
+        status = "capped"
+        message = (f"capped at {cell.cap_s:g} s (a deadline's cap, not the budget) after {instrument.n_evals} of "
+                   f"{cell.budget.max_evals} evaluations")
     if instrument.n_nonfinite:
         message += f"; {instrument.n_nonfinite} non-finite value(s) replaced by the worst finite value"
     overrun_s = max(0.0, wall_s - (cell.budget.max_seconds or math.inf))
@@ -114,7 +118,7 @@ def _minimize(cell: Cell, objective: objectives.Objective, trace: bool = False) 
     """One timed minimization of ``objective`` by a fresh adapter (options: its defaults filled in)."""
     adapter = optimizers.make(cell.optimizer, **cell.optimizer_options)
     adapter.prepare()
-    instrument = Instrument(objective, cell.budget, trace=trace)
+    instrument = Instrument(objective, cell.limit, trace=trace)
     status, message = "ok", ""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -10,10 +10,11 @@
    matrix time, times ``SAFETY``, fits in the time left once the report's and the decision's
    share is set aside; then more seeds if the budget reached ``MAX_BUDGET``; an optimizer too slow
    for even ``MIN_BUDGET`` is dropped (random search, the score's zero, always stays).
-4. **Run** the matrix through the matrix runner (progress, store, resume). Each budget level also
-   gets a wall-time cap of ``CAP_FACTOR`` × its slowest optimizer's estimate (one ``Budget`` for
-   every optimizer: the report compares runs under equal budgets), so a wrong estimate costs at most
-   that. Then, with the measured cost of those seeds instead of the estimate, more seeds (up to
+4. **Run** the matrix through the matrix runner (progress, store, resume). Budgets are evaluation
+   budgets; each run of a level also gets a wall-time cap (``Cell.cap_s``) of ``CAP_FACTOR`` × its
+   slowest optimizer's estimate, so a wrong estimate costs at most that. The cap is not part of the
+   budget (not stored as one, never shipped); a run it cuts is recorded ``capped``, not ``ok``.
+   Then, with the measured cost of those seeds instead of the estimate, more seeds (up to
    ``MAX_SEEDS``), round after round, while they fit: estimates on a busy machine are off by 2×
    either way (measured); then, if time is still left, one more budget level (``GROW_LEVEL`` × the
    top one) for every seed, when ``GROW_COST`` × the top level's measured cost fits.
@@ -104,14 +105,16 @@ class Plan:
     def optimizers(self) -> list[str]:
         return list(self.calibrations)
 
-    def budget(self, evals: int) -> Budget:
-        """``evals`` evaluations, capped at ``CAP_FACTOR`` × the slowest optimizer's estimated run time."""
+    def cap_s(self, evals: int) -> float:
+        """The wall-time cap of a run of ``evals`` evaluations: ``CAP_FACTOR`` × the slowest optimizer's
+        estimate. It protects the deadline only: the budget (stored, decided, shipped) is the evaluations,
+        and a run the cap cuts is recorded as ``capped``."""
         slowest = max(cal.cell_s(evals) for cal in self.calibrations.values())
-        return Budget(evals, round(max(1.0, CAP_FACTOR * slowest), 1))
+        return round(max(1.0, CAP_FACTOR * slowest), 1)
 
     def cells(self, seeds: Sequence[int] | None = None) -> list[Cell]:
         """Every cell of ``seeds`` (default: the plan's); seed-major like ``matrix.expand``."""
-        return [Cell(self.objective, name, self.budget(b), seed, dict(self.options))
+        return [Cell(self.objective, name, Budget(b), seed, dict(self.options), cap_s=self.cap_s(b))
                 for seed in (range(self.seeds) if seeds is None else seeds)
                 for b in self.budgets for name in self.calibrations]
 

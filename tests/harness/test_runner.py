@@ -75,3 +75,13 @@ def test_unknown_optimizer_and_option_are_clear_errors():
         Cell("sphere", "random", Budget(5), optimizer_options={"colour": 1}).validate()
     with pytest.raises(objectives.ObjectiveError, match="unknown option"):
         Cell("sphere", "random", Budget(5), options={"colour": 1}).validate()
+
+
+def test_a_run_cut_by_its_cap_is_capped_and_its_budget_stays_the_evaluations():
+    cell = Cell("rastrigin", "random", Budget(max_evals=10**9), 0, {"dim": 2}, cap_s=0.05)
+    record = run_cell(cell, with_reference=False)
+    assert record.status == "capped" and 0 < record.n_evals < 10**9 and record.value is not None
+    assert record.budget == {"max_evals": 10**9, "max_seconds": None} and "capped at 0.05 s" in record.message
+    uncut = run_cell(Cell("rastrigin", "random", Budget(max_evals=50), 0, {"dim": 2}, cap_s=60.0),
+                     with_reference=False)
+    assert uncut.status == "ok" and uncut.n_evals == 50
