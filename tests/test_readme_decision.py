@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _loop_code() -> str:
     section = (ROOT / "README.md").read_text().split("## Use the decision", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    section = section.split("\n## ", 1)[0]
+    return next(block for block in re.findall(r"```python\n(.*?)```", section, re.S) if "optbench.minimize" in block)
 
 
 def test_the_readme_loop_runs_on_the_shipped_decision_and_no_window_beats_its_optimum(monkeypatch):
