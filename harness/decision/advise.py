@@ -78,7 +78,9 @@ class Calibration:
         """From two runs of different lengths (``n`` evaluations, ``t`` seconds each)."""
         (n1, t1), (n2, t2) = (short.n_evals, short.wall_s), (long.n_evals, long.wall_s)
         quadratic = max(0.0, (t2 / n2 - t1 / n1) / (n2 - n1)) if n2 > n1 else 0.0
-        linear = max(t2 / n2 - quadratic * n2, 0.0)
+        linear = t2 / n2 - quadratic * n2
+        if linear <= 0:  # growth steeper than the runs can show (a load spike in the long one): linear at its cost
+            linear, quadratic = t2 / n2, 0.0
         return cls(optimizer, linear, quadratic, (long.compute_s + long.item_s) / n2, long.overhead_s / n2)
 
     def cell_s(self, budget: int) -> float:

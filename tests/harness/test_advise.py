@@ -45,6 +45,10 @@ def test_two_calibration_runs_fit_a_cost_that_grows_with_the_history():
     assert fitted.eval_s == fitted.overhead_s == pytest.approx(0.171 / 2 / 90)
     flat = Calibration.fit("scipy.de", _record(30, 0.06), _record(90, 0.09))  # cheaper per eval later: no b
     assert (flat.linear_s, flat.quadratic_s) == (pytest.approx(0.001), 0.0)
+    # 1e-4 then 1e-3 s per evaluation: the growth fit would leave a = 1e-3 - 1.5e-5·90 < 0 and estimate
+    # nothing; a load spike in the long run is costed linearly at its own rate instead
+    spiked = Calibration.fit("random", _record(30, 0.003), _record(90, 0.09))
+    assert (spiked.linear_s, spiked.quadratic_s) == (pytest.approx(1e-3), 0.0) and spiked.cell_s(100) == pytest.approx(0.1)
 
 
 def test_size_takes_the_largest_budget_that_fits_and_drops_what_cannot():
