@@ -8,11 +8,27 @@ an immutable folder or ``/proc``.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from optbench.harness.core.errors import HarnessError
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._=-]{0,119}")  # one path component, not hidden, not "..", short
+HASH_MARK = "+"  # never in a safe name: a hashed stem cannot equal another text's stem
+
+
+def file_stem(text: str) -> str:
+    """``text`` as one file or folder name that stays where it is put: the text itself when it is
+    short and plain (``sphere``, ``scipy.direct``), else its plain characters (runs of others as
+    ``_``, at most 100) plus ``+`` and a hash of the whole text — so ``..``, ``a/b``, 5,000-character
+    names and names that read alike (``a/b`` and ``a_b``) all get distinct, safe names."""
+    if SAFE_NAME.fullmatch(text):
+        return text
+    plain = re.sub(r"[^A-Za-z0-9._=-]+", "_", text).lstrip(".")[:100]
+    return f"{plain}{HASH_MARK}{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
 
 
 def check_output_folder(path: Path | str, what: str) -> None:

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from optbench.harness.core.record import RunRecord
-from optbench.objectives.bbob import BBOBObjective
+from optbench.harness.paths import file_stem
 
+BBOB = "bbob"  # the built-in objective (and its family) whose runs are exported
 PRECISION = 1e-8  # COCO's final target (f − f_opt) for bbob
 DATA_FORMAT = "bbob-new2"  # columns: f evals, g evals, best f − f_opt, measured f, best measured f
 _HEADER = ("% f evaluations | g evaluations | best noise-free fitness - Fopt ({f_opt:.12e}) + sum g_i+ | "
@@ -52,15 +52,26 @@ class CocoRun:
 
 
 def coco_run(record: RunRecord) -> CocoRun | None:
-    """The COCO view of a BBOB record; ``None`` for other objectives or runs that evaluated nothing."""
-    if record.family != BBOBObjective.family or not record.trace or record.n_evals <= 0:
+    """The COCO view of a record of the built-in BBOB objective; ``None`` for other objectives, runs
+    that evaluated nothing, and options that are not the three integers a BBOB problem is named by
+    (a store is data: only the built-in problem is ever built from it, for its f_opt)."""
+    if record.objective != BBOB or record.family != BBOB or not record.trace or record.n_evals <= 0:
         return None
-    objective = BBOBObjective(**record.options)
+    o = {k: record.options.get(k) for k in ("function", "dim", "instance")}
+    if not all(type(v) is int for v in o.values()):
+        return None
+    function, dim, instance = (int(v) for v in o.values())  # type: ignore[arg-type]  # checked just above
+    from optbench.objectives import ObjectiveError
+    from optbench.objectives.bbob import BBOBObjective
+
+    try:
+        f_opt = BBOBObjective(function, dim, instance).f_opt
+    except ObjectiveError:
+        return None
     steps = [(int(n), float(v)) for n, _, v in record.trace]
     if record.n_evals > steps[-1][0]:
         steps.append((int(record.n_evals), steps[-1][1]))
-    o = objective.options
-    return CocoRun(o["function"], o["dim"], o["instance"], objective.f_opt, tuple(steps))
+    return CocoRun(function, dim, instance, f_opt, tuple(steps))
 
 
 def _configuration(record: RunRecord) -> tuple[str, str, str]:
@@ -70,7 +81,8 @@ def _configuration(record: RunRecord) -> tuple[str, str, str]:
 
 def _names(configurations: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
     """The optimizer's name, or, where one optimizer ran with several options or budgets, the name plus
-    its evaluation budget and a short hash of its options (``scipy.de-1000-3fa2c1``); safe as a folder name."""
+    its evaluation budget and a short hash of its options (``scipy.de-1000-3fa2c1``); made a safe
+    folder name by :func:`harness.paths.file_stem` (``..`` or ``a/b`` stay under the export folder)."""
     configurations = sorted(set(configurations))
     count: dict[str, int] = defaultdict(int)
     for optimizer, _, _ in configurations:
@@ -81,7 +93,7 @@ def _names(configurations: Iterable[tuple[str, str, str]]) -> dict[tuple[str, st
         if count[optimizer] > 1:
             evals = json.loads(budget).get("max_evals") or "t"
             name += f"-{evals}-{hashlib.sha1(options.encode()).hexdigest()[:6]}"
-        names[optimizer, options, budget] = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+        names[optimizer, options, budget] = file_stem(name)
     return names
 
 

@@ -3,7 +3,6 @@ given, run it with progress, write the report and the decision, print the decisi
 
 from __future__ import annotations
 
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -33,11 +32,12 @@ def advise(
 ) -> None:
     from optbench.harness.commands.decide import decide
     from optbench.harness.decision import advise as advice
+    from optbench.harness.paths import file_stem
     from optbench.harness.report.build import write_report
     from optbench.harness.report.frame import load
     from optbench.harness.store import Store
 
-    folder = Path("results/advise") / re.sub(r"[^A-Za-z0-9._=+-]", "_", objective)
+    folder = Path("results/advise") / file_stem(objective)
     out, store = out or folder, store or (out or folder) / "runs.sqlite"
     console.print(f"measuring {objective} and calibrating the optimizers…")
     plan, scalar_s, batch_s = advice.plan(objective, parse_pairs(option, "--option"), minutes, optimizer,

@@ -35,12 +35,20 @@ def report(
     from optbench.harness.paths import check_output_folder
     from optbench.harness.report.build import write_report
     from optbench.harness.report.frame import load
-    from optbench.harness.study.report import study_sections
 
     parsed = Rule.from_pairs({"n_boot": n_boot, "seed": seed, **parse_pairs(rule, "--rule")})
     link = os.path.relpath(decision or out.parent / "DECISION.md", out)
     check_output_folder(out, "--out")
     frame = load(store)  # a bad store is refused before the study section writes its plots
-    extra = study_sections(out / "plots", store=study) + coco_sections(out)
+    extra = _study_sections(out / "plots", study) + coco_sections(out)
     index = write_report(frame, out, n_boot=n_boot, seed=seed, extra=extra, rule=parsed, decision_link=link)
     console.print(f"report: {index}  (also {out / 'report.md'}, CSV tables and plots/ in {out})")
+
+
+def _study_sections(plots_dir: Path, study: Path) -> list:
+    """The study's section; its module (which imports the objectives, torch) only when there is a study."""
+    if not study.exists():
+        return []
+    from optbench.harness.study.report import study_sections
+
+    return study_sections(plots_dir, store=study)

@@ -64,7 +64,7 @@ def run_instrumented(cell: Cell, *, with_reference: bool = True, warm_repeat: bo
                 seed=cell.seed, versions=versions())
     if objective is None:
         objective = objectives.get(cell.objective, **cell.options)
-    base.update(describe(objective))
+    base.update(describe(objective), option_defaults=declared(cell.objective).get("option_defaults"))
     instrument, wall_s, status, message, base["optimizer_options"] = _minimize(cell, objective, trace)
     point = value = None
     if instrument.best_x is not None:
@@ -159,13 +159,15 @@ def peak_memory_mb() -> float:
 
 
 def declared(name: str) -> dict[str, Any]:
-    """:func:`describe`'s fields read from what objective ``name`` declares, without building it
-    (no data, no tensors); empty when it cannot be told (an unknown name, a plain factory)."""
+    """:func:`describe`'s fields and ``option_defaults`` read from what objective ``name`` declares,
+    without building it (no data, no tensors); empty when it cannot be told (an unknown name, a plain
+    factory)."""
     try:
         declaration = objectives.declaration(name)
+        defaults = objectives.option_defaults(name)
     except Exception:  # the record of a cell that could not run must still be written
         return {}
-    return {} if declaration is None else describe(declaration, name)
+    return {"option_defaults": defaults, **({} if declaration is None else describe(declaration, name))}
 
 
 def failed_record(cell: Cell, status: str, message: str) -> RunRecord:

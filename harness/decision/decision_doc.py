@@ -18,6 +18,7 @@ from optbench.harness.core.versions import LIBRARIES as RECORDED_LIBRARIES
 from optbench.harness.decision.decide import NOT_ENOUGH_SEEDS, PRESETS, Rule, decide, rounded
 from optbench.harness.report.display import estimate, fmt
 from optbench.harness.report.frame import BEST_FOUND, SCALE, analyse
+from optbench.harness.report.render import md_code, md_text
 from optbench.harness.report.stats import MIN_CI_SAMPLES
 
 LIBRARIES = ("python", *RECORDED_LIBRARIES)  # what DECISION.md's provenance lists
@@ -63,10 +64,10 @@ def scale_top(best_known: dict) -> str:
 def _choice_line(name: str, preset: dict) -> str:
     c = preset["choice"]
     if c is None:
-        return f"- **{name}**: no decision — {preset['reason']}"
+        return f"- **{name}**: no decision — {md_text(preset['reason'])}"
     verdict = {"win": "**win**", NOT_ENOUGH_SEEDS: f"**{NOT_ENOUGH_SEEDS}** (a best guess, not a win)"}.get(
-        preset["verdict"], f"**tie, not a win** (not significantly faster than {', '.join(preset['tied_with'])})")
-    return (f"- **{name}**: `{c['candidate']}` — {verdict}; quality {estimate(c['quality'])}, class wall time "
+        preset["verdict"], f"**tie, not a win** (not significantly faster than {md_text(', '.join(preset['tied_with']))})")
+    return (f"- **{name}**: {md_code(c['candidate'])} — {verdict}; quality {estimate(c['quality'])}, class wall time "
             f"{estimate(c['wall_s'])} s (cold {estimate(c['cold_wall_s'])} s), {fmt(c['n_evals'])} evals, {c['seeds']} seeds")
 
 
@@ -74,47 +75,47 @@ def markdown(doc: dict) -> str:
     """DECISION.md from the decision document."""
     prov = doc["provenance"]
     lines = ["# Decision: which optimizer to ship", "",
-             f"Produced by `{doc['command']}` from {prov['runs']} runs ({prov['failed_runs']} failed) in "
-             f"`{prov['store']}`. `optbench.recommended(kind, preset)` reads the companion `decision.json`; "
+             f"Produced by {md_code(doc['command'])} from {prov['runs']} runs ({prov['failed_runs']} failed) in "
+             f"{md_code(prov['store'])}. `optbench.recommended(kind, preset)` reads the companion `decision.json`; "
              "`OPTBENCH_OPTIMIZER` overrides it.", "",
              SCALE, "",
              f"Class wall time: {doc['timing']} (see the rule). Figures: median over seeds [range over seeds "
              f"below {MIN_CI_SAMPLES} seeds, else 95 % bootstrap CI]. The exact rank test needs at least "
              f"{doc['min_seeds']} seeds per candidate to reach the rule's alpha; below that no verdict is a win.", ""]
     for cls, d in doc["classes"].items():
-        lines += [f"## {cls}", "", f"Objectives (quality 1 = {scale_top(d['best_known'])}): "
-                  f"{', '.join(d['objectives'])}.", ""]
+        lines += [f"## {md_text(cls)}", "", f"Objectives (quality 1 = {scale_top(d['best_known'])}): "
+                  f"{md_text(', '.join(d['objectives']))}.", ""]
         found = {o: k for o, k in d["best_known"].items() if k["kind"] == BEST_FOUND}
         if found:
             lines += ["No known optimum, quality against the best found: " + "; ".join(
-                f"{o}: {fmt(k['value'])} by {k['found_by']}" for o, k in found.items()) + ".", ""]
+                f"{md_text(o)}: {fmt(k['value'])} by {md_text(k['found_by'])}" for o, k in found.items()) + ".", ""]
         lines += [_choice_line(p, d["presets"][p]) for p in PRESETS] + [""]
         default = d["presets"]["default"]
         if default["choice"] is not None:
-            lines += [f"Runners-up (default): {', '.join(default['runners_up']) or 'none'}. "
-                      f"Faster but worse quality: {', '.join(default['faster_but_worse']) or 'none'}. "
-                      f"Best quality: `{default['best_quality']}`; quality floor {fmt(default['quality_floor'])}.", "",
+            lines += [f"Runners-up (default): {md_text(', '.join(default['runners_up']) or 'none')}. "
+                      f"Faster but worse quality: {md_text(', '.join(default['faster_but_worse']) or 'none')}. "
+                      f"Best quality: {md_code(default['best_quality'])}; quality floor {fmt(default['quality_floor'])}.", "",
                       "| candidate | quality, median [interval] | time s (warm) | time s (cold) | seeds | "
                       "p (worse than best) | p (choice faster) | eligible |", "|---|---|---|---|---|---|---|---|"]
-            lines += [f"| {t['candidate']} | {estimate(t['quality'])} | {estimate(t['warm_wall_s'])} | "
+            lines += [f"| {md_text(t['candidate'])} | {estimate(t['quality'])} | {estimate(t['warm_wall_s'])} | "
                       f"{estimate(t['cold_wall_s'])} | {t['seeds']} | {fmt(t['p_worse_than_best'])} | "
                       f"{fmt(t['p_choice_faster'])} | {'yes' if t['eligible'] else 'no'} |" for t in default["tests"]]
             lines.append("")
         if d["excluded"]:
-            lines += ["Excluded: " + "; ".join(f"{e['config']} @ {e['budget']} ({e['reason']})"
+            lines += ["Excluded: " + "; ".join(md_text(f"{e['config']} @ {e['budget']} ({e['reason']})")
                                                for e in d["excluded"]) + ".", ""]
     lines += ["## Rule", "", doc["rule"]["text"], "",
               "Parameters: " + ", ".join(f"{k}={v}" for k, v in doc["rule"].items() if k != "text") + ".", "",
               "## Provenance", "",
               f"- runs digest (sha256 of the runs' identities, values and wall times): `{prov['runs_sha256']}`",
               f"- commits: {_fmt_counts(prov['commits'])}", f"- machines: {_fmt_counts(prov['machines'])}",
-              f"- platforms: {_fmt_counts(prov['platforms'])}", f"- dates: {prov['dates']}"]
+              f"- platforms: {_fmt_counts(prov['platforms'])}", f"- dates: {md_text(prov['dates'])}"]
     lines += [f"- {lib}: {_fmt_counts(v)}" for lib, v in prov["versions"].items()]
     return "\n".join(lines) + "\n"
 
 
 def _fmt_counts(counts: dict) -> str:
-    return ", ".join(f"{k} ({n} runs)" for k, n in counts.items())
+    return ", ".join(f"{md_text(k)} ({n} runs)" for k, n in counts.items())
 
 
 def write(doc: dict, out: Path) -> tuple[Path, Path]:

@@ -9,7 +9,7 @@ import pandas as pd
 from optbench.harness.decision.decide import NOT_ENOUGH_SEEDS, Rule
 from optbench.harness.decision.decision_doc import scale_top
 from optbench.harness.report.display import estimate, fmt, quality_order
-from optbench.harness.report.render import ClassDecision, Decision, Table
+from optbench.harness.report.render import ClassDecision, Decision, Table, md_code, md_text
 
 COMPARED = 4  # rows besides the choice: the nearest rivals are what a reader weighs
 
@@ -20,7 +20,7 @@ def _verdict_note(preset: dict, rule: Rule) -> str:
         return (f"**Win**: significantly faster ({rule.timing} time) than every other configuration of equal quality "
                 f"(exact one-sided rank test, p < {rule.alpha:g}).")
     if verdict == "tie":
-        return (f"**Tie, not a win**: not significantly faster than {', '.join(preset['tied_with'])}; "
+        return (f"**Tie, not a win**: not significantly faster than {md_text(', '.join(preset['tied_with']))}; "
                 "the fastest is shipped.")
     return (f"**{NOT_ENOUGH_SEEDS.capitalize()}**: the exact rank test needs at least {rule.min_seeds} seeds per "
             f"configuration to reach p < {rule.alpha:g} (3 against 3 gives at best p = 0.05); this decision has "
@@ -59,7 +59,7 @@ def class_decision(cls: str, entry: dict, rule: Rule) -> ClassDecision:
     choice = preset["choice"]
     if choice is None:
         excluded = pd.DataFrame(entry["excluded"]) if entry["excluded"] else pd.DataFrame({"reason": ["no runs"]})
-        return ClassDecision(cls, "nothing", "none", f"No decision: {preset['reason']}.", Table(excluded, "excluded"))
+        return ClassDecision(cls, "nothing", "none", f"No decision: {md_text(preset['reason'])}.", Table(excluded, "excluded"))
     n = len(entry["objectives"])
     summary = (f"Class quality {estimate(choice['quality'])} (0 = random search's median, 1 = "
                f"{scale_top(entry['best_known'])}), "
@@ -71,7 +71,7 @@ def class_decision(cls: str, entry: dict, rule: Rule) -> ClassDecision:
     others = {p: entry["presets"][p]["choice"]["candidate"] for p in ("fast", "thorough")
               if entry["presets"][p]["choice"] is not None}
     if others:
-        notes.append("Other presets: " + "; ".join(f"{p} → `{c}` ({entry['presets'][p]['verdict']})"
+        notes.append("Other presets: " + "; ".join(f"{p} → {md_code(c)} ({entry['presets'][p]['verdict']})"
                                                     for p, c in others.items()) + ".")
     return ClassDecision(cls, choice["candidate"], preset["verdict"], summary,
                          Table(_comparison(preset), "shipped configuration against its nearest rivals"), tuple(notes))

@@ -21,6 +21,8 @@ from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import Cell
 from optbench.harness.execution import sandbox
 
+LOOPBACK = "127.0.0.1"  # everything optbench starts listens here only
+
 
 class LocalPool:
     """``workers`` forked processes; task ``slot`` (0 … workers−1) identifies a running cell's worker."""
@@ -102,12 +104,14 @@ def cell_pool(workers: int, dask: str | None, cell_timeout_s: float | None) -> I
 @contextmanager
 def dask_executor(workers: int, address: str) -> Iterator[Executor]:
     """An executor on the Dask scheduler at ``address``, or on a new ``LocalCluster`` of ``workers``
-    single-threaded processes for ``"local"`` (closed on exit)."""
+    single-threaded processes for ``"local"`` (closed on exit); its scheduler, workers, nannies and
+    dashboard listen on 127.0.0.1 only."""
     from distributed import Client, LocalCluster
 
     cluster = None
     if address == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=LOOPBACK,
+                               dashboard_address=f"{LOOPBACK}:0")
     try:
         try:
             client = Client(cluster if cluster is not None else address)

@@ -37,6 +37,7 @@ from optbench.harness import optimizers
 from optbench.harness.core.budget import Budget
 from optbench.harness.core.record import Cell, RunRecord
 from optbench.harness.core.runner import reference_value, run_cell, warm_up
+from optbench.harness.paths import file_stem
 from optbench.harness.profiling.breakdown import GROUPS, Breakdown, breakdown
 from optbench.harness.profiling.syncs import SyncCount, count_syncs
 from optbench.harness.profiling.trace import trace_cell
@@ -94,7 +95,7 @@ def profile_name(cell: Cell) -> str:
     budget = "-".join(filter(None, [f"{cell.budget.max_evals}ev" if cell.budget.max_evals else "",
                                     f"{cell.budget.max_seconds:g}s" if cell.budget.max_seconds else ""]))
     name = f"{part(cell.objective, cell.options)}__{part(cell.optimizer, cell.optimizer_options)}__{budget}_seed{cell.seed}"
-    return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)
+    return file_stem(name)
 
 
 def build(cell: Cell) -> tuple[objectives.Objective, float]:

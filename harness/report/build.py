@@ -8,7 +8,6 @@ configurations without a successful run are in the failures table and left out o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,16 +15,12 @@ import pandas as pd
 
 from optbench.harness.decision.decide import Rule, decide
 from optbench.harness.decision.decision_view import decision_block
+from optbench.harness.paths import file_stem
 from optbench.harness.report import display, plots, stats, tables
 from optbench.harness.report.frame import BEST_FOUND, SCALE, analyse
-from optbench.harness.report.render import Figure, Section, Table, markdown, page
+from optbench.harness.report.render import Figure, Section, Table, markdown, md_text, page
 
 TITLE = "optbench report"
-
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
 
 
 def _scale_note(g_obj: pd.DataFrame) -> str:
@@ -33,7 +28,7 @@ def _scale_note(g_obj: pd.DataFrame) -> str:
     if pd.isna(value):
         return "Best known value: none (no successful run): quality unknown."
     shown = display.fmt(-value) + " (gain)" if bool(g_obj["gain"].iloc[0]) else display.fmt(value)
-    found = f", found by {g_obj['best_known_run'].iloc[0]}" if kind == BEST_FOUND else ""
+    found = f", found by {md_text(g_obj['best_known_run'].iloc[0])}" if kind == BEST_FOUND else ""
     return f"Top of the quality scale: the {kind}, {shown}{found}."
 
 
@@ -41,27 +36,28 @@ def objective_section(g_obj: pd.DataFrame, summary: pd.DataFrame, target_rows: p
                       plots_dir: Path) -> Section:
     """One objective, collapsed: convergence, Pareto and time-split figures, then per budget its two tables."""
     obj = g_obj["objective_label"].iloc[0]
-    stem, s_obj, kind = slug(obj), summary[summary["objective"] == obj], str(g_obj["best_known_kind"].iloc[0])
+    stem, s_obj, kind = file_stem(obj), summary[summary["objective"] == obj], str(g_obj["best_known_kind"].iloc[0])
+    name = md_text(obj)  # in captions: a name is text, not Markdown
     sec = Section(obj, level=3, collapsed=True, items=[_scale_note(g_obj)])
     if g_obj["ok"].any():
         sec.items += [
             Figure(plots.save(plots.convergence(g_obj, style), plots_dir, f"convergence_{stem}"),
-                   f"{obj}: best-so-far gap to the {kind} vs evaluations and seconds"),
+                   f"{name}: best-so-far gap to the {kind} vs evaluations and seconds"),
             Figure(plots.save(plots.pareto(s_obj, style, kind), plots_dir, f"pareto_{stem}"),
-                   f"{obj}: time vs quality with the Pareto front"),
+                   f"{name}: time vs quality with the Pareto front"),
             Figure(plots.save(plots.time_split(g_obj), plots_dir, f"time_split_{stem}"),
-                   f"{obj}: overhead / compute / .item() per evaluation")]
+                   f"{name}: overhead / compute / .item() per evaluation")]
     else:
         sec.items.append("No successful run: no figures (see Failures).")
     for budget in dict.fromkeys(g_obj["budget_label"]):
         rows, interval = display.summary_display(s_obj[s_obj["budget"] == budget], g_obj)
         no_random = "" if g_obj.loc[g_obj["budget_label"] == budget, "random_value"].notna().any() else \
             " — quality unknown: no random search at this budget"
-        sec.items.append(Table(rows, f"{obj}, budget {budget}: {interval}{no_random}"))
+        sec.items.append(Table(rows, f"{name}, budget {budget}: {interval}{no_random}"))
         t_rows = target_rows[(target_rows["objective"] == obj) & (target_rows["budget"] == budget)]
         if len(t_rows):
             sec.items.append(Table(display.targets_display(t_rows),
-                                   f"{obj}, budget {budget}: success rate (final value at the target) · ERT "
+                                   f"{name}, budget {budget}: success rate (final value at the target) · ERT "
                                    "(evaluations summed over runs ÷ runs that reached it)"))
     return sec
 
@@ -77,17 +73,17 @@ def class_section(cls: str, g_cls: pd.DataFrame, decided: dict, fight: pd.DataFr
                                "median class quality over seeds, then time; " + display.interval_name(
                                    t["quality"]["interval"] for t in tests)))
     if decided["excluded"]:
-        sec.items.append("Not ranked: " + "; ".join(f"{e['config']} @ {e['budget']} ({e['reason']})"
+        sec.items.append("Not ranked: " + "; ".join(md_text(f"{e['config']} @ {e['budget']} ({e['reason']})")
                                                     for e in decided["excluded"]) + ".")
     sec.items.append(Table(display.class_quality_detail(g_cls), "Median quality per objective (what the class "
                            "quality averages): 0 = random search's median, 1 = the best known value"))
     if fight.notna().any().any():
         sec.items.append(Figure(plots.save(plots.fight_heatmap(fight, f"{cls}: fight matrix (median value, ties ½)"),
-                                           plots_dir, f"fight_{slug(cls)}"),
-                                f"{cls}: share of problems (objective × budget) where the row beats the column"))
+                                           plots_dir, f"fight_{file_stem(cls)}"),
+                                f"{md_text(cls)}: share of problems (objective × budget) where the row beats the column"))
     if g_cls["ok"].any():
-        sec.items.append(Figure(plots.save(plots.ecdf(g_cls, style), plots_dir, f"ecdf_{slug(cls)}"),
-                                f"{cls}: runtime ECDFs over targets, by evaluations and by seconds"))
+        sec.items.append(Figure(plots.save(plots.ecdf(g_cls, style), plots_dir, f"ecdf_{file_stem(cls)}"),
+                                f"{md_text(cls)}: runtime ECDFs over targets, by evaluations and by seconds"))
     return sec
 
 

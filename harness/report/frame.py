@@ -1,8 +1,10 @@
 """Run records → one analysed DataFrame: labels, objective classes and quality measures.
 
-What an objective is comes from its records (``family``, ``gain``, ``knowledge``, filled
-by the runner from the objective's own declarations); records from a store written before those
-fields existed fall back to what the registered objective class declares, else to its name.
+Everything comes from the records themselves — nothing read from a store is imported, resolved or
+built (a store is data): what an objective is (``family``, ``gain``, ``knowledge``) and its
+options' defaults (``option_defaults``) are filled by the runner from the objective's own declarations.
+Records of a store written before those fields existed fall back to the objective's name, ``gain``
+False, "optimum", and to showing the options that differ between that objective's rows.
 
 Quality (one scale for every objective, so a class can average them), per run, from the float64 ``value``:
 - ``best_known_value`` T: the objective's proven optimum or bound (``reference_value``), or, for an
@@ -30,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optbench import objectives
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import RunRecord
 
@@ -46,17 +47,6 @@ SCALE = (  # the scale in words, as the report and DECISION.md state it
     "optimum, a proven bound, or, for an objective that knows neither, the **best value found** by any run "
     "in this store (named with the run that found it; a later, better run moves it). Class quality = mean "
     "over the class's objectives of a seed's runs; class time = their summed wall time.")
-
-
-def declared_traits(name: str) -> tuple[str, bool, str]:
-    """(class, gain, knowledge) that the registered objective ``name`` declares; its name, False and
-    "optimum" when it is not registered here or declares nothing."""
-    try:
-        declared = objectives.declaration(name)  # without building it (plug-ins, instances, factories)
-    except Exception:  # not registered here: the record's own fields are all there is
-        declared = None
-    return (getattr(declared, "family", "") or name, bool(getattr(declared, "gain", False)),
-            str(getattr(declared, "knowledge", "optimum")))
 
 
 def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
@@ -80,14 +70,25 @@ def load(path: str | Path | None = None) -> pd.DataFrame:
     return records_frame(RunRecord.from_dict(r) for r in rows)
 
 
-def objective_label(name: str, options: dict) -> str:
-    """``name`` plus its options that differ from the defaults, e.g. ``maxdiff(data=goog, window=3)``."""
-    try:
-        defaults = objectives.option_defaults(name)
-    except objectives.ObjectiveError:  # not registered here (a plug-in): show every option
-        defaults = {}
+def objective_label(name: str, options: dict, defaults: dict) -> str:
+    """``name`` plus its options that differ from ``defaults``, e.g. ``maxdiff(data=goog, window=3)``."""
     shown = {k: v for k, v in sorted(options.items()) if k not in defaults or defaults[k] != v}
     return name + ("(" + ", ".join(f"{k}={v}" for k, v in shown.items()) + ")" if shown else "")
+
+
+def _label_defaults(df: pd.DataFrame) -> dict[str, dict]:
+    """Per objective name, the option defaults its records carry; for records that carry none (an old
+    store) the options every row of that name shares, so only the varying ones are shown."""
+    out: dict[str, dict] = {}
+    carried = df["option_defaults"] if "option_defaults" in df.columns else pd.Series(None, index=df.index)
+    for name, index in df.groupby("objective").groups.items():
+        recorded = [d for d in carried[index] if isinstance(d, dict)]
+        if recorded:
+            out[name] = recorded[0]
+            continue
+        rows = list(df.loc[index, "options"])
+        out[name] = {k: v for k, v in rows[0].items() if all(k in o and o[k] == v for o in rows[1:])}
+    return out
 
 
 def budget_label(budget: dict) -> str:
@@ -115,12 +116,12 @@ def varying_labels(names: pd.Series, options: pd.Series) -> pd.Series:
 
 
 def _traits(df: pd.DataFrame) -> None:
-    """Fill ``family``, ``gain`` and ``knowledge`` where the records lack them (old stores)."""
-    declared = {name: declared_traits(name) for name in df["objective"].unique()}
-    for col, i in (("family", 0), ("gain", 1), ("knowledge", 2)):
+    """Fill ``family``, ``gain`` and ``knowledge`` where the records lack them (old
+    stores): the objective's name, False and "optimum"."""
+    for col, fallback in (("family", df["objective"]), ("gain", False), ("knowledge", "optimum")):
         known = df[col] if col in df.columns else pd.Series(None, index=df.index, dtype=object)
         missing = known.isna() | (known == "")
-        df[col] = known.where(~missing, df["objective"].map(lambda n, i=i: declared[n][i]))
+        df[col] = known.where(~missing, fallback)
     df["gain"] = df["gain"].astype(bool)
 
 
@@ -159,7 +160,8 @@ def analyse(frame: pd.DataFrame) -> pd.DataFrame:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     df["options"] = df["options"].map(lambda o: dict(o or {}))
     _traits(df)
-    df["objective_label"] = [objective_label(n, o) for n, o in zip(df["objective"], df["options"])]
+    defaults = _label_defaults(df)
+    df["objective_label"] = [objective_label(n, o, defaults[n]) for n, o in zip(df["objective"], df["options"])]
     df["budget_label"] = df["budget"].map(budget_label)
     df["budget_evals"] = df["budget"].map(lambda b: b.get("max_evals") or math.inf)
     df["budget_seconds"] = df["budget"].map(lambda b: b.get("max_seconds") or math.inf)

@@ -33,6 +33,7 @@ HUES = ("#e6194b", "#4363d8", "#3cb44b", "#f58231", "#911eb4", "#42d4f4", "#9a63
         "#aaffc3", "#ffd8b1")  # strong hues first, in an order where neighbours differ most; pale ones last
 NEVER_MET = "#d9d9d9"
 plt.rcParams.update({"svg.hashsalt": "optbench", "svg.fonttype": "none",  # SVG text stays text: searchable, small
+                     "text.parse_math": False,  # names are text: a "$" in one is not mathtext (nor its errors)
                      "figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "font.size": 9})
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from optbench.harness.core.record import RunRecord
-from optbench.harness.report.frame import declared_traits
+from optbench.harness.core.runner import declared
 
 VERSIONS = {"git_commit": "abc123", "machine": "test-box 2 cpus", "platform": "Linux", "python": "3.11.7",
             "numpy": "2.4.6", "scipy": "1.17.1"}
@@ -16,8 +16,8 @@ def rec(optimizer: str, seed: int, value: float | None, wall_s: float = 1.0, *, 
     """One record; by default a MaxDiff-like objective with reference −1 (profit ratio = −value). The
     objective's class, gain and knowledge are what the registered objective declares, as the runner
     records them (``knowledge`` overrides; "none" drops the reference)."""
-    family, gain, declared = declared_traits(objective)
-    knowledge = knowledge or declared
+    traits = declared(objective)
+    knowledge = knowledge or traits.get("knowledge", "optimum")
     if trace is None and value is not None:
         trace = [(1, wall_s / 10, value + 0.5), (n_evals // 2, wall_s / 2, value)]
     return RunRecord(objective=objective, options=dict(options or {}), optimizer=optimizer,
@@ -25,8 +25,10 @@ def rec(optimizer: str, seed: int, value: float | None, wall_s: float = 1.0, *, 
                      seed=seed, status=status, message="" if status == "ok" else "boom", value=value,
                      n_evals=n_evals if value is not None else 0, wall_s=wall_s, compute_s=0.4 * wall_s,
                      item_s=0.1 * wall_s, overhead_s=0.5 * wall_s, versions=dict(VERSIONS), trace=trace or [],
-                     reference_value=None if knowledge == "none" else reference, family=family,
-                     gain=gain, knowledge=knowledge, warm_wall_s=warm_wall_s)
+                     reference_value=None if knowledge == "none" else reference,
+                     family=traits.get("family", objective),
+                     gain=traits.get("gain", False), knowledge=knowledge, warm_wall_s=warm_wall_s,
+                     option_defaults=traits.get("option_defaults"))
 
 
 def class_records(qualities: dict[str, list[float]], walls: dict[str, list[float]],

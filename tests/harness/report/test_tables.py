@@ -66,11 +66,15 @@ def test_fight_matrix_hand_worked():
     assert len(long) == 6 and long[("a", "c")] == 1.0  # the diagonal (never met) is left out
 
 
-def test_a_store_from_before_objectives_described_themselves_falls_back_to_their_declarations():
-    # rows as an old store loads them: no family / gain / knowledge values, no warm_wall_s column
-    old = records_frame([rec("a", 0, -0.9), rec("random", 0, 3.0, objective="sphere", reference=0.0)])
-    old[["family", "gain", "knowledge"]] = None
+def test_a_store_from_before_objectives_described_themselves_is_read_as_data_only():
+    # rows as an old store loads them: no family / gain / knowledge / option_defaults values,
+    # no warm_wall_s column; the report consults no registry, so the fallbacks are the name, False, "optimum"
+    old = records_frame([rec("a", 0, -0.9), rec("a", 1, -0.8, options={"window": 3}),
+                         rec("random", 0, 3.0, objective="sphere", reference=0.0)])
+    old[["family", "gain", "knowledge", "option_defaults"]] = None
     df = analyse(old.drop(columns="warm_wall_s")).set_index("objective")
-    assert df.loc["maxdiff", ["family", "gain", "knowledge"]].tolist() == ["maxdiff", True, "optimum"]
-    assert df.loc["sphere", ["family", "gain"]].tolist() == ["synthetic", False]
-    assert df.loc["maxdiff", "gain_value"] == pytest.approx(0.9) and math.isnan(df.loc["maxdiff", "warm_wall_s"])
+    assert df.loc["maxdiff", ["family", "gain", "knowledge"]].values.tolist() == [
+        ["maxdiff", False, "optimum"]] * 2
+    assert df.loc["sphere", ["family", "gain"]].tolist() == ["sphere", False]
+    assert sorted(df.loc["maxdiff", "objective_label"]) == ["maxdiff", "maxdiff(window=3)"]  # what varies
+    assert math.isnan(df.loc["sphere", "gain_value"]) and math.isnan(df.loc["sphere", "warm_wall_s"])
