@@ -18,7 +18,7 @@ from optbench.harness.core.record import Cell
 from optbench.harness.core.runner import run_cell
 from optbench.harness.store import Store
 
-from .test_cli_usage import run_script
+from .test_cli_usage import optbench_command, run_script
 
 PAYLOAD = """import pathlib
 pathlib.Path({marker!r}).write_text("imported")
@@ -104,7 +104,8 @@ def test_a_hostile_name_store_writes_only_under_out_and_renders_no_name_as_marku
     for verb in (["report", "--n-boot", "100", "--out", str(outs["report"])],
                  ["decide", "--rule", "n_boot=100", "--out", str(outs["decide"])],
                  ["export", "--format", "coco", "--out", str(outs["coco"])]):
-        done = run_script([*verb, "--store", str(store)], work)
+        done = subprocess.run([*optbench_command(), *verb, "--store", str(store)], cwd=work, capture_output=True,
+                              text=True, timeout=900)  # a report of ten objectives' figures: minutes on a busy machine
         assert done.returncode == 0 and "Traceback" not in done.stderr, (verb, done.stderr[-2000:])
     new = _files(tmp_path) - before
     outside = [p for p in new if not any(p.is_relative_to(out) for out in outs.values())]
