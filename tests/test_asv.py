@@ -236,3 +236,33 @@ def test_asv_track_figures_in_asv_results_equal_optbench_run(tmp_path):
         record = optbench_run("maxdiff-ar200", optimizer)
         assert shortfalls["maxdiff-ar200", optimizer] == 1 - record["value"] / record["reference_value"]
         assert evals["maxdiff-ar200", optimizer] == record["n_evals"]
+
+
+# --- instruction counts under callgrind ----------------------------------------------------------
+
+
+def test_instruction_counts_are_deterministic_and_per_unit():
+    """A pure-Python loop of n and 2n iterations, counted in two separate callgrind children: the
+    per-iteration figure is the same both times, and plausible for ``total += i * i`` (a few hundred
+    instructions: more than one bytecode's worth, far less than a function call per iteration)."""
+    from optbench.harness.asv import instructions
+
+    reason = instructions.unavailable()
+    if reason:
+        pytest.skip(reason)
+    first, second = (instructions.measure(["python_loop"])["python_loop"] for _ in range(2))
+    assert first == pytest.approx(second, rel=1e-3)
+    assert 100 < first < 5000
+
+
+def test_instruction_dumps_are_read_by_label(tmp_path):
+    from optbench.harness.asv import instructions
+
+    for i, (label, total) in enumerate([("w 10", 1500), ("w 20", 2700)], start=1):
+        (tmp_path / f"callgrind.out.{i}").write_text(
+            f"version: 1\ndesc: Trigger: Client Request: {label}\nevents: Ir\nsummary: {total}\ntotals: {total}\n")
+    counts = instructions.read_dumps(tmp_path)
+    assert counts == {"w 10": 1500, "w 20": 2700}
+    assert instructions.per_unit(counts, "w", 10) == 120.0
+    with pytest.raises(Exception, match="no callgrind dump"):
+        instructions.per_unit(counts, "w", 5)

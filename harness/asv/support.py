@@ -154,3 +154,23 @@ def tracked(results: dict[tuple[str, str], dict[str, Any]], key: str, optimizer:
     if row["status"] != "ok" or row["message"].startswith("wall-time"):
         raise RuntimeError(f"{optimizer} on {key}: {row['status']}: {row['message']}")
     return row[figure]
+
+
+# Instruction-count tracks (harness/asv/instructions.py): optimizers measured under callgrind, where
+# their runs take 50–90× longer; slow libraries' imports and runs only with OPTBENCH_ASV_SLOW=1.
+INSTRUCTION_OPTIMIZERS = _pick(["random", "scipy.de", "nevergrad.oneplusone", "optuna.tpe"],
+                               ["grid", "scipy.direct", "scipy.dual_annealing", "nevergrad.ngopt", "evotorch.cmaes"])
+
+
+def instruction_counts(measure) -> dict[str, float] | str:
+    """``measure()``'s figures, or why instruction counts cannot be taken here (then every
+    ``track_instructions_*`` benchmark is skipped with that message)."""
+    from optbench.harness.asv import instructions
+
+    return instructions.unavailable() or measure()
+
+
+def instruction_count(counts: dict[str, float] | str, track: str) -> float:
+    if isinstance(counts, str):
+        raise Skip(counts)
+    return counts[track]
