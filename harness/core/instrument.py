@@ -141,6 +141,10 @@ class Instrument:
         t2 = self._clock()
         self.compute_s += t1 - t0
         self.item_s += t2 - t1
+        if values.size != len(xs):  # k−1 or 2k values for k points would be counted as k−1 or 2k evaluations
+            raise ObjectiveError(f"objective {getattr(self.objective, 'name', '?')!r}: compute_batch returned "
+                                 f"shape {tuple(values.shape)} for {len(xs)} points (expected ({len(xs)},))")
+        values = values.reshape(len(xs))
         out = values.copy()
         for i, v in enumerate(values):
             self.n_evals += 1

@@ -118,3 +118,20 @@ def test_discrete_axes_are_snapped_into_the_space():
     assert obj.space.decode(inst.best_x) == {"fast": 50, "slow": 250, "ma_type": "ema"}
     inst.evaluate(lo)
     assert inst.n_evals == 2
+
+
+@pytest.mark.parametrize("extra", [-1, 1, 2])
+def test_a_batch_of_the_wrong_length_is_an_error_row_naming_the_objective_and_the_shapes(extra):
+    from optbench.harness.core.record import Cell
+    from optbench.harness.core.runner import run_cell
+
+    class Miscounting(objectives.SyntheticObjective):
+        def compute_batch(self, xs):
+            values = super().compute_batch(xs)
+            return torch.cat([values] * 2) if extra == 2 else values[:-1] if extra < 0 else torch.cat([values, values[:1]])
+
+    objectives.register(f"miscounting{extra}", lambda dim=2: Miscounting("sphere", dim=dim))
+    record = run_cell(Cell(f"miscounting{extra}", "random", Budget(50), 0))
+    assert record.status == "error" and record.n_evals < 50  # the bad batch is not counted
+    returned = {-1: 49, 1: 51, 2: 100}[extra]  # random search's first batch: the whole budget of 50
+    assert f"objective 'sphere': compute_batch returned shape ({returned},) for 50 points" in record.message
