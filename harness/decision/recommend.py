@@ -5,7 +5,8 @@ Where it looks, in this order: ``path`` if given, else ``$OPTBENCH_DECISION``, e
 ``results/decision.json`` of the current project (relative to the working directory), so it works
 the same from a regular install as from a checkout.
 ``$OPTBENCH_OPTIMIZER`` (an optimizer name, e.g. ``scipy.de``) overrides the choice:
-that optimizer with its default options, keeping the decision's budget when there is one. Cheap to
+that optimizer with its default options, keeping the decision's budget when there is one (a name
+that is not registered is refused with the registered names; checking it loads the registry). Cheap to
 import and call: json only, no torch.
 """
 
@@ -64,11 +65,24 @@ def _class_of(family: str, classes: dict) -> str:
     raise HarnessError(f"no decision for objective family {family!r}; decided: {', '.join(known)}")
 
 
+def _override() -> str:
+    """``$OPTBENCH_OPTIMIZER``, refused unless it names a registered optimizer ("" when unset)."""
+    override = os.environ.get("OPTBENCH_OPTIMIZER", "").strip()
+    if override:
+        from optbench.harness import optimizers  # names only: the adapters' libraries load on use
+
+        registered = optimizers.names()
+        if override not in registered:
+            raise HarnessError(f"OPTBENCH_OPTIMIZER={override!r} is not a registered optimizer; "
+                               f"registered: {', '.join(registered)}")
+    return override
+
+
 def recommended(family: str, preset: str = "default", path: str | Path | None = None) -> Recommendation:
     """The decided optimizer for an objective family (``maxdiff``, ``ma_crossover``, ``synthetic``)
     or any objective name in it, under ``preset`` (``default``, ``fast`` or ``thorough``)."""
     path, how = decision_path(path)
-    override = os.environ.get("OPTBENCH_OPTIMIZER", "").strip()
+    override = _override()
     if override and not path.exists():
         return Recommendation(override, {}, {}, family, preset, "override", "OPTBENCH_OPTIMIZER")
     classes = _load(path, how)["classes"]

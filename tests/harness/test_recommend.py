@@ -72,3 +72,12 @@ def test_demo_runs_report_and_decide_without_touching_the_shipped_decision(proje
     assert (project / "results" / "report" / "index.html").exists()
     written = json.loads((project / DEFAULT_OUT / "decision.json").read_text())
     assert "sphere" in json.dumps(written["classes"]) and "kept the shipped decision" in capsys.readouterr().out
+
+
+def test_an_unknown_optbench_optimizer_is_refused_with_the_registered_names(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPTBENCH_OPTIMIZER", "no.such.optimizer")
+    with pytest.raises(HarnessError, match=r"OPTBENCH_OPTIMIZER='no.such.optimizer' is not a registered optimizer; "
+                                           r"registered: .*scipy\.direct"):
+        optbench.recommended("maxdiff", path=tmp_path / "absent.json")
+    monkeypatch.setenv("OPTBENCH_OPTIMIZER", "scipy.de")
+    assert optbench.recommended("maxdiff", path=tmp_path / "absent.json").optimizer == "scipy.de"
