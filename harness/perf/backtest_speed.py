@@ -47,7 +47,7 @@ def measure(windows: int = 70, repeats: int = REPEATS) -> dict:
         gc.unfreeze()
     direct, stacked, alone = (outcomes[k] for k in list(outcomes)[:3])
     per_problem = alone.problem_wall_s / direct.problem_wall_s
-    targets = [  # (figure, measured, comparison, bound): the targets for the batched default
+    targets = [  # (figure, measured, comparison, bound): the targets set for the batched default
         ("problems at ≥ 0.999 of the reference profit", np.mean(bt.profit_ratio(stacked.profits, reference) >= 0.999),
          ">=", 0.95),
         (f"problems worse than {BASELINE}", np.mean(stacked.profits < direct.profits - 1e-12), "<=", 0.02),

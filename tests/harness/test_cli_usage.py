@@ -28,7 +28,7 @@ def run_script(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProc
                           **kwargs)
 
 
-# the list: each was a ~54-line traceback and exit 1 under typer 0.29
+# each of these was once a ~54-line traceback and exit 1 under typer 0.29
 @pytest.mark.parametrize("args, words", [
     (["run", "--budget", "abc"], "'--budget'"),
     (["run", "--budget", "1.5"], "'--budget'"),
