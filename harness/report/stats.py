@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 from scipy.stats import permutation_test, rankdata
@@ -91,6 +92,9 @@ def worse_p_value(candidate: Samples, best: Samples, seed: int = 0) -> float:
     if np.all(c == c[0]) and np.all(b == c[0]):
         return 1.0
     ranks = rankdata(np.r_[c, b])
+    if min(len(c), len(b)) < 2:  # scipy's permutation test refuses a one-run sample: enumerate the splits
+        splits = np.array([sum(s) for s in combinations(ranks, len(c))])
+        return float(np.mean(splits <= ranks[:len(c)].sum() + 1e-9))
     result = permutation_test((ranks[:len(c)], ranks[len(c):]), _rank_sum, permutation_type="independent",
                               alternative="less", n_resamples=EXACT_SPLITS, vectorized=True, rng=seed)
     return float(result.pvalue)

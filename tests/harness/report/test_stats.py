@@ -90,3 +90,10 @@ def test_runtime_ecdf_hand_worked():
     x, y = stats.runtime_ecdf(hits)
     assert x.tolist() == [2, 4, 7, 10]
     assert y.tolist() == pytest.approx([1 / 9, 2 / 9, 3 / 9, 4 / 9])
+
+
+def test_the_rank_test_takes_a_one_run_sample_hand_worked():
+    # a deterministic optimizer runs once per problem: one sample against several, and several against one
+    assert stats.worse_p_value([1.0], [2.0, 3.0, 4.0]) == pytest.approx(1 / 4)  # its rank 1 of 4 splits
+    assert stats.worse_p_value([1.0, 2.0], [3.0]) == pytest.approx(1 / 3)  # rank sums 3, 4, 5; observed 3
+    assert stats.worse_p_value([5.0], [2.0, 3.0]) == pytest.approx(1.0)
