@@ -188,6 +188,9 @@ def run_seeded(cell: Cell) -> RunRecord:
         return run_cell(cell, warm_repeat=True)
     except Exception as exc:  # building the objective or adapter failed: a row, not a dead worker
         return failed_record(cell, "error", f"{type(exc).__name__}: {exc}")
+    except (SystemExit, KeyboardInterrupt) as exc:  # raised by the cell's own code (Ctrl-C is ignored here)
+        code = f" (code {exc.code})" if isinstance(exc, SystemExit) else ""
+        return failed_record(cell, "crashed", f"{type(exc).__name__}{code} raised inside the cell's code")
 
 
 def _reset_peak_memory() -> None:

@@ -85,3 +85,17 @@ def test_a_run_cut_by_its_cap_is_capped_and_its_budget_stays_the_evaluations():
     uncut = run_cell(Cell("rastrigin", "random", Budget(max_evals=50), 0, {"dim": 2}, cap_s=60.0),
                      with_reference=False)
     assert uncut.status == "ok" and uncut.n_evals == 50
+
+
+@pytest.mark.parametrize("raised, named", [(SystemExit(7), "SystemExit (code 7)"),
+                                           (KeyboardInterrupt(), "KeyboardInterrupt")])
+def test_systemexit_or_keyboardinterrupt_in_an_evaluation_is_a_row_naming_it(raised, named):
+    from optbench.harness.execution.sandbox import Sandbox
+
+    def leave(x):
+        raise raised
+
+    name = f"leaves_{type(raised).__name__}"
+    objectives.register(name, objectives.objective(leave, bounds={"x": (0.0, 1.0)}))
+    record = Sandbox().run(Cell(name, "random", Budget(5), 0), timeout_s=120)  # a real forked child
+    assert record.status == "crashed" and named in record.message and "exit code 1" not in record.message
