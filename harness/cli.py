@@ -1,7 +1,7 @@
 """The ``optbench`` command: parses and dispatches; each verb's work lives in ``harness.commands.*``.
 
 Every usage error, whichever layer raises it (typer 0.29's vendored click, click itself, or the
-code's own ``ObjectiveError`` / ``HarnessError``), ends as one ``error: …`` line on stderr and exit
+code's own ``OptbenchError``: objectives', the harness's, plug-ins'), ends as one ``error: …`` line on stderr and exit
 code 2; Ctrl-C ends with a message and exit 130, SIGTERM the same way (a run's finished cells are
 kept and it is marked interrupted) with exit 143.
 """
@@ -19,6 +19,7 @@ from importlib import import_module
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from optbench.errors import OptbenchError
 from optbench.harness import commands
 
 
@@ -65,7 +66,7 @@ def load_plugins(
              "also $OPTBENCH_PLUGINS, comma-separated; installed entry points load by themselves)"),
 ) -> None:
     """Options before the verb: plug-ins to load for this command and the processes it starts."""
-    from optbench.harness import plugins
+    from optbench import plugins
 
     for spec in plugin or []:
         plugins.add(spec)
@@ -90,15 +91,6 @@ def _click_errors() -> tuple[type[Exception], ...]:
         except ImportError:
             pass
     return tuple(found)
-
-
-def _user_errors() -> tuple[type[Exception], ...]:
-    """The code's own usage-error classes; ``ObjectiveError`` only if the objectives were imported
-    (nothing else can have raised it, and importing them costs seconds of torch)."""
-    from optbench.harness.core.errors import HarnessError
-
-    objectives = sys.modules.get("optbench.objectives")
-    return (HarnessError, objectives.ObjectiveError) if objectives is not None else (HarnessError,)
 
 
 def usage_line(exc: Exception, argv: list[str]) -> str:
@@ -141,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         except (typer.Abort, KeyboardInterrupt):
             code = 130
         except Exception as exc:
-            if isinstance(exc, _user_errors()):
+            if isinstance(exc, OptbenchError):
                 _fail(f"error: {exc}", 2)
             if isinstance(exc, _click_errors()):
                 _fail(f"error: {usage_line(exc, sys.argv[1:] if argv is None else argv)}", getattr(exc, "exit_code", 2))

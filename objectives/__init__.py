@@ -1,7 +1,7 @@
 """Objectives to minimize, registered by name: ``objectives.get("maxdiff", data="goog", window=3)``.
 
 Adding an objective is one module plus one :func:`register` call (or a plug-in: see
-``optbench.harness.plugins``). A registered factory is a class or function returning an
+:mod:`optbench.plugins`). A registered factory is a class or function returning an
 ``Objective`` (its keyword arguments are the options), an ``Objective`` instance (no options), or
 a ``module:attr`` string imported on first use.
 """
@@ -28,47 +28,50 @@ from optbench.objectives.ma_crossover import MACrossoverObjective
 from optbench.objectives.maxdiff import MaxDiffObjective
 from optbench.objectives.synthetic import FUNCTIONS, SyntheticObjective
 from optbench.options import coerce_option
+from optbench.registry import Registry
 
 Factory = Callable[..., Objective]
 
-REGISTRY: dict[str, Factory | str] = {}
 #: Instances declared at registration (``register(name, factory, instances=[...])``).
 INSTANCES: dict[str, list[dict[str, Any]]] = {}
-#: Where each name comes from: "builtin", "entry point DIST VERSION", "plugin MODULE", "plugin file
-#: PATH", "one-off" or "run time" (registered by the running program).
-ORIGINS: dict[str, str] = {}
 
 __all__ = ["Objective", "ObjectiveError", "Reference", "SearchSpace", "FloatParam", "IntParam",
-           "CategoricalParam", "FunctionObjective", "REGISTRY", "ORIGINS", "get", "names", "objective",
+           "CategoricalParam", "FunctionObjective", "REGISTRY", "get", "names", "objective",
            "coerced_options", "declaration", "instances", "option_defaults", "option_help", "register"]
 
 
-def register(name: str, factory: Factory | Objective | str, origin: str | None = None,
-             instances: list[dict[str, Any]] | None = None) -> None:
-    """Register ``factory`` as ``name``; ``origin`` defaults to the plug-in being loaded, else "run time".
-    ``instances`` (option sets) declares the problems it is a family of, overriding what the class
-    declares (see :func:`instances`)."""
-    from optbench.harness import plugins
-
-    if not name or not isinstance(name, str):
-        raise ObjectiveError(f"an objective name must be a non-empty string, got {name!r}")
-    if isinstance(factory, Objective):
-        factory = partial(_itself, factory)
-    elif not (callable(factory) or isinstance(factory, str)):
+def _accept(name: str, target: Any) -> Factory:
+    """What the registry keeps for ``target``: a factory (an Objective instance becomes one)."""
+    if isinstance(target, Objective):
+        return partial(_itself, target)
+    if not callable(target):
         raise ObjectiveError(f"objective {name!r}: expected a factory, an Objective or 'module:attr', "
-                             f"got {type(factory).__name__}")
-    if instances is not None:
-        if not isinstance(instances, list) or not instances or not all(isinstance(i, dict) for i in instances):
-            raise ObjectiveError(f"objective {name!r}: instances must be a non-empty list of option dicts")
-        INSTANCES[name] = [dict(i) for i in instances]
-    else:
-        INSTANCES.pop(name, None)
-    REGISTRY[name] = factory
-    ORIGINS[name] = origin or plugins.current_origin("run time")
+                             f"got {type(target).__name__}")
+    return target
 
 
 def _itself(objective: Objective) -> Objective:
     return objective
+
+
+#: Every objective name: builtins, entry points (group ``optbench.objectives``), plug-ins, one-offs.
+REGISTRY: Registry[Factory] = Registry("objective", "optbench.objectives", ObjectiveError, _accept,
+                                       "package.module:factory")
+
+
+def register(name: str, factory: Factory | Objective | str, origin: str | None = None,
+             instances: list[dict[str, Any]] | None = None, *, replace: bool = False) -> None:
+    """Register ``factory`` as ``name`` (see :meth:`Registry.register`: a taken name is refused
+    unless ``replace``). ``instances`` (option sets) declares the problems it is a family of,
+    overriding what the class declares (see :func:`instances`)."""
+    if instances is not None and (not isinstance(instances, list) or not instances
+                                  or not all(isinstance(i, dict) for i in instances)):
+        raise ObjectiveError(f"objective {name!r}: instances must be a non-empty list of option dicts")
+    REGISTRY.register(name, factory, origin=origin, replace=replace)
+    if instances is not None:
+        INSTANCES[name] = [dict(i) for i in instances]
+    else:
+        INSTANCES.pop(name, None)
 
 
 _BUILTINS: dict[str, Factory] = {"maxdiff": MaxDiffObjective, "ma_crossover": MACrossoverObjective,
@@ -80,34 +83,11 @@ for _name, _factory_of in _BUILTINS.items():
 
 def names() -> list[str]:
     """Registered objective names (plug-ins included)."""
-    _load_plugins()
-    return list(REGISTRY)
-
-
-def _load_plugins() -> None:
-    from optbench.harness import plugins
-
-    plugins.load_all()
+    return REGISTRY.names()
 
 
 def _factory(name: str) -> Factory:
-    _load_plugins()
-    if name not in REGISTRY and ":" in name:  # a one-off `package.module:factory`
-        from optbench.harness import plugins
-
-        register(name, plugins.resolve_target(name), origin="one-off")
-    if name not in REGISTRY:
-        raise ObjectiveError(f"unknown objective {name!r}; registered: {', '.join(REGISTRY)} "
-                             "(or give package.module:factory)")
-    factory = REGISTRY[name]
-    if isinstance(factory, str):  # an entry point: imported on first use
-        from optbench.harness import plugins
-
-        factory = plugins.resolve_target(factory)
-        if isinstance(factory, Objective):
-            factory = partial(_itself, factory)
-        REGISTRY[name] = factory
-    return factory
+    return REGISTRY.get(name)
 
 
 def declaration(name: str) -> type[Objective] | Objective | None:
@@ -158,7 +138,7 @@ def get(name: str, **options: Any) -> Objective:
     given = coerced_options(name, options)
     built = _factory(name)(**given)
     if not isinstance(built, Objective):
-        raise ObjectiveError(f"objective {name!r} ({ORIGINS[name]}) built a {type(built).__name__}, not an "
+        raise ObjectiveError(f"objective {name!r} ({REGISTRY.origin(name)}) built a {type(built).__name__}, not an "
                              "Objective: wrap a plain function with optbench.objective(fn, bounds=...)")
     if not built.options:  # a factory wrapping a function: its options are what it was called with
         built.options = {**option_defaults(name), **given}

@@ -17,12 +17,14 @@ from typing import Any, ClassVar, Literal, get_args
 import numpy as np
 import torch
 
+from optbench.errors import OptbenchError
+
 #: What an objective's :meth:`Objective.reference` knows (see ``Objective.knowledge``).
 Knowledge = Literal["optimum", "bound", "none"]
 KNOWLEDGE: tuple[Knowledge, ...] = get_args(Knowledge)
 
 
-class ObjectiveError(ValueError):
+class ObjectiveError(OptbenchError):
     """A user mistake when building or evaluating an objective (bad name, option or point)."""
 
 

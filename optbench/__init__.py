@@ -48,14 +48,14 @@ def run(objective: str | Objective, optimizer: str, *, max_evals: int | None = 5
     from optbench.harness.core.budget import Budget
     from optbench.harness.core.errors import HarnessError
     from optbench.harness.core.record import Cell
-    from optbench.harness.core.runner import run_cell
+    from optbench.harness.core.runner import run_cell, validate
     from optbench.harness.optimizers import make
     from optbench.objectives import Objective
 
     budget = Budget(max_evals, max_seconds)
     if isinstance(objective, str):
         cell = Cell(objective, optimizer, budget, seed, dict(options or {}), dict(optimizer_options or {}))
-        cell.validate()
+        validate(cell)
         return run_cell(cell)
     if not isinstance(objective, Objective):
         raise HarnessError(f"optbench.run needs an objective name or an Objective, got {type(objective).__name__}")
@@ -91,21 +91,23 @@ def objective(fn: Callable[..., Any], bounds: dict[str, Any], **kwargs: Any) -> 
 
 
 def register_objective(name: str, factory: Callable[..., Objective] | Objective | str, *,
-                       instances: list[dict[str, Any]] | None = None) -> None:
+                       instances: list[dict[str, Any]] | None = None, replace: bool = False) -> None:
     """Register an objective factory (class or function; its keyword arguments are the options), an
     Objective instance, or a ``module:attr`` string, under ``name``; ``instances`` (option dicts, e.g.
     one per data window) declares the problems it is a family of: ``optbench run --instances declared``
-    runs them and ``decide`` compares and validates across them."""
+    runs them and ``decide`` compares and validates across them. A taken name is refused
+    (``ObjectiveError`` naming where it comes from) unless ``replace``."""
     from optbench import objectives
 
-    objectives.register(name, factory, instances=instances)
+    objectives.register(name, factory, instances=instances, replace=replace)
 
 
-def register_optimizer(name: str, adapter: type[OptimizerAdapter] | str) -> None:
-    """Register an ``OptimizerAdapter`` subclass (or its ``module:Class``) under ``name``."""
+def register_optimizer(name: str, adapter: type[OptimizerAdapter] | str, *, replace: bool = False) -> None:
+    """Register an ``OptimizerAdapter`` subclass (or its ``module:Class``) under ``name``; a taken name
+    is refused (``HarnessError`` naming where it comes from) unless ``replace``."""
     from optbench.harness import optimizers
 
-    optimizers.register(name, adapter)
+    optimizers.register(name, adapter, replace=replace)
 
 
 def objective_names() -> list[str]:

@@ -59,7 +59,13 @@ OPTIMIZERS = [name for name in optimizers.names() if not name.startswith(DOUBLES
 # A GP step costs ~0.2 s: the contract needs only a few. batched.exact evaluates its whole breakpoint
 # grid at once (3189 points at n=60) and refuses a smaller budget.
 BUDGET = {"botorch.qlogei": 6, "batched.exact": 4000}
-CHEAP = ("maxdiff", {"n": 60})  # every optimizer can solve it (the batched.* ones need MaxDiff)
+CHEAP = ("maxdiff", {"n": 60})  # every optimizer solves it: general ones and those that require its family
+
+
+def test_every_registered_optimizer_solves_the_cheap_objective():
+    family = describe(objectives.get(CHEAP[0], **CHEAP[1]))["family"]
+    assert set(OPTIMIZERS) <= set(optimizers.names(family))
+    assert {optimizers.adapter_class(name).requires for name in OPTIMIZERS} <= {"", family}
 
 
 def _points(objective, k: int = 8, seed: int = 0) -> np.ndarray:
@@ -69,7 +75,7 @@ def _points(objective, k: int = 8, seed: int = 0) -> np.ndarray:
 
 def test_the_plugins_registered_here_are_in_the_loops():
     assert "contract.bowl" in OBJECTIVES and "contract.coordinate" in OPTIMIZERS
-    assert objectives.ORIGINS["contract.bowl"] == optimizers.ORIGINS["contract.coordinate"] == "run time"
+    assert objectives.REGISTRY.origin("contract.bowl") == optimizers.REGISTRY.origin("contract.coordinate") == "run time"
 
 
 @pytest.mark.parametrize("name", OBJECTIVES)

@@ -10,7 +10,7 @@ from optbench.harness.commands.common import add_text_row, console, narrow_table
 
 def register(app: typer.Typer) -> None:
     app.command("list", help="List registered objectives (family, options, parameters, knowledge of their "
-                             "optimum) and optimizers, and where each comes from.")(list_all)
+                             "optimum) and optimizers (the objectives each solves), and where each comes from.")(list_all)
 
 
 def list_all() -> None:
@@ -20,17 +20,18 @@ def list_all() -> None:
     columns = ["name", "from", "family", "options (default)", "parameters", "knowledge"]
     table = narrow_table(columns, "Objectives (minimized)", left=tuple(columns))
     for name in objectives.names():
-        add_text_row(table, [name, objectives.ORIGINS[name], *_objective_columns(name)])
+        add_text_row(table, [name, objectives.REGISTRY.origin(name), *_objective_columns(name)])
     console.print(table)
-    columns = ["name", "from", "options (default)", "seedable"]
+    columns = ["name", "from", "options (default)", "seedable", "solves"]
     opt_table = narrow_table(columns, "Optimizers", left=tuple(columns))
     for name in optimizers.names():
         try:
             cls = optimizers.adapter_class(name)
-            row = [", ".join(f"{k}={v!r}" for k, v in cls.defaults.items()) or "-", "yes" if cls.seedable else "no"]
+            row = [", ".join(f"{k}={v!r}" for k, v in cls.defaults.items()) or "-", "yes" if cls.seedable else "no",
+                   f"{cls.requires} only" if cls.requires else "any objective"]
         except Exception as exc:  # a broken plug-in is a row that says so, not a failed listing
-            row = [f"cannot load: {exc}", "-"]
-        add_text_row(opt_table, [name, optimizers.ORIGINS[name], *row])
+            row = [f"cannot load: {exc}", "-", "-"]
+        add_text_row(opt_table, [name, optimizers.REGISTRY.origin(name), *row])
     console.print(opt_table)
 
 

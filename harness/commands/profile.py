@@ -43,20 +43,21 @@ def profile(
     from optbench.harness.core.budget import Budget
     from optbench.harness.core.errors import HarnessError
     from optbench.harness.core.record import Cell
+    from optbench.harness.core.runner import declared_family, validate
     from optbench.harness.paths import check_output_folder
     from optbench.harness.profiling.cell import profile_cell, write_csv, write_index
 
     if all_ == (optimizer is not None):
-        raise HarnessError("give either --optimizer NAME or --all (every registered optimizer)")
+        raise HarnessError("give either --optimizer NAME or --all (every registered optimizer that solves it)")
     if torch_profiler and not trace:
         raise HarnessError("--torch-profiler merges into the timeline: give --trace too")
     if all_ and opt:
         raise HarnessError("--opt applies to one optimizer; it cannot be combined with --all")
-    names = optimizers.names() if all_ or optimizer is None else [optimizer]
+    names = optimizers.names(declared_family(objective)) if all_ or optimizer is None else [optimizer]
     cells = [Cell(objective, name, Budget(budget, seconds), seed, parse_pairs(option, "--option"),
                   parse_pairs(opt, "--opt")) for name in names]
     for cell in cells:
-        cell.validate()
+        validate(cell)
     check_output_folder(out, "--out")
     results = []
     for i, cell in enumerate(cells, 1):

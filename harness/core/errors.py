@@ -1,5 +1,7 @@
-"""The one exception type for a user mistake at the harness boundary; the CLI turns it into exit code 2."""
+"""The harness's exception type for a user mistake at its boundary; the CLI turns it into exit code 2."""
+
+from optbench.errors import OptbenchError
 
 
-class HarnessError(ValueError):
+class HarnessError(OptbenchError):
     """A user mistake at the harness boundary (unknown optimizer, bad option or budget)."""

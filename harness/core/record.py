@@ -32,18 +32,6 @@ class Cell:
             return self.budget
         return Budget(self.budget.max_evals, self.cap_s)
 
-    def validate(self) -> None:
-        """Raise ObjectiveError/HarnessError now for unknown names or options (cheap: builds nothing big)."""
-        from optbench import objectives
-        from optbench.harness import optimizers
-
-        defaults = objectives.option_defaults(self.objective)
-        unknown = [k for k in self.options if k not in defaults]
-        if unknown:
-            raise objectives.ObjectiveError(
-                f"unknown option(s) {unknown} for objective {self.objective!r}; allowed: {list(defaults)}")
-        optimizers.make(self.optimizer, **self.optimizer_options)
-
 
 WARM_REPEAT_MAX_S = 2.0  # a cell whose cold run took longer is not repeated: first-call costs are then a small share
 # "capped": stopped by the cell's cap_s before its evaluation budget (a result, but not at full budget)

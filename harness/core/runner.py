@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from optbench import objectives
 from optbench.harness import optimizers
 from optbench.harness.core.budget import Budget, BudgetExhausted
+from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.instrument import Instrument
 from optbench.harness.core.record import WARM_REPEAT_MAX_S, Cell, RunRecord
 from optbench.harness.core.versions import versions
@@ -65,6 +66,9 @@ def run_instrumented(cell: Cell, *, with_reference: bool = True, warm_repeat: bo
     if objective is None:
         objective = objectives.get(cell.objective, **cell.options)
     base.update(describe(objective), option_defaults=declared(cell.objective).get("option_defaults"))
+    refused = optimizers.misfit(cell.optimizer, cell.objective, base["family"])
+    if refused:
+        return RunRecord(**base, status="error", message=refused, wall_s=math.nan), Instrument(objective, cell.budget)
     instrument, wall_s, status, message, base["optimizer_options"] = _minimize(cell, objective, trace)
     point = value = None
     if instrument.best_x is not None:
@@ -135,6 +139,25 @@ def _minimize(cell: Cell, objective: objectives.Objective, trace: bool = False) 
             message += f" (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})"
         wall_s = instrument.elapsed_s
     return _Attempt(instrument, wall_s, status, message, dict(adapter.options))
+
+
+def validate(cell: Cell) -> None:
+    """Raise now (``ObjectiveError`` / ``HarnessError``, one line) for an unknown name or option, or
+    an optimizer that does not solve the objective's family; cheap: builds the adapter, not the
+    objective (a function objective, whose family is per instance, is checked when it runs)."""
+    objectives.coerced_options(cell.objective, cell.options)
+    optimizers.make(cell.optimizer, **cell.optimizer_options)
+    family = declared_family(cell.objective)
+    refused = family is not None and optimizers.misfit(cell.optimizer, cell.objective, family)
+    if refused:
+        raise HarnessError(refused)
+
+
+def declared_family(objective: str) -> str | None:
+    """The family objective ``objective`` declares without being built; None for a function
+    objective (its family is per instance)."""
+    declared = objectives.declaration(objective)
+    return None if declared is None else describe(declared, objective)["family"]
 
 
 def describe(objective: objectives.Objective | type[objectives.Objective], name: str = "") -> dict[str, Any]:

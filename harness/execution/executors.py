@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
 
-from optbench.harness import plugins
+from optbench import plugins
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import Cell
 from optbench.harness.execution import sandbox

@@ -19,19 +19,22 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from optbench import objectives
+from optbench.errors import OptbenchError
 from optbench.harness import optimizers
 from optbench.harness.core.budget import Budget
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import Cell, RunRecord
-from optbench.harness.core.runner import failed_record
+from optbench.harness.core.runner import describe, failed_record
 from optbench.harness.core.versions import versions
 from optbench.harness.execution.claims import Holder
 from optbench.harness.execution.executors import DaskPool, LocalPool, cell_pool, dask_executor
 from optbench.harness.execution.progress import MatrixProgress
 from optbench.harness.store import Store, cell_key, ok_records, to_json
+
+T = TypeVar("T")
 
 __all__ = ["MatrixResult", "dask_executor", "default_workers", "expand", "resolve", "run_cells", "run_matrix"]
 
@@ -58,7 +61,7 @@ def resolve(cells: Sequence[Cell]) -> list[Cell]:
     if not cells:
         raise HarnessError("the matrix is empty: give at least one --objective and one --optimizer, or --suite NAME")
     problems: dict[str, None] = {}  # an ordered set of messages
-    full_objective: dict[tuple, dict | None] = {}
+    full_objective: dict[tuple, tuple[dict, str] | None] = {}  # (every option, family)
     full_optimizer: dict[tuple, dict | None] = {}
     out: dict[tuple, Cell] = {}
     for cell in cells:
@@ -70,7 +73,12 @@ def resolve(cells: Sequence[Cell]) -> list[Cell]:
                 problems, lambda: optimizers.make(cell.optimizer, **cell.optimizer_options).options)
         obj_full, opt_full = full_objective[obj_key], full_optimizer[opt_key]
         if obj_full is not None and opt_full is not None:
-            full = replace(cell, options=dict(obj_full), optimizer_options=dict(opt_full))
+            options, family = obj_full
+            refused = optimizers.misfit(cell.optimizer, cell.objective, family)
+            if refused:
+                problems[refused] = None
+                continue
+            full = replace(cell, options=dict(options), optimizer_options=dict(opt_full))
             out.setdefault(cell_key(full), full)
     if problems:
         raise HarnessError(f"{len(problems)} problem(s) in the matrix, nothing was run:\n  " + "\n  ".join(problems))
@@ -88,19 +96,21 @@ def one_seed_if_unseedable(cells: Sequence[Cell]) -> list[Cell]:
     return [c for c in cells if first.get(cell_key(c)[:-1], c.seed) == c.seed]
 
 
-def _objective_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """All of an objective's options, found by building it here, on the CPU: CUDA started in this
-    process would be unusable in the workers forked from it (the workers' cells start their own)."""
+def _objective_options(name: str, options: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """All of an objective's options and its family, found by building it here, on the CPU: CUDA
+    started in this process would be unusable in the workers forked from it (the workers' cells
+    start their own)."""
     device = options.get("device")
     on_gpu = isinstance(device, str) and device.startswith("cuda")
-    full = objectives.get(name, **{**options, "device": "cpu"} if on_gpu else options).options
-    return {**full, "device": device} if on_gpu else full
+    built = objectives.get(name, **{**options, "device": "cpu"} if on_gpu else options)
+    full, family = built.options, describe(built)["family"]
+    return ({**full, "device": device} if on_gpu else full), family
 
 
-def _checked(problems: dict[str, None], build) -> dict | None:
+def _checked(problems: dict[str, None], build: Callable[[], T]) -> T | None:
     try:
         return build()
-    except (objectives.ObjectiveError, HarnessError) as exc:
+    except OptbenchError as exc:
         problems[str(exc)] = None
         return None
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, Pipe
 
-from optbench.harness import plugins
+from optbench import plugins
 from optbench.harness.core.record import Cell, RunRecord
 from optbench.harness.core.runner import failed_record, run_cell
 

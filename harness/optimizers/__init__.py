@@ -1,7 +1,7 @@
 """Optimizer registry: public name -> ``module:Class`` of its adapter (imported on first use).
 
-Adding an optimizer is one adapter module plus one line here, or a plug-in calling
-:func:`register` (see ``optbench.harness.plugins``).
+Adding an optimizer is one adapter module plus one line in ``_BUILTINS``, or a plug-in calling
+:func:`register` (see :mod:`optbench.plugins`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from typing import Any
 
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.optimizers.base import OptimizerAdapter
+from optbench.registry import Registry
 
-REGISTRY: dict[str, str | type[OptimizerAdapter]] = {
+_BUILTINS = {
     "random": "optbench.harness.optimizers.baselines:RandomSearch",
     "grid": "optbench.harness.optimizers.baselines:GridSearch",
     "scipy.de": "optbench.harness.optimizers.scipy_adapters:DifferentialEvolution",
@@ -34,38 +35,39 @@ REGISTRY: dict[str, str | type[OptimizerAdapter]] = {
 }
 
 
-#: Where each name comes from (see ``optbench.objectives.ORIGINS``).
-ORIGINS: dict[str, str] = dict.fromkeys(REGISTRY, "builtin")
 
 
-def names() -> list[str]:
-    """Registered optimizer names (plug-ins included)."""
-    _load_plugins()
-    return list(REGISTRY)
+def _accept(name: str, target: Any) -> type[OptimizerAdapter]:
+    if not (isinstance(target, type) and issubclass(target, OptimizerAdapter)):
+        raise HarnessError(f"optimizer {name!r}: {target!r} is not an OptimizerAdapter subclass")
+    return target
 
 
-def _load_plugins() -> None:
-    from optbench.harness import plugins
+#: Every optimizer name: builtins, entry points (group ``optbench.optimizers``), plug-ins, one-offs.
+REGISTRY: Registry[type[OptimizerAdapter]] = Registry("optimizer", "optbench.optimizers", HarnessError, _accept,
+                                                      "package.module:AdapterClass")
+for _name, _target in _BUILTINS.items():
+    REGISTRY.register(_name, _target, origin="builtin")
 
-    plugins.load_all()
+
+def names(family: str | None = None) -> list[str]:
+    """Registered optimizer names (plug-ins included); with ``family``, only those that solve it
+    (general ones and those that require that family)."""
+    return [n for n in REGISTRY.names() if family is None or adapter_class(n).requires in ("", family)]
+
+
+def misfit(name: str, objective: str, family: str) -> str | None:
+    """Why optimizer ``name`` cannot run on ``objective`` (of ``family``), or None when it can."""
+    requires = adapter_class(name).requires
+    if requires in ("", family):
+        return None
+    return (f"optimizer {name!r} solves only {requires!r} objectives (it uses their structure); objective "
+            f"{objective!r} is of family {family!r}")
 
 
 def adapter_class(name: str) -> type[OptimizerAdapter]:
     """The adapter class registered as ``name``; a clear error listing the names otherwise."""
-    _load_plugins()
-    if name not in REGISTRY:
-        raise HarnessError(f"unknown optimizer {name!r}; registered: {', '.join(REGISTRY)}")
-    target = REGISTRY[name]
-    if isinstance(target, str):
-        from optbench.harness import plugins
-
-        try:
-            target = plugins.resolve_target(target)
-        except plugins.PluginError as exc:
-            raise HarnessError(f"optimizer {name!r} ({ORIGINS.get(name)}): {exc}") from None
-    if not (isinstance(target, type) and issubclass(target, OptimizerAdapter)):
-        raise HarnessError(f"optimizer {name!r} ({ORIGINS.get(name)}) is not an OptimizerAdapter subclass")
-    return target
+    return REGISTRY.get(name)
 
 
 def make(name: str, **options: Any) -> OptimizerAdapter:
@@ -73,10 +75,8 @@ def make(name: str, **options: Any) -> OptimizerAdapter:
     return adapter_class(name)(**options)
 
 
-def register(name: str, target: str | type[OptimizerAdapter], origin: str | None = None) -> None:
-    """Register an adapter (plug-ins, test doubles): ``target`` is ``module:Class`` or the class;
-    ``origin`` defaults to the plug-in being loaded, else "run time"."""
-    from optbench.harness import plugins
-
-    REGISTRY[name] = target
-    ORIGINS[name] = origin or plugins.current_origin("run time")
+def register(name: str, target: str | type[OptimizerAdapter], origin: str | None = None, *,
+             replace: bool = False) -> None:
+    """Register an adapter (plug-ins, test doubles): ``target`` is ``module:Class`` or the class (see
+    :meth:`Registry.register`: a taken name is refused unless ``replace``)."""
+    REGISTRY.register(name, target, origin=origin, replace=replace)

@@ -21,13 +21,16 @@ Range = tuple[float | None, float | None]  # inclusive lower and upper bound; No
 
 class OptimizerAdapter(ABC):
     """Base class: declares ``defaults`` (every accepted option), ``ranges`` (the allowed values of its
-    numeric options) and implements :meth:`minimize`."""
+    numeric options), ``requires`` (the one objective family it solves, if it is not general) and
+    implements :meth:`minimize`."""
 
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
     ranges: ClassVar[dict[str, Range]] = {}
     seedable: ClassVar[bool] = True
     library: ClassVar[str] = "optbench"
+    #: The objective family this adapter solves (it uses that family's structure); "" for any objective.
+    requires: ClassVar[str] = ""
 
     def __init__(self, **options: Any):
         unknown = [k for k in options if k not in self.defaults]

@@ -36,7 +36,7 @@ from optbench import objectives
 from optbench.harness import optimizers
 from optbench.harness.core.budget import Budget
 from optbench.harness.core.record import Cell, RunRecord
-from optbench.harness.core.runner import reference_value, run_cell, warm_up
+from optbench.harness.core.runner import reference_value, run_cell, validate, warm_up
 from optbench.harness.paths import file_stem
 from optbench.harness.profiling.breakdown import GROUPS, Breakdown, breakdown
 from optbench.harness.profiling.syncs import SyncCount, count_syncs
@@ -223,7 +223,7 @@ def profile_cell(cell: Cell, out_dir: Path, *, native: bool = False, py_spy: boo
     """Profile ``cell`` with cProfile and (where available) py-spy, count its syncs per evaluation,
     and with ``trace`` write its timeline (``torch_profiler``: with torch's activity merged);
     writes NAME.* into ``out_dir``."""
-    cell.validate()
+    validate(cell)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = profile_name(cell)
     objective, construction_s = build(cell)

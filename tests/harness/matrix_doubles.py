@@ -2,7 +2,7 @@
 and a slow one that logs each execution (to count executions across processes).
 
 Importing this module registers them; worker processes started by a subprocess get them through
-``OPTBENCH_PLUGINS=tests.harness.matrix_doubles`` (see ``optbench.harness.plugins``).
+``OPTBENCH_PLUGINS=tests.harness.matrix_doubles`` (see ``optbench.plugins``).
 """
 
 from __future__ import annotations

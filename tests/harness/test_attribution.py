@@ -7,8 +7,8 @@ import pstats
 
 import pytest
 
-from optbench import objectives
-from optbench.harness import optimizers, plugins
+from optbench import objectives, plugins
+from optbench.harness import optimizers
 from optbench.harness.core.budget import Budget
 from optbench.harness.core.record import Cell
 from optbench.harness.profiling.breakdown import owners
@@ -75,8 +75,7 @@ def plugin(tmp_path, monkeypatch):
     plugins.load(str(path))
     yield path
     for registry, name in ((objectives, "tmp.slow_square"), (optimizers, "tmp.busy_walk")):
-        registry.REGISTRY.pop(name, None)
-        registry.ORIGINS.pop(name, None)
+        registry.REGISTRY.entries.pop(name, None)
 
 
 def test_a_plugin_objectives_and_adapters_files_are_owned_wherever_they_live(plugin, tmp_path):

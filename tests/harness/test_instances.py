@@ -49,7 +49,7 @@ def test_register_objective_with_instances():
         with pytest.raises(objectives.ObjectiveError):
             optbench.register_objective("_inst_probe", lambda: None, instances=[])
     finally:
-        objectives.REGISTRY.pop("_inst_probe", None)
+        objectives.REGISTRY.entries.pop("_inst_probe", None)
         objectives.INSTANCES.pop("_inst_probe", None)
 
 

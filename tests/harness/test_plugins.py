@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from optbench import objectives
-from optbench.harness import optimizers, plugins
+from optbench import objectives, plugins
+from optbench.harness import optimizers
 from optbench.harness.cli import main
 from optbench.harness.core.budget import Budget
 from optbench.harness.execution.matrix import expand, resolve, run_cells
@@ -110,8 +110,7 @@ def test_plugins_loaded_here_reach_dask_workers_with_the_cells(plugin_file, monk
             [(_, record, _)] = list(finished)
     finally:
         for registry, name in ((objectives, "tmp.tilted"), (optimizers, "tmp.corner")):
-            registry.REGISTRY.pop(name, None)
-            registry.ORIGINS.pop(name, None)
+            registry.REGISTRY.entries.pop(name, None)
     assert (record.status, record.value) == ("ok", CORNER_VALUE), record.message
 
 
@@ -123,14 +122,13 @@ def test_registrations_made_while_a_plugin_loads_carry_its_origin(monkeypatch, t
     monkeypatch.setenv(plugins.ENV, "")
     try:
         plugins.add("origin_probe")
-        assert optimizers.ORIGINS["tmp.probe"] == "plugin origin_probe"
+        assert optimizers.REGISTRY.origin("tmp.probe") == "plugin origin_probe"
         assert os.environ[plugins.ENV] == "origin_probe"  # child processes load it too
         optimizers.register("tmp.later", "optbench.harness.optimizers.baselines:RandomSearch")
-        assert optimizers.ORIGINS["tmp.later"] == "run time"
+        assert optimizers.REGISTRY.origin("tmp.later") == "run time"
     finally:
         for name in ("tmp.probe", "tmp.later"):
-            optimizers.REGISTRY.pop(name, None)
-            optimizers.ORIGINS.pop(name, None)
+            optimizers.REGISTRY.entries.pop(name, None)
 
 
 def _example_installed() -> bool:
@@ -145,8 +143,8 @@ def _example_installed() -> bool:
 def test_the_installed_example_plugin_is_found_through_its_entry_points():
     version = distribution("optbench-example-plugin").version
     assert {"bollinger_goog", "example.halton"} <= {*objectives.names(), *optimizers.names()}
-    assert objectives.ORIGINS["bollinger_goog"] == f"entry point optbench-example-plugin {version}"
-    assert optimizers.ORIGINS["example.halton"] == f"entry point optbench-example-plugin {version}"
+    assert objectives.REGISTRY.origin("bollinger_goog") == f"entry point optbench-example-plugin {version}"
+    assert optimizers.REGISTRY.origin("example.halton") == f"entry point optbench-example-plugin {version}"
     built = objectives.get("bollinger_goog")
     assert (built.knowledge, built.gain, built.family, built.reference()) == ("none", True, "mean_reversion", None)
 

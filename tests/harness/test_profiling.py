@@ -133,7 +133,7 @@ def test_missing_py_spy_is_reported_and_cprofile_outputs_are_still_written(tmp_p
 
 def test_all_writes_an_index_and_a_csv_row_per_optimizer(tmp_path, monkeypatch):
     monkeypatch.setattr(profiling, "py_spy_path", lambda: None)
-    monkeypatch.setattr(optimizers, "REGISTRY", {k: optimizers.REGISTRY[k] for k in ("random", "grid")})
+    monkeypatch.setattr(optimizers.REGISTRY, "entries", {k: optimizers.REGISTRY.entries[k] for k in ("random", "grid")})
     result = CliRunner().invoke(app, ["profile", "--all", "--objective", "sphere", "--budget", "30",
                                       "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

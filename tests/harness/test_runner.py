@@ -8,7 +8,7 @@ from optbench.harness import optimizers
 from optbench.harness.core.budget import Budget
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import Cell
-from optbench.harness.core.runner import run_cell
+from optbench.harness.core.runner import run_cell, validate
 from optbench.harness.optimizers.base import OptimizerAdapter
 
 
@@ -70,11 +70,11 @@ def test_same_seed_same_result():
 
 def test_unknown_optimizer_and_option_are_clear_errors():
     with pytest.raises(HarnessError, match="unknown optimizer 'nope'"):
-        Cell("sphere", "nope", Budget(5)).validate()
+        validate(Cell("sphere", "nope", Budget(5)))
     with pytest.raises(HarnessError, match="unknown option"):
-        Cell("sphere", "random", Budget(5), optimizer_options={"colour": 1}).validate()
+        validate(Cell("sphere", "random", Budget(5), optimizer_options={"colour": 1}))
     with pytest.raises(objectives.ObjectiveError, match="unknown option"):
-        Cell("sphere", "random", Budget(5), options={"colour": 1}).validate()
+        validate(Cell("sphere", "random", Budget(5), options={"colour": 1}))
 
 
 def test_a_run_cut_by_its_cap_is_capped_and_its_budget_stays_the_evaluations():

@@ -12,6 +12,7 @@ from optbench.harness.core.budget import Budget
 from optbench.harness.core.instrument import Instrument
 from optbench.objectives import CategoricalParam, FloatParam, IntParam, ObjectiveError, Reference
 from optbench.objectives.function import FunctionObjective
+from optbench.registry import Entry
 
 BOUNDS = {"h": (-0.03, 0.03), "n": (1, 20), "kind": ["a", "b"]}
 
@@ -111,8 +112,7 @@ def test_a_factory_of_function_objectives_declares_nothing_it_cannot_know_withou
     def make(scale: float = 1.0) -> FunctionObjective:
         return optbench.objective(scalar, BOUNDS, gain=True)
 
-    monkeypatch.setitem(objectives.REGISTRY, "tmp.factory", make)
-    monkeypatch.setitem(objectives.ORIGINS, "tmp.factory", "run time")
+    monkeypatch.setitem(objectives.REGISTRY.entries, "tmp.factory", Entry(make, "run time"))
     assert objectives.declaration("tmp.factory") is None  # its class's defaults would say "optimum", no gain
     built = objectives.get("tmp.factory", scale=2)
     assert (built.gain, built.knowledge, built.options) == (True, "none", {"scale": 2.0})

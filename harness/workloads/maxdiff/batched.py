@@ -48,7 +48,9 @@ class Solutions:
 
 
 class BatchedAdapter(OptimizerAdapter):
-    """An adapter that can also solve a list of problems at once (:meth:`solve_many`)."""
+    """An adapter that can also solve a list of MaxDiff problems at once (:meth:`solve_many`)."""
+
+    requires = MaxDiffObjective.family
 
     def prepare(self) -> None:
         keep_freed_memory()

@@ -239,10 +239,7 @@ class BatchedExact(BatchedAdapter):
         return Solutions(*solve_exact(maxdiff_objectives(objectives), self.options["chunk_elems"]))
 
     def minimize(self, problem: Instrument, seed: int) -> None:
-        obj = problem.objective
-        if not isinstance(obj, MaxDiffObjective):
-            raise HarnessError(f"{self.name} uses MaxDiff's breakpoint structure; it cannot solve {obj!r}")
-        ((_, eod, group, d),) = _stacks([obj], self.options["chunk_elems"])
+        ((_, eod, group, d),) = _stacks(maxdiff_objectives([problem.objective]), self.options["chunk_elems"])
         h, l, (size,) = _grid(group, d.c.device)
         with problem.external(int(size) - 1):  # the grid but its winner, evaluated below
             point = _search(d, h, l, eod, self.options["chunk_elems"])[0]

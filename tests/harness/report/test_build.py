@@ -19,6 +19,7 @@ from optbench.harness.report.build import write_report
 from optbench.harness.report.frame import analyse, load, records_frame
 from optbench.harness.store import Store
 from optbench.objectives import FloatParam, Objective, SearchSpace
+from optbench.registry import Entry
 
 from .records import rec
 
@@ -143,7 +144,7 @@ class Bowl(Objective):
 
 
 def test_without_a_known_optimum_quality_is_against_the_best_found_and_labelled_so(tmp_path, monkeypatch):
-    monkeypatch.setitem(objectives.REGISTRY, "bowl", Bowl)
+    monkeypatch.setitem(objectives.REGISTRY.entries, "bowl", Entry(Bowl, "run time"))
     store = _store(tmp_path / "bowl.sqlite", [Cell("bowl", opt, Budget(40), s) for opt in ("scipy.de", "random")
                                               for s in range(SEEDS)])
     df = analyse(load(store))

@@ -1,4 +1,6 @@
-"""Plug-ins: objectives and optimizers from outside optbench's source, the same way for both.
+"""Plug-ins: objectives and optimizers from outside optbench's source, the same way for both (each
+:class:`optbench.registry.Registry` asks this module to load them; imports nothing from optbench
+but the errors).
 
 Three ways in, each loaded once per process (matrix workers, sandboxes and Dask workers too):
 
@@ -28,17 +30,15 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from optbench.harness.core.errors import HarnessError
+from optbench.errors import OptbenchError
 
 ENV = "OPTBENCH_PLUGINS"
-GROUPS = {"objectives": "optbench.objectives", "optimizers": "optbench.optimizers"}
 
 _loaded: dict[str, str] = {}  # plug-in spec -> its origin label, in load order
-_entry_points_done = False
 _loading: list[str] = []  # origin labels of the plug-ins being imported (innermost last)
 
 
-class PluginError(HarnessError):
+class PluginError(OptbenchError):
     """A plug-in that cannot be found or imported (the CLI turns it into one line, exit code 2)."""
 
 
@@ -67,11 +67,7 @@ def add(spec: str) -> None:
 
 
 def load_all(extra: Sequence[str] = ()) -> None:
-    """Register the entry points (once) and load every plug-in of ``$OPTBENCH_PLUGINS`` and ``extra``."""
-    global _entry_points_done
-    if not _entry_points_done:
-        _entry_points_done = True  # first: a plug-in that lists the registries must not recurse here
-        _register_entry_points()
+    """Load every plug-in of ``$OPTBENCH_PLUGINS`` and ``extra`` (each once per process)."""
     for spec in [*env_specs(), *extra]:
         load(spec)
 
@@ -107,19 +103,9 @@ def resolve_target(target: str) -> Any:
     return obj
 
 
-def _register_entry_points() -> None:
-    from optbench import objectives
-    from optbench.harness import optimizers
-
-    registries = {"objectives": objectives, "optimizers": optimizers}
-    for kind, group in GROUPS.items():
-        for ep in entry_points(group=group):
-            registry = registries[kind]
-            if ep.name in registry.REGISTRY:  # builtins and explicit registrations win over installed ones
-                print(f"optbench: entry point {ep.name!r} of {_dist(ep)} ignored: the name is taken "
-                      f"({registry.ORIGINS.get(ep.name)})", file=sys.stderr)
-                continue
-            registry.register(ep.name, ep.value, origin=f"entry point {_dist(ep)}")
+def entry_point_targets(group: str) -> list[tuple[str, str, str]]:
+    """``(name, module:attr, origin)`` of every installed entry point in ``group``."""
+    return [(ep.name, ep.value, f"entry point {_dist(ep)}") for ep in entry_points(group=group)]
 
 
 def _dist(ep: Any) -> str:
