@@ -106,7 +106,7 @@ MAXDIFF_ONLY = [n for n in optimizers.names() if optimizers.adapter_class(n).req
 
 
 def test_the_maxdiff_solvers_declare_it_and_the_registry_filters_by_family():
-    assert {"batched.exact", "batched.grid", "batched.de"} <= set(MAXDIFF_ONLY)
+    assert "batched.exact" in MAXDIFF_ONLY and not {"batched.grid", "batched.de"} & set(MAXDIFF_ONLY)  # searches
     assert not set(MAXDIFF_ONLY) & set(optimizers.names("synthetic"))
     assert set(optimizers.names("maxdiff")) == set(optimizers.names())
     assert "random" in optimizers.names("synthetic") and "random" in optimizers.names("maxdiff")

@@ -50,8 +50,6 @@ class Solutions:
 class BatchedAdapter(OptimizerAdapter):
     """An adapter that can also solve a list of MaxDiff problems at once (:meth:`solve_many`)."""
 
-    requires = MaxDiffObjective.family
-
     def prepare(self) -> None:
         keep_freed_memory()
 

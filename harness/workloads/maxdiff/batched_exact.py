@@ -231,6 +231,7 @@ class BatchedExact(BatchedAdapter):
     """Exact MaxDiff optimum over the reduced breakpoint grid; counts every grid point as an evaluation."""
 
     name = "batched.exact"
+    requires = MaxDiffObjective.family  # it uses MaxDiff's breakpoint structure
     seedable = False
     defaults = {"chunk_elems": CHUNK_ELEMS}
     ranges = {"chunk_elems": (1, None)}
