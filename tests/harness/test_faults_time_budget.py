@@ -97,5 +97,8 @@ def test_botorch_stops_within_one_step_of_a_tiny_time_limit():
     record = run_cell(Cell("sphere", "botorch.qlogei", Budget(max_evals=1000, max_seconds=0.01), 0, {"dim": 2}),
                       with_reference=False)
     n_init, q = 8, 1
-    assert record.status == "ok" and n_init <= record.n_evals <= n_init + q  # the bug guarded: 0.45 s over and no word of it
+    # The claim is "at most one step past the limit", whatever the machine's load: a loaded machine may not even
+    # finish the initial design in 0.01 s (no finite value yet: an error row, never more evaluations).
+    assert record.n_evals <= n_init + q  # the bug guarded: 0.45 s over and no word of it
+    assert record.status == ("ok" if record.n_evals else "error"), record.message
     assert record.overrun_s == pytest.approx(max(0.0, record.wall_s - 0.01))
