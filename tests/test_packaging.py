@@ -81,8 +81,8 @@ def test_a_regular_install_exposes_only_optbench_and_reads_decisions_by_path_and
     assert install.returncode == 0, install.stderr[-2000:]
     decision = tmp_path / "d.json"
     choice = {"optimizer": "scipy.direct", "optimizer_options": {}, "budget": {"max_evals": 500}}
-    decision.write_text(json.dumps({"classes": {"toy": {"objective_names": ["toy_a"], "objectives": [],
-                                                        "presets": {"default": {"choice": choice, "verdict": "win"}}}}}))
+    decision.write_text(json.dumps({"schema": 3, "classes": {"toy": {"objective_names": ["toy_a"], "objectives": [],
+                                                        "presets": {"default": {"choice": choice, "verdict": "win (faster)"}}}}}))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "OPTBENCH_DECISION", "OPTBENCH_OPTIMIZER")}

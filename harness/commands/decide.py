@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from optbench.harness.commands.common import add_text_row, console, narrow_table, parse_pairs
-from optbench.harness.commands.report import RULE_HELP, STORE_HELP
+from optbench.harness.commands.report import HOLDOUT_HELP, RULE_HELP, STORE_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +20,7 @@ def decide(
     store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
     rule: list[str] | None = typer.Option(None, "--rule", help=RULE_HELP),
     out: Path = typer.Option(Path("results"), "--out", help="folder for DECISION.md and decision.json"),
+    holdout: float | None = typer.Option(None, "--holdout", help=HOLDOUT_HELP),
 ) -> None:
     from optbench.harness.decision import decision_doc
     from optbench.harness.decision.decide import PRESETS, Rule
@@ -32,12 +33,12 @@ def decide(
     check_output_folder(out, "--out")
     store = store or DEFAULT_PATH
     command = shlex.join(["optbench", "decide", "--store", str(store), *(a for r in rule or [] for a in ("--rule", r)),
-                          "--out", str(out)])
-    doc = decision_doc.build(load(store), parsed, str(store), command)
+                          *(("--holdout", f"{holdout:g}") if holdout is not None else ()), "--out", str(out)])
+    doc = decision_doc.build(load(store), parsed, str(store), command, holdout)
     js, md = decision_doc.write(doc, out)
     table = narrow_table(["class", "preset", "choice", "verdict", "quality", f"class s ({parsed.timing})"],
-                         f"Decision: median class quality and time (see {md.name}; a win needs ≥ "
-                         f"{parsed.min_seeds} seeds)", left=("class", "preset", "choice", "verdict"))
+                         f"Decision: class quality and time (see {md.name}; a win needs ≥ "
+                         f"{parsed.min_instances} instances)", left=("class", "preset", "choice", "verdict"))
     for cls, entry in doc["classes"].items():
         for preset in PRESETS:
             p = entry["presets"][preset]
@@ -45,4 +46,9 @@ def decide(
             figures = (fmt(c["quality"]["median"]), fmt(c["wall_s"]["median"])) if c else ("–", "–")
             add_text_row(table, (cls, preset, c["candidate"] if c else "–", p["verdict"], *figures))
     console.print(table)
+    for cls, entry in doc["classes"].items():
+        v = entry["validation"]
+        detail = (f"rank {v['rank']} of {v['candidates']}, regret {fmt(v['regret'])} on {len(v['held_out'])} "
+                  "held-out instance(s)" if "rank" in v else v["reason"])
+        console.print(f"{cls}: held-out check: {v['status']} ({detail})")
     console.print(f"wrote {md} and {js}")

@@ -12,6 +12,8 @@ from optbench.harness.commands.common import console, parse_pairs
 STORE_HELP = "results store (default results/optbench.sqlite), or a JSON/JSON-lines file of records"
 RULE_HELP = ("decision rule parameter key=value (repeatable): tolerance, alpha, fast_factor, level, n_boot, seed, "
              "timing (warm, the default, or cold)")
+HOLDOUT_HELP = ("share of each class's instances held out to check the choice on (seeded split; default 1/3 "
+                "from 6 instances on, else 0: no check)")
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +31,7 @@ def report(
     rule: list[str] | None = typer.Option(None, "--rule", help=RULE_HELP),
     decision: Path | None = typer.Option(None, "--decision", help="the DECISION.md the page links to "
                                                                      "(default: DECISION.md beside the --out folder)"),
+    holdout: float | None = typer.Option(None, "--holdout", help=HOLDOUT_HELP),
 ) -> None:
     from optbench.harness.coco.commands import coco_sections
     from optbench.harness.decision.decide import Rule
@@ -41,7 +44,8 @@ def report(
     check_output_folder(out, "--out")
     frame = load(store)  # a bad store is refused before the study section writes its plots
     extra = _study_sections(out / "plots", study) + coco_sections(out)
-    index = write_report(frame, out, n_boot=n_boot, seed=seed, extra=extra, rule=parsed, decision_link=link)
+    index = write_report(frame, out, n_boot=n_boot, seed=seed, extra=extra, rule=parsed, decision_link=link,
+                         holdout=holdout)
     console.print(f"report: {index}  (also {out / 'report.md'}, CSV tables and plots/ in {out})")
 
 

@@ -1,25 +1,26 @@
 """The production decision: which optimizer configuration (optimizer, options, budget) to ship
-for each objective class, by a stated, configurable rule.
+for each objective class, by a stated, configurable rule (the statistics: docs/decision.md).
 
-Per class, a candidate is a configuration at one budget. Its per-seed *class quality* is the mean,
-over the class's objectives, of the run's ``quality`` (see ``frame``: the share of the gap between
-random search's median and the best known value closed, in [−1, 1]) and its per-seed *class time* is
-the sum of those runs' wall times: warm (``warm_wall_s``, a repeat of the cell in the same process;
-the cold time where no repeat was measured) by default, cold (``wall_s``) with ``timing=cold``.
-Candidates with a failed run, or with no seed covering every objective of the class, are excluded
-(and listed). Every test is the exact one-sided rank test of ``stats.worse_p_value`` over seeds. Then:
+A class's *instances* are its objectives with their options (``objective_label``: a MaxDiff window ×
+policy, a synthetic function). Per class, a candidate is a configuration at one budget with one
+sample per instance: the median ``quality`` (see ``frame``) and the median wall time over that
+instance's distinct seeds — so an optimizer that ignores its seed (one run per instance) counts as
+many samples as any other, and seeds never count as independent problems. Class quality is the mean
+over instances, class time the sum (one run of each). Candidates with a failed run or missing an
+instance are excluded (and listed). Every test is the one-sided Wilcoxon signed-rank test paired by
+instance (``paired``), Holm-corrected over the rivals it is run against. Then:
 
-- **default** — let B be the candidate with the highest median quality. Eligible: median quality
-  ≥ B's − ``tolerance``·|B's| *and* not significantly worse than B (p ≥ ``alpha``). The choice is the
-  eligible candidate with the smallest median time. Verdict: ``win`` when the choice is significantly
-  faster than every other eligible candidate, else ``tie`` (the fastest is still the choice a caller
-  gets, and the tie is named); ``not enough seeds`` when a test the verdict rests on (the choice's
-  time against each other eligible candidate, and the quality of each faster candidate against B)
-  cannot reach p < ``alpha`` with the seeds it has (``stats.min_seeds``): never a win.
-- **fast** — the same rule among candidates whose median time ≤ ``fast_factor`` × the fastest
-  non-baseline candidate's (the baselines, random and grid, are quick and poor by design: timing
-  against them would make "fast" mean "a baseline").
-- **thorough** — the same rule with ``tolerance = 0``: the best quality, speed only among equals.
+- **default** — let B be the candidate with the highest class quality. Eligible: quality
+  ≥ B's − ``tolerance``·|B's| *and* not significantly worse than B. The choice is the eligible
+  candidate with the smallest class time. Verdict: ``win (faster)`` when it is significantly faster
+  than every other eligible candidate; ``win (better)`` when it is the only eligible one and every
+  rival is significantly worse; else ``tie``; ``not enough instances`` when a would-be win rests on
+  fewer instances than the corrected test needs to reach ``alpha`` (``paired.min_pairs``).
+- **fast** — the same rule among candidates whose time ≤ ``fast_factor`` × the fastest
+  non-baseline candidate's (the baselines, random and grid, are quick and poor by design).
+- **thorough** — the same rule with ``tolerance = 0``.
+
+``holdout`` (see ``validate``) makes the choice on a seeded share of the instances and checks it on the rest.
 """
 
 from __future__ import annotations
@@ -34,12 +35,16 @@ import pandas as pd
 
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import WARM_REPEAT_MAX_S
-from optbench.harness.report import stats
+from optbench.harness.decision import validate
+from optbench.harness.report import paired, stats
 
 PRESETS = ("default", "fast", "thorough")
 BASELINES = ("random", "grid")
 TIMINGS = ("warm", "cold")
-NOT_ENOUGH_SEEDS = "not enough seeds"
+NOT_ENOUGH_INSTANCES = "not enough instances"
+WIN_BETTER = "win (better)"
+WIN_FASTER = "win (faster)"
+WINS = (WIN_BETTER, WIN_FASTER)
 TIMING_TEXT = {"warm": "a repeat of each cell in the same process right after its first run; a cell whose first run "
                        f"took over {WARM_REPEAT_MAX_S:g} s is not repeated and counts its cold time",
                "cold": "each cell's first run in its worker process, first-call costs included"}
@@ -67,9 +72,9 @@ class Rule:
                                f"timing one of {', '.join(TIMINGS)}")
 
     @property
-    def min_seeds(self) -> int:
-        """Seeds per candidate below which the rank test cannot reach ``alpha`` (n against n)."""
-        return stats.min_seeds(self.alpha)
+    def min_instances(self) -> int:
+        """Instances below which the paired test cannot reach ``alpha`` against one rival."""
+        return paired.min_pairs(self.alpha)
 
     @property
     def time_column(self) -> str:
@@ -90,39 +95,45 @@ class Rule:
 
     def sentence(self) -> str:
         """The default rule in one sentence (the report's decision block)."""
-        return (f"Fastest {self.timing} median class time among the configurations whose median quality is within "
-                f"{100 * self.tolerance:g} % of the best and not significantly worse (exact one-sided rank test, "
-                f"alpha = {self.alpha:g}); a win needs it to be significantly faster than each of them, and at "
-                f"least {self.min_seeds} seeds.")
+        return (f"Fastest {self.timing} class time among the configurations whose class quality is within "
+                f"{100 * self.tolerance:g} % of the best and not significantly worse (one-sided Wilcoxon "
+                f"signed-rank test paired by instance, Holm-corrected, alpha = {self.alpha:g}); a win needs it "
+                f"significantly faster than each of them (win (faster)) or every rival significantly worse "
+                f"(win (better)), and at least {self.min_instances} instances.")
 
     def describe(self) -> str:
         """The rule in words, as DECISION.md states it."""
-        return (f"Among candidates (optimizer, options, budget) with no failed run, take those whose median "
-                f"class quality is within {100 * self.tolerance:g} % of the best candidate's and not "
-                f"significantly worse (exact one-sided Mann–Whitney rank test over seeds, alpha = {self.alpha:g}); "
-                f"pick the one with the smallest median class wall time, {self.timing} ({TIMING_TEXT[self.timing]}). "
-                f"It is a win only if its time is significantly lower than every other such candidate's (same "
-                f"test); otherwise a tie. With n seeds against m the test's smallest p-value is 1 / C(n+m, n), "
-                f"so below {self.min_seeds} seeds per candidate it cannot reach alpha = {self.alpha:g}: the "
-                f"verdict is then '{NOT_ENOUGH_SEEDS}', never a win. Preset fast: the same among candidates "
-                f"within {self.fast_factor:g}× the fastest median time of a non-baseline candidate (baselines: "
-                f"{', '.join(BASELINES)}). Preset thorough: the same with tolerance 0.")
+        return (f"Each candidate (optimizer, options, budget) with no failed run has one sample per instance of "
+                f"the class: its median quality and median {self.timing} wall time ({TIMING_TEXT[self.timing]}) "
+                f"over that instance's distinct seeds (an optimizer that ignores its seed runs once per instance; "
+                f"its copies are never extra samples). Take the candidates whose class quality (mean over "
+                f"instances) is within {100 * self.tolerance:g} % of the best candidate's and not significantly "
+                f"worse (one-sided Wilcoxon signed-rank test paired by instance, exact, Holm-corrected over the "
+                f"rivals, alpha = {self.alpha:g}); pick the one with the smallest class time (sum over instances). "
+                f"'{WIN_FASTER}': significantly faster than every other such candidate (same test, corrected); "
+                f"'{WIN_BETTER}': the only such candidate, every rival significantly worse; otherwise 'tie'. "
+                f"With n instances the test's smallest p-value is 1 / 2^n, so below {self.min_instances} "
+                f"instances (more against several rivals) the verdict is '{NOT_ENOUGH_INSTANCES}', never a win. "
+                f"Preset fast: the same among candidates within {self.fast_factor:g}× the fastest time of a "
+                f"non-baseline candidate (baselines: {', '.join(BASELINES)}). Preset thorough: tolerance 0.")
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One configuration at one budget, with its per-seed class samples and estimates."""
+    """One configuration at one budget, with one sample per instance (the instances in sorted order:
+    the median over that instance's distinct seeds) and the class estimates over instances."""
 
     config: str
     budget_label: str
     optimizer: str
     optimizer_options: dict
     budget: dict
-    seeds: int
-    quality_samples: tuple
-    time_samples: tuple
-    quality: stats.Estimate
-    wall_s: stats.Estimate  # by the rule's timing
+    seeds: int  # the most seeds any instance ran (1 for an optimizer that ignores its seed)
+    instances: tuple[str, ...]
+    quality_samples: tuple[float, ...]  # per instance
+    time_samples: tuple[float, ...]  # per instance, by the rule's timing
+    quality: stats.Estimate  # mean over instances
+    wall_s: stats.Estimate  # sum over instances (one run of each), by the rule's timing
     cold_wall_s: stats.Estimate
     warm_wall_s: stats.Estimate
     n_evals: float
@@ -132,76 +143,93 @@ class Candidate:
         return f"{self.config} @ {self.budget_label}"
 
 
+def _total(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.sum(x, axis=axis)
+
+
 def candidates(g_cls: pd.DataFrame, rule: Rule) -> tuple[list[Candidate], list[dict]]:
-    """Usable candidates of one class, and the excluded ones with the reason."""
-    objectives = set(g_cls["objective_label"])
+    """Usable candidates of one class (or of some of its instances), and the excluded ones with the reason."""
+    instances = sorted(set(g_cls["objective_label"]))
     usable, excluded = [], []
     for (config, budget_label), g in g_cls.groupby(["config", "budget_label"], sort=True):
         key = {"config": config, "budget": budget_label}
-        complete = g.groupby("seed").filter(lambda s: set(s["objective_label"]) == objectives)
+        covered = set(g["objective_label"])
         if (~g["ok"]).any():
             excluded.append({**key, "reason": f"{int((~g['ok']).sum())} failed run(s)"})
-        elif complete.empty:
-            covered = len(set(g["objective_label"]))
-            excluded.append({**key, "reason": f"ran on {covered} of the class's {len(objectives)} objectives"
-                             if covered < len(objectives) else "no seed ran on every objective of the class"})
-        elif complete["quality"].isna().any():
+        elif len(covered) < len(instances):
+            excluded.append({**key, "reason": f"ran on {len(covered)} of the class's {len(instances)} objectives"})
+        elif g["quality"].isna().any():
             excluded.append({**key, "reason": "quality unknown: needs random search at the same budget"})
         else:
-            per_seed = complete.assign(warm_or_cold_s=complete["warm_wall_s"].fillna(complete["wall_s"])).groupby(
-                "seed").agg(quality=("quality", "mean"), wall_s=("wall_s", "sum"), warm_or_cold_s=("warm_or_cold_s", "sum"))
+            runs = g.assign(warm_or_cold_s=g["warm_wall_s"].fillna(g["wall_s"])).drop_duplicates(
+                ["objective_label", "seed"])
+            per = runs.groupby("objective_label").agg(
+                quality=("quality", "median"), wall_s=("wall_s", "median"),
+                warm_or_cold_s=("warm_or_cold_s", "median"), seeds=("seed", "nunique"),
+                n_evals=("n_evals", "median")).loc[instances]
             first = g.iloc[0]
             boot: dict[str, Any] = {"level": rule.level, "n_boot": rule.n_boot, "seed": rule.seed}
-            cold = stats.bootstrap(per_seed["wall_s"], **boot)
-            warm = stats.bootstrap(per_seed["warm_or_cold_s"], **boot)
+            cold = stats.bootstrap(per["wall_s"], statistic=_total, **boot)
+            warm = stats.bootstrap(per["warm_or_cold_s"], statistic=_total, **boot)
             usable.append(Candidate(
                 config, budget_label, first["optimizer"], dict(first["optimizer_options"]), dict(first["budget"]),
-                len(per_seed), tuple(per_seed["quality"]), tuple(per_seed[rule.time_column]),
-                stats.bootstrap(per_seed["quality"], **boot), warm if rule.time_column == "warm_or_cold_s" else cold,
-                cold, warm, float(complete.groupby("seed")["n_evals"].sum().median())))
+                int(per["seeds"].max()), tuple(instances), tuple(per["quality"]), tuple(per[rule.time_column]),
+                stats.bootstrap(per["quality"], statistic=np.mean, **boot),
+                warm if rule.time_column == "warm_or_cold_s" else cold, cold, warm, float(per["n_evals"].sum())))
     return usable, excluded
 
 
 @lru_cache(maxsize=4096)
-def _worse_p_value(candidate: tuple[float, ...], best: tuple[float, ...]) -> float:
-    """``stats.worse_p_value``, once per pair of samples: the presets test the same pairs again, and
-    the exact test costs ~1 s at 10 seeds."""
-    return stats.worse_p_value(candidate, best)
+def _less_p(x: tuple[float, ...], y: tuple[float, ...]) -> float:
+    """``paired.signed_rank_less_p``, once per pair of samples (the presets test the same pairs again)."""
+    return paired.signed_rank_less_p(x, y)
 
 
 def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> dict:
-    """Apply the rule to ``pool``: the choice, the verdict, and each candidate's tests."""
+    """Apply the rule to ``pool``: the choice, the verdict, which test decided it, and each candidate's tests."""
     if not pool:
         return {"verdict": "none", "reason": "no usable candidate", "choice": None}
     best = sorted(pool, key=lambda c: (-c.quality.value, c.wall_s.value, c.key))[0]
     floor = best.quality.value - tolerance * abs(best.quality.value)
-    tested = []
-    for c in pool:
-        p = _worse_p_value(c.quality_samples, best.quality_samples) if c is not best else 1.0
-        tested.append((c, p, c.quality.value >= floor and p >= rule.alpha))
+    rivals = [c for c in pool if c is not best]
+    p_worse = dict(zip([c.key for c in rivals], paired.holm([_less_p(c.quality_samples, best.quality_samples)
+                                                             for c in rivals])))
+    tested = [(c, p_worse.get(c.key, 1.0), c.quality.value >= floor and not p_worse.get(c.key, 1.0) < rule.alpha)
+              for c in pool]
     eligible = sorted((c for c, _, ok in tested if ok), key=lambda c: (c.wall_s.value, c.key))
     winner = eligible[0]
-    p_faster = {c.key: _worse_p_value(winner.time_samples, c.time_samples) for c in eligible[1:]}
-    tied = [c.key for c in eligible[1:] if not p_faster[c.key] < rule.alpha]
+    others = eligible[1:]
+    p_faster = dict(zip([c.key for c in others], paired.holm([_less_p(winner.time_samples, c.time_samples)
+                                                              for c in others])))
+    tied = [c.key for c in others if not p_faster[c.key] < rule.alpha]
     faster = [c for c, _, ok in tested if not ok and c.wall_s.value < winner.wall_s.value]
-    pairs = [(winner, c) for c in eligible[1:]] + [(c, best) for c in faster]
-    separable = winner.seeds >= rule.min_seeds and all(
-        stats.smallest_p_value(a.seeds, b.seeds) < rule.alpha for a, b in pairs)
+    n = len(winner.instances)
+    if others:
+        verdict, test = ("tie" if tied else WIN_FASTER), "time"
+    else:
+        verdict, test = ("tie" if any(not p < rule.alpha for p in p_worse.values()) else WIN_BETTER), "quality"
+    if n < paired.min_pairs(rule.alpha, len(others) or len(rivals)):  # the test cannot tell: no win, no tie
+        verdict = NOT_ENOUGH_INSTANCES
+    decided_by = (f"{'time' if test == 'time' else 'quality'}: one-sided Wilcoxon signed-rank test paired by "
+                  f"instance ({n} instance(s), exact), Holm-corrected over {len(others) or len(rivals)} rival(s), "
+                  f"alpha = {rule.alpha:g}")
     table = [{"candidate": c.key, "quality": _est(c.quality), "wall_s": _est(c.wall_s),
               "cold_wall_s": _est(c.cold_wall_s), "warm_wall_s": _est(c.warm_wall_s), "seeds": c.seeds,
-              "p_worse_than_best": p, "p_choice_faster": p_faster.get(c.key), "eligible": ok}
+              "instances": len(c.instances), "p_worse_than_best": p, "p_choice_faster": p_faster.get(c.key),
+              "eligible": ok}
              for c, p, ok in sorted(tested, key=lambda t: (not t[2], t[0].wall_s.value, t[0].key))]
     return {
-        "verdict": NOT_ENOUGH_SEEDS if not separable else "tie" if tied else "win",
+        "verdict": verdict,
+        "decided_by": decided_by,
         "choice": {"candidate": winner.key, "optimizer": winner.optimizer,
                    "optimizer_options": winner.optimizer_options, "budget": winner.budget,
                    "quality": _est(winner.quality), "wall_s": _est(winner.wall_s),
                    "cold_wall_s": _est(winner.cold_wall_s), "warm_wall_s": _est(winner.warm_wall_s),
-                   "n_evals": winner.n_evals, "seeds": winner.seeds},
+                   "n_evals": winner.n_evals, "seeds": winner.seeds, "instances": n},
         "best_quality": best.key,
         "quality_floor": floor,
         "tied_with": tied,
-        "runners_up": [c.key for c in eligible[1:4]],
+        "runners_up": [c.key for c in others[:3]],
         "faster_but_worse": [c.key for c in faster],
         "tests": table,
     }
@@ -211,24 +239,39 @@ def _est(e: stats.Estimate) -> dict:
     return {"median": e.value, "low": e.low, "high": e.high, "interval": e.kind}
 
 
-def decide_class(g_cls: pd.DataFrame, rule: Rule) -> dict:
-    """All presets for one objective class."""
-    pool, excluded = candidates(g_cls, rule)
+def decide_class(g_cls: pd.DataFrame, rule: Rule, holdout: float | None = None) -> dict:
+    """All presets for one objective class, chosen on its training instances, and the default
+    preset's check on the held-out ones (``validate``; ``holdout`` None: the default fraction)."""
+    instances = sorted(g_cls["objective_label"].unique())
+    fraction = validate.fraction_for(len(instances), holdout)
+    training, held_out = validate.split(instances, fraction, rule.seed)
+    train = g_cls[g_cls["objective_label"].isin(training)]
+    pool, excluded = candidates(train, rule)
     presets = {"default": choose(pool, rule, rule.tolerance), "thorough": choose(pool, rule, 0.0)}
     contenders = [c for c in pool if c.optimizer not in BASELINES] or pool
     fastest = min((c.wall_s.value for c in contenders), default=math.nan)
     presets["fast"] = choose([c for c in pool if c.wall_s.value <= rule.fast_factor * fastest], rule, rule.tolerance)
+    shipped = presets["default"]["choice"]
+    if held_out and shipped is not None:
+        held_pool, _ = candidates(g_cls[g_cls["objective_label"].isin(held_out)], rule)
+        checked = validate.validation(shipped["candidate"], held_pool, training, held_out, rule.tolerance)
+    else:
+        checked = validate.unvalidated(len(instances), fraction)
     known = g_cls.groupby("objective_label")[["best_known_kind", "best_known_value", "best_known_run"]].first()
-    return {"objectives": sorted(g_cls["objective_label"].unique()),
+    return {"objectives": instances,
             "objective_names": sorted(g_cls["objective"].unique()),
             "best_known": {label: {"kind": r.best_known_kind, "value": r.best_known_value, "found_by": r.best_known_run}
                            for label, r in known.iterrows()},
+            "holdout": fraction, "validation": checked,
             "presets": {p: presets[p] for p in PRESETS}, "excluded": excluded}
 
 
-def decide(df: pd.DataFrame, rule: Rule) -> dict:
-    """The decision for every objective class in an analysed frame (deterministic: no clock, seeded CIs)."""
-    return {cls: decide_class(g, rule) for cls, g in df.groupby("family", sort=True)}
+def decide(df: pd.DataFrame, rule: Rule, holdout: float | None = None) -> dict:
+    """The decision for every objective class in an analysed frame (deterministic: no clock, seeded
+    CIs and split). ``holdout``: the share of each class's instances held out (None: 1/3 from 6 on)."""
+    if holdout is not None and not 0 <= holdout < 1:
+        raise HarnessError(f"holdout {holdout!r} out of range: a fraction in [0, 1)")
+    return {cls: decide_class(g, rule, holdout) for cls, g in df.groupby("family", sort=True)}
 
 
 def rounded(obj, digits: int = 6):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from optbench.harness.core.versions import LIBRARIES as RECORDED_LIBRARIES
-from optbench.harness.decision.decide import NOT_ENOUGH_SEEDS, PRESETS, Rule, decide, rounded
+from optbench.harness.decision.decide import NOT_ENOUGH_INSTANCES, PRESETS, WINS, Rule, decide, rounded
 from optbench.harness.report.display import estimate, fmt
 from optbench.harness.report.frame import BEST_FOUND, SCALE, analyse
 from optbench.harness.report.render import md_code, md_text
@@ -47,12 +47,15 @@ def provenance(df: pd.DataFrame, store: str) -> dict:
     }
 
 
-def build(frame: pd.DataFrame, rule: Rule, store: str, command: str) -> dict:
+SCHEMA = 3  # 3: per-instance samples, paired tests, verdicts with their reason, held-out validation
+
+
+def build(frame: pd.DataFrame, rule: Rule, store: str, command: str, holdout: float | None = None) -> dict:
     """The decision document as a JSON-ready dict (floats rounded to 6 significant digits)."""
     df = analyse(frame)
-    return rounded({"schema": 2, "command": command, "rule": {**asdict(rule), "text": rule.describe()},
-                    "min_seeds": rule.min_seeds, "timing": rule.timing,
-                    "provenance": provenance(df, store), "classes": decide(df, rule)})
+    return rounded({"schema": SCHEMA, "command": command, "rule": {**asdict(rule), "text": rule.describe()},
+                    "min_instances": rule.min_instances, "timing": rule.timing,
+                    "provenance": provenance(df, store), "classes": decide(df, rule, holdout)})
 
 
 def scale_top(best_known: dict) -> str:
@@ -61,14 +64,34 @@ def scale_top(best_known: dict) -> str:
     return f"the {kinds[0]} on every objective" if len(kinds) == 1 else f"the {' / '.join(kinds)}, per objective"
 
 
+def verdict_text(preset: dict) -> str:
+    """A preset's verdict in words, with what decided it."""
+    v = preset["verdict"]
+    if v in WINS:
+        return f"**{v}** ({preset['decided_by']})"
+    if v == NOT_ENOUGH_INSTANCES:
+        return f"**{v}** (a best guess, not a win: {preset['decided_by']})"
+    return (f"**tie, not a win** (not distinguishable from {', '.join(preset['tied_with']) or 'a rival'}; "
+            f"{preset['decided_by']})")
+
+
 def _choice_line(name: str, preset: dict) -> str:
     c = preset["choice"]
     if c is None:
         return f"- **{name}**: no decision — {md_text(preset['reason'])}"
-    verdict = {"win": "**win**", NOT_ENOUGH_SEEDS: f"**{NOT_ENOUGH_SEEDS}** (a best guess, not a win)"}.get(
-        preset["verdict"], f"**tie, not a win** (not significantly faster than {md_text(', '.join(preset['tied_with']))})")
-    return (f"- **{name}**: {md_code(c['candidate'])} — {verdict}; quality {estimate(c['quality'])}, class wall time "
-            f"{estimate(c['wall_s'])} s (cold {estimate(c['cold_wall_s'])} s), {fmt(c['n_evals'])} evals, {c['seeds']} seeds")
+    return (f"- **{name}**: {md_code(c['candidate'])} — {verdict_text(preset)}; quality {estimate(c['quality'])}, "
+            f"class wall time {estimate(c['wall_s'])} s (cold {estimate(c['cold_wall_s'])} s), {fmt(c['n_evals'])} "
+            f"evals, {c['instances']} instances × up to {c['seeds']} seeds")
+
+
+def validation_text(v: dict) -> str:
+    """The held-out check in one paragraph: first what the shipped configuration did on unseen instances."""
+    if v["status"] == "not validated":
+        return f"**Held-out check: not validated** — {md_text(v['reason'])}."
+    return (f"**Held-out check: {v['status']}** — chosen on {len(v['training'])} training instance(s), checked on "
+            f"{len(v['held_out'])} held out ({md_text(', '.join(v['held_out']))}): the shipped configuration's "
+            f"held-out quality {fmt(v['quality'])}, rank {v['rank']} of {v['candidates']}; held-out best "
+            f"{md_code(v['best'])} ({fmt(v['best_quality'])}); regret {fmt(v['regret'])}.")
 
 
 def markdown(doc: dict) -> str:
@@ -79,12 +102,13 @@ def markdown(doc: dict) -> str:
              f"{md_code(prov['store'])}. `optbench.recommended(kind, preset)` reads the companion `decision.json`; "
              "`OPTBENCH_OPTIMIZER` overrides it.", "",
              SCALE, "",
-             f"Class wall time: {doc['timing']} (see the rule). Figures: median over seeds [range over seeds "
-             f"below {MIN_CI_SAMPLES} seeds, else 95 % bootstrap CI]. The exact rank test needs at least "
-             f"{doc['min_seeds']} seeds per candidate to reach the rule's alpha; below that no verdict is a win.", ""]
+             f"Class wall time: {doc['timing']} (see the rule). Figures: class quality = mean over instances, class "
+             f"time = sum over instances, each instance the median over its seeds [range over instances below "
+             f"{MIN_CI_SAMPLES}, else 95 % bootstrap CI]. The paired test needs at least {doc['min_instances']} "
+             "instances to reach the rule's alpha; below that no verdict is a win.", ""]
     for cls, d in doc["classes"].items():
         lines += [f"## {md_text(cls)}", "", f"Objectives (quality 1 = {scale_top(d['best_known'])}): "
-                  f"{md_text(', '.join(d['objectives']))}.", ""]
+                  f"{md_text(', '.join(d['objectives']))}.", "", validation_text(d["validation"]), ""]
         found = {o: k for o, k in d["best_known"].items() if k["kind"] == BEST_FOUND}
         if found:
             lines += ["No known optimum, quality against the best found: " + "; ".join(
@@ -95,10 +119,11 @@ def markdown(doc: dict) -> str:
             lines += [f"Runners-up (default): {md_text(', '.join(default['runners_up']) or 'none')}. "
                       f"Faster but worse quality: {md_text(', '.join(default['faster_but_worse']) or 'none')}. "
                       f"Best quality: {md_code(default['best_quality'])}; quality floor {fmt(default['quality_floor'])}.", "",
-                      "| candidate | quality, median [interval] | time s (warm) | time s (cold) | seeds | "
-                      "p (worse than best) | p (choice faster) | eligible |", "|---|---|---|---|---|---|---|---|"]
+                      "| candidate | quality, mean [interval] | time s (warm) | time s (cold) | instances | "
+                      "p worse than best (paired, Holm) | p choice faster (paired, Holm) | eligible |",
+                      "|---|---|---|---|---|---|---|---|"]
             lines += [f"| {md_text(t['candidate'])} | {estimate(t['quality'])} | {estimate(t['warm_wall_s'])} | "
-                      f"{estimate(t['cold_wall_s'])} | {t['seeds']} | {fmt(t['p_worse_than_best'])} | "
+                      f"{estimate(t['cold_wall_s'])} | {t['instances']} | {fmt(t['p_worse_than_best'])} | "
                       f"{fmt(t['p_choice_faster'])} | {'yes' if t['eligible'] else 'no'} |" for t in default["tests"]]
             lines.append("")
         if d["excluded"]:

@@ -6,25 +6,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from optbench.harness.decision.decide import NOT_ENOUGH_SEEDS, Rule
-from optbench.harness.decision.decision_doc import scale_top
+from optbench.harness.decision.decide import Rule
+from optbench.harness.decision.decision_doc import scale_top, validation_text, verdict_text
 from optbench.harness.report.display import estimate, fmt, quality_order
 from optbench.harness.report.render import ClassDecision, Decision, Table, md_code, md_text
 
 COMPARED = 4  # rows besides the choice: the nearest rivals are what a reader weighs
-
-
-def _verdict_note(preset: dict, rule: Rule) -> str:
-    verdict, choice = preset["verdict"], preset["choice"]
-    if verdict == "win":
-        return (f"**Win**: significantly faster ({rule.timing} time) than every other configuration of equal quality "
-                f"(exact one-sided rank test, p < {rule.alpha:g}).")
-    if verdict == "tie":
-        return (f"**Tie, not a win**: not significantly faster than {md_text(', '.join(preset['tied_with']))}; "
-                "the fastest is shipped.")
-    return (f"**{NOT_ENOUGH_SEEDS.capitalize()}**: the exact rank test needs at least {rule.min_seeds} seeds per "
-            f"configuration to reach p < {rule.alpha:g} (3 against 3 gives at best p = 0.05); this decision has "
-            f"{choice['seeds']}, so it is the best guess, not a win.")
 
 
 def _comparison(preset: dict) -> pd.DataFrame:
@@ -48,8 +35,9 @@ def _comparison(preset: dict) -> pd.DataFrame:
         t = tests[key]
         rows.append({"configuration @ budget": key, "role": role, "class quality": estimate(t["quality"]),
                      "time s (warm)": estimate(t["warm_wall_s"]), "time s (cold)": estimate(t["cold_wall_s"]),
-                     "seeds": t["seeds"], "p quality worse than best": fmt(t["p_worse_than_best"]),
-                     "p shipped is faster": fmt(t["p_choice_faster"])})
+                     "instances": t["instances"], "seeds": t["seeds"],
+                     "p quality worse than best (paired, Holm)": fmt(t["p_worse_than_best"]),
+                     "p shipped is faster (paired, Holm)": fmt(t["p_choice_faster"])})
     return pd.DataFrame(rows)
 
 
@@ -65,15 +53,16 @@ def class_decision(cls: str, entry: dict, rule: Rule) -> ClassDecision:
                f"{scale_top(entry['best_known'])}), "
                f"class time {estimate(choice['wall_s'])} s {rule.timing} "
                f"(cold {estimate(choice['cold_wall_s'])} s) for one run of each of the {n} objective(s), "
-               f"{fmt(choice['n_evals'])} evaluations, {choice['seeds']} seeds. Intervals: "
-               f"{'range over seeds' if choice['quality'].get('interval') == 'range' else '95 % bootstrap CI'}.")
-    notes = [_verdict_note(preset, rule)]
+               f"{fmt(choice['n_evals'])} evaluations, {choice['instances']} instances × up to {choice['seeds']} seeds. "
+               f"Intervals: {'range over instances' if choice['quality'].get('interval') == 'range' else '95 % bootstrap CI'}.")
+    notes = [validation_text(entry["validation"]), "Verdict: " + verdict_text(preset) + "."]
     others = {p: entry["presets"][p]["choice"]["candidate"] for p in ("fast", "thorough")
               if entry["presets"][p]["choice"] is not None}
     if others:
         notes.append("Other presets: " + "; ".join(f"{p} → {md_code(c)} ({entry['presets'][p]['verdict']})"
                                                     for p, c in others.items()) + ".")
-    return ClassDecision(cls, choice["candidate"], preset["verdict"], summary,
+    badge = f"{preset['verdict']}, by {preset['decided_by'].split(':')[0]}; held-out: {entry['validation']['status']}"
+    return ClassDecision(cls, choice["candidate"], badge, summary,
                          Table(_comparison(preset), "shipped configuration against its nearest rivals"), tuple(notes))
 
 

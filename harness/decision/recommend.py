@@ -33,7 +33,7 @@ class Recommendation:
     budget: dict
     family: str
     preset: str
-    verdict: str  # "win", "tie" (a choice, not a win: see DECISION.md) or "override" (environment)
+    verdict: str  # "win (better)", "win (faster)", "tie", "not enough instances" (see DECISION.md) or "override"
     source: str
 
 
@@ -55,6 +55,36 @@ def _load(path: Path, how: str) -> dict:
                            "with results/decision.json (`optbench decide`), or set OPTBENCH_OPTIMIZER") from None
     except (OSError, ValueError) as exc:
         raise HarnessError(f"cannot read the decision at {path} ({how}): {exc}") from None
+
+
+SCHEMA = 3  # what ``decision_doc`` writes; older files are refused (their verdicts meant something else)
+
+
+def _classes(doc: object, path: Path) -> dict:
+    """The document's classes, checked for every field ``recommended`` reads: a malformed or older file
+    is one HarnessError naming the file and what is wrong, never a KeyError or TypeError."""
+    def bad(what: str) -> HarnessError:
+        return HarnessError(f"{path} is not a decision optbench can read: {what}; rerun `optbench decide`")
+
+    if not isinstance(doc, dict):
+        raise bad(f"a JSON {type(doc).__name__ if doc is not None else 'null'}, not an object")
+    if doc.get("schema") != SCHEMA:
+        raise bad(f"schema {doc.get('schema', 'missing')}, this optbench reads schema {SCHEMA} (an older format)")
+    classes = doc.get("classes")
+    if not isinstance(classes, dict):
+        raise bad("no 'classes' object")
+    for name, entry in classes.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("presets"), dict)
+                and isinstance(entry.get("objective_names"), list) and isinstance(entry.get("objectives"), list)):
+            raise bad(f"class {name!r} lacks presets, objective_names or objectives")
+        for preset, p in entry["presets"].items():
+            choice = p.get("choice", ...) if isinstance(p, dict) else ...
+            ok = choice is None or (isinstance(choice, dict) and isinstance(choice.get("optimizer"), str)
+                                    and isinstance(choice.get("optimizer_options"), dict)
+                                    and isinstance(choice.get("budget"), dict))
+            if not ok or not isinstance(p.get("verdict"), str):
+                raise bad(f"{name}/{preset} lacks a choice (optimizer, optimizer_options, budget) or a verdict")
+    return classes
 
 
 def _class_of(family: str, classes: dict) -> str:
@@ -85,7 +115,7 @@ def recommended(family: str, preset: str = "default", path: str | Path | None = 
     override = _override()
     if override and not path.exists():
         return Recommendation(override, {}, {}, family, preset, "override", "OPTBENCH_OPTIMIZER")
-    classes = _load(path, how)["classes"]
+    classes = _classes(_load(path, how), path)
     cls = _class_of(family, classes)
     presets = classes[cls]["presets"]
     if preset not in presets:

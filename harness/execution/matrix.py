@@ -48,10 +48,24 @@ def default_workers() -> int:
 
 def expand(objective_specs: Sequence[Named], optimizer_specs: Sequence[Named], budgets: Sequence[Budget],
            seeds: Sequence[int]) -> list[Cell]:
-    """Every combination, seed-major: an interrupted matrix has whole seeds done, and ETAs are fair."""
+    """Every combination, seed-major: an interrupted matrix has whole seeds done, and ETAs are fair.
+    An optimizer that ignores its seed (``seedable = False``) runs at the first seed only: its other
+    seeds would be copies, not samples."""
+    first = seeds[:1]
     return [Cell(obj, opt, budget, seed, dict(obj_options), dict(opt_options))
             for seed in seeds for budget in budgets
-            for obj, obj_options in objective_specs for opt, opt_options in optimizer_specs]
+            for obj, obj_options in objective_specs for opt, opt_options in optimizer_specs
+            if _seedable(opt) or seed in first]
+
+
+def _seedable(name: str) -> bool:
+    """Whether optimizer ``name`` uses its seed; an unknown name counts as seedable (``resolve`` refuses it)."""
+    from optbench.harness import optimizers
+
+    try:
+        return bool(optimizers.adapter_class(name).seedable)
+    except Exception:
+        return True
 
 
 def resolve(cells: Sequence[Cell]) -> list[Cell]:

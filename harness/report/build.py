@@ -89,16 +89,16 @@ def class_section(cls: str, g_cls: pd.DataFrame, decided: dict, fight: pd.DataFr
 
 def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, seed: int = 0,
                  extra: Sequence[Section] = (), rule: Rule | None = None,
-                 decision_link: str = "../DECISION.md") -> Path:
+                 decision_link: str = "../DECISION.md", holdout: float | None = None) -> Path:
     """Write the whole report under ``out``; returns the path of ``index.html``. ``extra`` sections
     (e.g. ``study.report.study_section``, figures saved under ``out/plots``) go before the failures;
-    ``decision_link`` is where the page links DECISION.md (relative to ``out``)."""
+    ``decision_link`` is where the page links DECISION.md (relative to ``out``); ``holdout`` as in ``decide``."""
     out = Path(out)
     plots_dir = out / "plots"
     plots_dir.mkdir(parents=True, exist_ok=True)
     rule = rule or Rule(n_boot=n_boot, seed=seed)
     df = analyse(frame)
-    decided = decide(df, rule)
+    decided = decide(df, rule, holdout)
     summary = tables.summary(df, n_boot, seed)
     target_rows = tables.target_table(df, n_boot, seed)
     failed = tables.failures(df)

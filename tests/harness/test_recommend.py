@@ -19,8 +19,8 @@ def _decision(path: Path, optimizer: str) -> Path:
     """A minimal decision file naming ``optimizer`` for the ``toy`` class."""
     path.parent.mkdir(parents=True, exist_ok=True)
     choice = {"optimizer": optimizer, "optimizer_options": {}, "budget": {"max_evals": 50}}
-    path.write_text(json.dumps({"classes": {"toy": {"objective_names": ["toy_a"], "objectives": [],
-                                                    "presets": {"default": {"choice": choice, "verdict": "win"}}}}}))
+    path.write_text(json.dumps({"schema": 3, "classes": {"toy": {"objective_names": ["toy_a"], "objectives": [],
+                                                    "presets": {"default": {"choice": choice, "verdict": "win (faster)"}}}}}))
     return path
 
 
@@ -81,3 +81,39 @@ def test_an_unknown_optbench_optimizer_is_refused_with_the_registered_names(monk
         optbench.recommended("maxdiff", path=tmp_path / "absent.json")
     monkeypatch.setenv("OPTBENCH_OPTIMIZER", "scipy.de")
     assert optbench.recommended("maxdiff", path=tmp_path / "absent.json").optimizer == "scipy.de"
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    ("[]", "a JSON list"), ("null", "a JSON null"), ('{"classes": {}}', "schema missing"),
+    ('{"schema": 2, "classes": {}}', "schema 2"), ('{"schema": 3}', "no 'classes'"),
+    ('{"schema": 3, "classes": {"toy": {"presets": {}}}}', "lacks presets, objective_names"),
+    ('{"schema": 3, "classes": {"toy": {"objective_names": [], "objectives": [], "presets": '
+     '{"default": {"choice": {"optimizer": "x"}, "verdict": "tie"}}}}}', "toy/default lacks a choice"),
+])
+def test_a_malformed_decision_is_a_clear_error_not_a_key_error(project, content, what):
+    path = project / "d.json"
+    path.write_text(content)
+    with pytest.raises(HarnessError, match="is not a decision optbench can read") as info:
+        optbench.recommended("toy", path=path)
+    assert what in str(info.value) and str(path) in str(info.value)
+
+
+def test_every_recommended_example_in_the_readme_works_on_the_shipped_decision(monkeypatch):
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    calls = re.findall(r'recommended\("([\w.]+)"(?:, preset="(\w+)")?', readme)
+    named = re.findall(r'# or ((?:"\w+"(?:, )?)+)', readme)
+    names = {n for n, _ in calls} | {n for group in named for n in re.findall(r'"(\w+)"', group)}
+    monkeypatch.delenv(ENV, raising=False)
+    monkeypatch.delenv("OPTBENCH_OPTIMIZER", raising=False)
+    monkeypatch.chdir(root)
+    tried = 0
+    for name in sorted(names):
+        if 'path="results/mine' in readme.split(f'recommended("{name}"')[-1][:60]:
+            continue  # a user's own decision, not the shipped one
+        for preset in ("default", "fast", "thorough"):
+            assert optbench.recommended(name, preset).optimizer
+            tried += 1
+    assert tried >= 9  # maxdiff, synthetic and ma_crossover under three presets

@@ -36,3 +36,11 @@ def class_records(qualities: dict[str, list[float]], walls: dict[str, list[float
     """The same per-seed quality and wall time on each MaxDiff objective given (reference −1)."""
     return [rec(opt, seed, -q, walls[opt][seed], options=o)
             for opt, qs in qualities.items() for seed, q in enumerate(qs) for o in objectives_options]
+
+
+def instance_records(qualities: dict[str, list[float]], walls: dict[str, list[float]], seeds: int = 1,
+                     noise: float = 0.0) -> list[RunRecord]:
+    """Per-instance profit ratio and wall time on MaxDiff windows 0, 1, … (one instance per list
+    entry), each run at ``seeds`` seeds (seed s adds ``noise``·s to the ratio, alternating in sign)."""
+    return [rec(opt, seed, -(q + noise * seed * (-1) ** seed), walls[opt][i], options={"data": "goog", "window": i})
+            for opt, qs in qualities.items() for i, q in enumerate(qs) for seed in range(seeds)]

@@ -3,90 +3,170 @@
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
+from scipy.stats import wilcoxon
 
 from optbench.harness.core.errors import HarnessError
+from optbench.harness.decision import decision_doc, validate
 from optbench.harness.decision.decide import Rule, decide
-from optbench.harness.report.frame import analyse, records_frame
-from optbench.harness.report.stats import worse_p_value
+from optbench.harness.report import paired
+from optbench.harness.report.frame import analyse, objective_label, records_frame
 
-from .records import class_records, rec
+from .records import instance_records, rec
 
-# Per-seed profit ratio to the optimum and wall seconds per objective, on two MaxDiff objectives. With
-# random search's median ratio 0.5, a run's quality (gap closed between random's median and the optimum)
-# is 2·ratio − 1, an increasing map: the order of candidates is that of these ratios.
+# Per-instance profit ratio to the optimum and wall seconds on eight MaxDiff windows. With random
+# search's ratio 0.5, a run's quality (gap closed between random search and the optimum) is 2·ratio − 1.
 QUALITY = {
-    "best": [0.9990, 0.9995, 1.0, 1.0, 1.0],         # highest median quality (1.0), slow
-    "close": [0.9992, 0.9996, 0.9998, 1.0, 0.9994],  # median 0.9996: within 0.1 %, not significantly worse
-    "quick": [0.95, 0.96, 0.94, 0.95, 0.95],         # fastest contender, clearly worse
-    "random": [0.5, 0.6, 0.4, 0.5, 0.5],             # a baseline: quicker still
+    "best": [0.9990, 0.9995, 1.0, 1.0, 1.0, 0.9994, 1.0, 0.9992],     # highest class quality, slow
+    "close": [0.9992, 0.9996, 0.9998, 1.0, 0.9994, 0.9995, 0.9997, 0.9993],  # within 0.1 %, not worse
+    "quick": [0.95, 0.96, 0.94, 0.95, 0.955, 0.945, 0.952, 0.948],      # fastest contender, clearly worse
+    "random": [0.5] * 8,                                              # a baseline: quicker still
 }
-WALL = {"best": [3.0, 3.1, 2.9, 3.0, 3.05], "close": [1.0, 1.05, 0.95, 1.0, 1.02],
-        "quick": [0.1, 0.11, 0.1, 0.09, 0.1], "random": [0.01] * 5}
+WALL = {"best": [3.0, 3.1, 2.9, 3.0, 3.05, 3.2, 2.8, 3.0], "close": [1.0, 1.05, 0.95, 1.0, 1.02, 1.1, 0.9, 1.0],
+        "quick": [0.1] * 8, "random": [0.01] * 8}
 
 
-def run(records, **rule):
-    return decide(analyse(records_frame(records)), Rule(**rule))
+def run(records, holdout=0.0, **rule):
+    return decide(analyse(records_frame(records)), Rule(**rule), holdout)
 
 
 def test_documented_winner_default_fast_thorough():
-    assert worse_p_value(QUALITY["close"], QUALITY["best"]) > 0.05  # the premise of "close" being eligible
-    assert worse_p_value(WALL["close"], WALL["best"]) == pytest.approx(1 / 252)  # and of it being faster: a win
-    d = run(class_records(QUALITY, WALL))["maxdiff"]
-    assert d["objectives"] == ["maxdiff", "maxdiff(data=goog)"]
+    premise = paired.signed_rank_less_p(QUALITY["close"], QUALITY["best"])
+    assert premise > 0.05  # "close" is not significantly worse: it is eligible
+    d = run(instance_records(QUALITY, WALL))["maxdiff"]
+    assert len(d["objectives"]) == 8
     default = d["presets"]["default"]
-    assert default["verdict"] == "win" and default["choice"]["optimizer"] == "close"
-    assert default["choice"]["quality"]["median"] == pytest.approx(2 * 0.9996 - 1)
-    assert default["best_quality"] == "best @ 100 evals"
-    assert default["choice"]["wall_s"]["median"] == pytest.approx(2.0)  # summed over the two objectives
-    assert default["runners_up"] == ["best @ 100 evals"]
+    assert default["verdict"] == "win (faster)" and default["choice"]["optimizer"] == "close"
+    assert default["decided_by"].startswith("time: one-sided Wilcoxon signed-rank test paired by instance")
+    assert default["choice"]["quality"]["median"] == pytest.approx(np.mean([2 * q - 1 for q in QUALITY["close"]]))
+    assert default["choice"]["wall_s"]["median"] == pytest.approx(sum(WALL["close"]))  # one run of each instance
+    assert default["best_quality"] == "best @ 100 evals" and default["runners_up"] == ["best @ 100 evals"]
+    tests = {t["candidate"]: t for t in default["tests"]}
+    # faster on every instance: 1 / 2^8, one rival, so Holm leaves it; the same as scipy's exact test
+    exact = wilcoxon(WALL["close"], WALL["best"], alternative="less", method="exact").pvalue
+    assert tests["best @ 100 evals"]["p_choice_faster"] == pytest.approx(exact) == pytest.approx(1 / 256)
+    # quick is worse on every instance: 1/256, Holm over three rivals at most triples it
+    assert tests["quick @ 100 evals"]["p_worse_than_best"] <= 3 / 256 and not tests["quick @ 100 evals"]["eligible"]
     assert set(default["faster_but_worse"]) == {"quick @ 100 evals", "random @ 100 evals"}
-    # fast: within 2× the fastest non-baseline (quick, 0.2 s): quick and random; quick is better
     assert d["presets"]["fast"]["choice"]["optimizer"] == "quick"
-    # thorough: tolerance 0 leaves only the best median quality
     assert d["presets"]["thorough"]["choice"]["optimizer"] == "best"
+    assert d["presets"]["thorough"]["verdict"] == "tie"  # close is not significantly worse: no win (better)
 
 
 def test_a_tie_is_not_a_win():
     quality = {**QUALITY, "twin": QUALITY["close"]}
-    wall = {**WALL, "twin": [1.01, 0.97, 1.03, 0.99, 1.0]}  # time CI overlaps close's
-    default = run(class_records(quality, wall))["maxdiff"]["presets"]["default"]
+    wall = {**WALL, "twin": [1.01, 0.97, 1.03, 0.99, 1.0, 1.12, 0.88, 1.01]}  # faster on some, slower on others
+    default = run(instance_records(quality, wall))["maxdiff"]["presets"]["default"]
     assert default["verdict"] == "tie"
-    assert default["tied_with"] == ["twin @ 100 evals"] and default["choice"]["optimizer"] in ("close", "twin")
+    pair = {default["choice"]["optimizer"], default["tied_with"][0].split(" @ ")[0]}
+    assert pair == {"close", "twin"} and len(default["tied_with"]) == 1
 
 
-def test_significantly_worse_is_excluded_even_within_tolerance():
-    quality = {"best": [1.0] * 5, "slightly": [0.9996] * 5, "random": [0.5] * 5}  # within 0.1 %, worse on every seed
-    wall = {"best": [2.0] * 5, "slightly": [1.0] * 5, "random": [3.0] * 5}
-    d = run(class_records(quality, wall))["maxdiff"]["presets"]["default"]
-    assert d["choice"]["optimizer"] == "best" and d["verdict"] == "win"
+def test_a_win_on_quality_reads_win_better():
+    quality = {"good": [1.0] * 6, "worse": [0.9] * 6, "random": [0.5] * 6}
+    wall = {"good": [2.0] * 6, "worse": [1.0] * 6, "random": [0.1] * 6}
+    default = run(instance_records(quality, wall))["maxdiff"]["presets"]["default"]
+    assert (default["choice"]["optimizer"], default["verdict"]) == ("good", "win (better)")
+    assert default["decided_by"].startswith("quality:")
+
+
+@pytest.mark.parametrize(("instances", "verdict"), [(2, "not enough instances"), (4, "not enough instances"),
+                                                    (5, "win (faster)")])
+def test_too_few_instances_never_give_a_win(instances, verdict):
+    # equal quality on every instance, faster on every instance: 1 / 2^n, which needs n = 5 to be < 0.05
+    quality = {"fast": [1.0] * instances, "slow": [1.0] * instances, "random": [0.5] * instances}
+    wall = {"fast": [0.1] * instances, "slow": [5.0] * instances, "random": [9.0] * instances}
+    d = run(instance_records(quality, wall, seeds=3, noise=0.0))["maxdiff"]
+    assert d["presets"]["default"]["choice"]["optimizer"] == "fast"
+    assert d["presets"]["default"]["verdict"] == verdict
+
+
+def test_copies_of_a_deterministic_optimizer_are_not_samples():
+    # "det" ignores its seed (one run per instance); "sto" runs 5 seeds; both have the same distribution
+    # of quality per instance and the same time: seeds never count as instances, so no win either way
+    rng = np.random.default_rng(3)
+    difficulty = rng.uniform(0.6, 0.95, size=8)
+    sto = [rec("sto", s, -(d + rng.normal(0, 0.01)), 1.0, options={"data": "goog", "window": i})
+           for i, d in enumerate(difficulty) for s in range(5)]
+    det = [rec("det", 0, -(d + rng.normal(0, 0.01)), 1.0, options={"data": "goog", "window": i})
+           for i, d in enumerate(difficulty)]
+    base = [rec("random", s, -0.5, 1.0, options={"data": "goog", "window": i}) for i in range(8) for s in range(5)]
+    d = run(sto + det + base)["maxdiff"]["presets"]["default"]
+    assert d["verdict"] == "tie" and d["choice"]["optimizer"] in ("sto", "det")
     tests = {t["candidate"]: t for t in d["tests"]}
-    assert tests["slightly @ 100 evals"]["p_worse_than_best"] < 0.05 and not tests["slightly @ 100 evals"]["eligible"]
-    # a stricter alpha keeps it (p = 1/252 for complete separation of 5 vs 5), but 5 seeds cannot reach
-    # alpha = 0.001 (7 can: C(14, 7) = 3432): the choice stands, without a win
-    strict = run(class_records(quality, wall), alpha=0.001)["maxdiff"]["presets"]["default"]
-    assert strict["choice"]["optimizer"] == "slightly" and strict["verdict"] == "not enough seeds"
+    assert tests["det @ 100 evals"]["seeds"] == 1 and tests["sto @ 100 evals"]["seeds"] == 5
+    assert {tests[k]["instances"] for k in ("det @ 100 evals", "sto @ 100 evals")} == {8}
+    # five copies of each det run would be ten "samples" per instance pair under a per-seed test; here one
+    copies = run(sto + [replace(r, seed=s) for r in det for s in range(5)] + base)["maxdiff"]["presets"]["default"]
+    def seen(preset):
+        return [{k: v for k, v in t.items() if k != "seeds"} for t in preset["tests"]]
+
+    assert seen(copies) == seen(d) and copies["verdict"] == "tie"
 
 
-@pytest.mark.parametrize(("seeds", "verdict"), [(2, "not enough seeds"), (3, "not enough seeds"), (4, "win")])
-def test_too_few_seeds_for_the_test_never_give_a_win(seeds, verdict):
-    # the clearest possible separation: "fast" is as good as "slow" on every seed and faster on every seed;
-    # with 3 seeds against 3 the exact rank test's smallest p-value is 1 / C(6, 3) = 0.05, not < 0.05
-    quality = {"fast": [1.0] * seeds, "slow": [1.0] * seeds, "random": [0.5] * seeds}
-    wall = {"fast": [0.1 + 0.01 * s for s in range(seeds)], "slow": [5.0 + s for s in range(seeds)],
-            "random": [9.0] * seeds}
-    d = run(class_records(quality, wall))["maxdiff"]
-    assert {p["choice"]["optimizer"] for p in d["presets"].values()} == {"fast"}
-    assert {p["verdict"] for p in d["presets"].values()} == {verdict}
+def _split_family(training_best: str):
+    """Nine instances; "a" is best on the training ones, "b" on the held-out ones (or "a" on both)."""
+    labels = [objective_label("maxdiff", {"data": "goog", "window": i}) for i in range(9)]
+    _, held = validate.split(labels, 1 / 3, 0)
+    quality: dict[str, list[float]] = {"a": [], "b": [], "random": [0.5] * 9}
+    for label in labels:
+        a_wins = label not in held or training_best == "a everywhere"
+        quality["a"].append(1.0 if a_wins else 0.7)
+        quality["b"].append(0.7 if a_wins else 1.0)
+    return quality, {k: [1.0] * 9 for k in quality}, held
+
+
+def test_a_training_best_that_is_not_the_held_out_best_did_not_hold():
+    quality, wall, held = _split_family("a on training only")
+    d = run(instance_records(quality, wall), holdout=None)["maxdiff"]  # the default: 1/3 of 9
+    assert d["holdout"] == pytest.approx(1 / 3) and len(held) == 3
+    assert d["presets"]["default"]["choice"]["optimizer"] == "a"
+    v = d["validation"]
+    assert v["status"] == "did not hold" and v["held_out"] == held and len(v["training"]) == 6
+    assert (v["rank"], v["best"]) == (2, "b @ 100 evals")
+    assert v["regret"] == pytest.approx((2 * 1.0 - 1) - (2 * 0.7 - 1))
+    doc = decision_doc.markdown({"command": "x", "provenance": decision_doc.provenance(
+        analyse(records_frame(instance_records(quality, wall))), "s"), "rule": {"text": "r"},
+        "timing": "warm", "min_instances": 5, "classes": {"maxdiff": d}})
+    assert doc.index("Held-out check: did not hold") < doc.index("- **default**")
+
+
+def test_a_choice_that_is_also_the_held_out_best_held():
+    quality, wall, _ = _split_family("a everywhere")
+    v = run(instance_records(quality, wall), holdout=1 / 3)["maxdiff"]["validation"]
+    assert (v["status"], v["rank"], v["regret"]) == ("held", 1, 0.0)
+
+
+def test_one_instance_cannot_be_validated_and_says_why():
+    d = run(instance_records({"a": [1.0], "random": [0.5]}, {"a": [1.0], "random": [1.0]}), holdout=0.5)["maxdiff"]
+    assert d["validation"]["status"] == "not validated" and "one instance" in d["validation"]["reason"]
+    assert d["presets"]["default"]["verdict"] == "not enough instances"
+
+
+def test_the_paired_test_matches_scipy_and_hand_worked_cases():
+    rng = np.random.default_rng(0)
+    for n in (5, 7, 10, 14):
+        x, y = rng.normal(size=n), rng.normal(0.5, 1, size=n)
+        assert paired.signed_rank_less_p(x, y) == pytest.approx(
+            wilcoxon(x, y, alternative="less", method="exact").pvalue)
+    # all three pairs lower: only the all-negative sign assignment is as extreme, 1/8; a zero pair drops out
+    assert paired.signed_rank_less_p([1, 2, 3], [2, 3, 4]) == pytest.approx(1 / 8)
+    assert paired.signed_rank_less_p([1, 2, 3, 5], [2, 3, 4, 5]) == pytest.approx(1 / 8)
+    assert paired.signed_rank_less_p([1, 1], [1, 1]) == 1.0
+    # ties in |d| (ranks 1.5, 1.5, 3): 8 assignments, signed sums ≤ −6 only for all negative → 1/8
+    assert paired.signed_rank_less_p([0, 0, 0], [1, 1, 2]) == pytest.approx(1 / 8)
+    assert paired.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert paired.min_pairs(0.05) == 5 and paired.min_pairs(0.05, rivals=3) == 6  # 3 / 2^6 < 0.05
 
 
 def test_failed_and_incomplete_candidates_are_excluded_with_reasons():
-    records = class_records(QUALITY, WALL)
-    records.append(rec("close", 5, None, status="error"))
-    records.append(rec("partial", 0, -1.0))  # only one of the two objectives
+    records = instance_records(QUALITY, WALL)
+    records.append(rec("close", 5, None, status="error", options={"data": "goog", "window": 1}))
+    records.append(rec("partial", 0, -1.0, options={"data": "goog", "window": 1}))  # one of the eight instances
     d = run(records)["maxdiff"]
     excluded = {e["config"]: e["reason"] for e in d["excluded"]}
-    assert excluded["close"] == "1 failed run(s)" and excluded["partial"] == "ran on 1 of the class's 2 objectives"
+    assert excluded["close"] == "1 failed run(s)" and excluded["partial"] == "ran on 1 of the class's 8 objectives"
     assert d["presets"]["default"]["choice"]["optimizer"] == "best"
 
 
@@ -99,13 +179,13 @@ def test_synthetic_without_random_is_undecided_not_guessed():
 def test_timing_rule_switches_between_warm_and_cold():
     # "a" is slower cold (first-call costs) but faster warm than "b"; both reach the optimum
     records = [replace(r, warm_wall_s={"a": 0.1, "b": 1.0, "random": 1.0}[r.optimizer] + 0.01 * r.seed)
-               for r in class_records({"a": [1.0] * 4, "b": [1.0] * 4, "random": [0.5] * 4},
-                                      {"a": [5.0] * 4, "b": [1.0] * 4, "random": [1.0] * 4})]
+               for r in instance_records({"a": [1.0] * 6, "b": [1.0] * 6, "random": [0.5] * 6},
+                                         {"a": [5.0] * 6, "b": [1.0] * 6, "random": [1.0] * 6}, seeds=4)]
     warm = run(records)["maxdiff"]["presets"]["default"]
-    assert (warm["choice"]["optimizer"], warm["verdict"]) == ("a", "win")
-    assert warm["choice"]["wall_s"]["median"] == pytest.approx(2 * 0.115)  # two objectives, seeds 0…3
+    assert (warm["choice"]["optimizer"], warm["verdict"]) == ("a", "win (faster)")
+    assert warm["choice"]["wall_s"]["median"] == pytest.approx(6 * 0.115)  # six instances, median of seeds 0…3
     cold = run(records, timing="cold")["maxdiff"]["presets"]["default"]
-    assert cold["choice"]["optimizer"] == "b" and cold["choice"]["wall_s"]["median"] == pytest.approx(2.0)
+    assert cold["choice"]["optimizer"] == "b" and cold["choice"]["wall_s"]["median"] == pytest.approx(6.0)
 
 
 def test_rule_parsing_errors():
@@ -120,23 +200,24 @@ def test_decide_cli_twice_gives_identical_files(tmp_path, monkeypatch):
     from optbench.harness.cli import main
 
     store = tmp_path / "runs.jsonl"
-    store.write_text("\n".join(r.to_json() for r in class_records(QUALITY, WALL)))
+    store.write_text("\n".join(r.to_json() for r in instance_records(QUALITY, WALL)))
     outputs = []
     for out in ("a", "b"):
-        main(["decide", "--store", str(store), "--out", str(tmp_path / out), "--rule", "alpha=0.05"])
+        main(["decide", "--store", str(store), "--out", str(tmp_path / out), "--rule", "alpha=0.05",
+              "--holdout", "0"])
         outputs.append([(tmp_path / out / f).read_bytes() for f in ("decision.json", "DECISION.md")])
     assert outputs[0][0] == outputs[1][0].replace(b"/b", b"/a")  # only the command line differs
     assert outputs[0][1] == outputs[1][1].replace(b"/b", b"/a")
     doc = json.loads(outputs[0][0])
     assert doc["classes"]["maxdiff"]["presets"]["default"]["choice"]["optimizer"] == "close"
-    assert doc["provenance"]["commits"] == {"abc123": 20 * 2}
+    assert doc["provenance"]["commits"] == {"abc123": 4 * 8}
     assert "within 0.1 % of the best" in (tmp_path / "a" / "DECISION.md").read_text()
 
     from optbench import harness
 
     monkeypatch.delenv("OPTBENCH_OPTIMIZER", raising=False)
     choice = harness.recommended("maxdiff", path=tmp_path / "a" / "decision.json")
-    assert (choice.optimizer, choice.budget["max_evals"], choice.verdict) == ("close", 100, "win")
+    assert (choice.optimizer, choice.budget["max_evals"], choice.verdict) == ("close", 100, "win (faster)")
     assert harness.recommended("maxdiff", "thorough", path=tmp_path / "a" / "decision.json").optimizer == "best"
     monkeypatch.setenv("OPTBENCH_OPTIMIZER", "scipy.de")
     override = harness.recommended("maxdiff", path=tmp_path / "a" / "decision.json")
@@ -145,11 +226,26 @@ def test_decide_cli_twice_gives_identical_files(tmp_path, monkeypatch):
         harness.recommended("sphere", path=tmp_path / "a" / "decision.json")
 
 
-def test_the_quick_suite_runs_enough_seeds_for_a_win():
+def test_the_quick_suite_has_enough_instances_for_a_win_and_a_held_out_check():
     from optbench.harness.execution import suites
 
-    seeds_per_configuration = {}
+    instances: dict[str, set] = {}
     for cell in suites.cells("quick"):
-        seeds_per_configuration.setdefault((cell.optimizer, cell.budget, cell.objective, str(cell.options)), set()).add(
-            cell.seed)
-    assert min(map(len, seeds_per_configuration.values())) >= Rule().min_seeds == 4
+        instances.setdefault(cell.objective if cell.objective == "maxdiff" else "synthetic", set()).add(
+            str(cell.options) + cell.objective)
+    assert min(map(len, instances.values())) >= validate.AUTO_MIN_INSTANCES > Rule().min_instances
+
+
+def test_a_bad_holdout_is_one_error_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    store = tmp_path / "runs.jsonl"
+    store.write_text("\n".join(r.to_json() for r in instance_records(QUALITY, WALL)))
+    script = Path(sys.executable).with_name("optbench")
+    proc = subprocess.run([str(script), "decide", "--store", str(store), "--out", str(tmp_path / "o"),
+                           "--holdout", "1.5"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("error:")] == [
+        "error: holdout 1.5 out of range: a fraction in [0, 1)"]

@@ -1,0 +1,67 @@
+"""Held-out validation of a decision: the choice is made on a seeded share of a class's instances
+(the training instances) and checked on the others, which the choice never saw.
+
+The shipped configuration's held-out quality (mean over the held-out instances), its rank among the
+candidates there (1 = best), the held-out best and the regret (held-out best's quality − the
+shipped one's). The choice *held* when the regret is within the rule's tolerance of the held-out
+best (``tolerance``·|best|); otherwise it *did not hold*. One instance cannot be split: the decision
+is then not validated, and says why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from optbench.harness.decision.decide import Candidate
+
+AUTO_MIN_INSTANCES = 6  # the default holdout (1/3) applies from this many instances on; below, none
+AUTO_FRACTION = 1 / 3
+HELD, NOT_HELD, NOT_VALIDATED = "held", "did not hold", "not validated"
+
+
+def fraction_for(n_instances: int, holdout: float | None) -> float:
+    """The holdout fraction to use: ``holdout`` as given, else 1/3 from 6 instances on, else 0."""
+    if holdout is None:
+        return AUTO_FRACTION if n_instances >= AUTO_MIN_INSTANCES else 0.0
+    return holdout
+
+
+def split(instances: Sequence[str], fraction: float, seed: int = 0) -> tuple[list[str], list[str]]:
+    """(training, held-out) instances, both sorted: ``round(fraction · n)`` held out, at least one of
+    each when ``fraction > 0`` and there are two or more; a seeded choice."""
+    names = sorted(instances)
+    if fraction <= 0 or len(names) < 2:
+        return names, []
+    k = min(max(1, round(fraction * len(names))), len(names) - 1)
+    held = {names[i] for i in np.random.default_rng(seed).choice(len(names), size=k, replace=False)}
+    return [n for n in names if n not in held], [n for n in names if n in held]
+
+
+def unvalidated(n_instances: int, fraction: float) -> dict:
+    """The validation entry of a decision made on every instance."""
+    why = ("the class has one instance: nothing is left to check the choice on, so it cannot be validated "
+           "(declare more instances: windows, policies, functions)" if n_instances < 2 else
+           f"no instance was held out (holdout {fraction:g}; the default holds out 1/3 from "
+           f"{AUTO_MIN_INSTANCES} instances on)")
+    return {"status": NOT_VALIDATED, "reason": why, "training": [], "held_out": []}
+
+
+def validation(shipped: str, held_pool: Sequence[Candidate], training: list[str], held_out: list[str],
+               tolerance: float) -> dict:
+    """How the configuration ``shipped`` (a candidate key) did on the held-out instances."""
+    ranked = sorted(held_pool, key=lambda c: (-c.quality.value, c.wall_s.value, c.key))
+    base = {"training": training, "held_out": held_out}
+    mine = next((c for c in ranked if c.key == shipped), None)
+    if mine is None or not ranked:
+        return {**base, "status": NOT_VALIDATED, "reason": f"{shipped} has no usable runs on the held-out instances"}
+    best = ranked[0]
+    regret = best.quality.value - mine.quality.value
+    held = regret <= tolerance * abs(best.quality.value) + 1e-12 or math.isclose(regret, 0.0, abs_tol=1e-12)
+    return {**base, "status": HELD if held else NOT_HELD, "quality": mine.quality.value,
+            "rank": ranked.index(mine) + 1, "candidates": len(ranked), "best": best.key,
+            "best_quality": best.quality.value, "regret": regret}
