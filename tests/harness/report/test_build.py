@@ -61,13 +61,14 @@ def test_decision_block_precedes_every_figure_and_names_the_decided_configuratio
     for cls, entry in doc["classes"].items():
         default = entry["presets"]["default"]
         shipped = f"{cls}: ship <code>{default['choice']['candidate']}</code>"
-        assert shipped in block and f'class="verdict verdict-{default["verdict"]}"' in block
+        badge = re.sub(r"[^a-z0-9]+", "-", default["verdict"]).strip("-")
+        assert shipped in block and f'class="verdict verdict-{badge}-by-' in block
         candidates = {t["candidate"] for t in default["tests"]}
         named = set(re.findall(r"<td>([^<]+ @ \d+ evals)</td>", block))
         assert named and named <= {t["candidate"] for e in doc["classes"].values()
                                    for t in e["presets"]["default"]["tests"]}
         assert default["choice"]["candidate"] in candidates
-    assert 'href="../DECISION.md"' in block and "at least 4 seeds" in block
+    assert 'href="../DECISION.md"' in block and "at least 5 instances" in block
     assert "1 = the optimum on every objective" in block
     assert "1e-12" not in html and "**" not in html
     assert (tmp / "report" / "report.md").read_text().startswith("# optbench report\n\n## Decision")
@@ -77,7 +78,7 @@ def test_the_report_shows_warm_and_cold_times_and_a_range_for_few_seeds(real_rep
     tmp, _, html = real_report
     summary = pd.read_csv(tmp / "report" / "summary.csv")
     assert summary["warm_wall_s"].notna().all() and set(summary["quality_interval"].dropna()) == {"range"}
-    assert "median [range over seeds]" in html and "95 % CI" not in _decision_block(html)
+    assert "median [range over seeds]" in html and "range over instances" in _decision_block(html) and "95 % CI" not in _decision_block(html)
 
 
 def _failed_only(status: str) -> list:

@@ -23,12 +23,12 @@ def test_decide_table_fits_100_columns_with_whole_headers(tmp_path, monkeypatch)
     monkeypatch.setattr(decide_command, "console", wide)
     store = tmp_path / "runs.jsonl"
     store.write_text("\n".join(r.to_json() for r in class_records(QUALITY, WALL)))
-    decide_command.decide(store=store, rule=None, out=tmp_path)
+    decide_command.decide(store=store, rule=None, out=tmp_path, holdout=None)
     lines = _lines(wide)
     assert max(map(len, lines)) <= 100 and "…" not in "\n".join(lines)
     header = next(line for line in lines if "verdict" in line)
     assert all(h in header for h in ("class", "preset", "choice", "verdict", "quality", "class s (warm)"))
-    assert any("batched.exact[maxfun=100] @ 100 evals" in line and "win" in line for line in lines)
+    assert any("batched.exact[maxfun=100] @ 100" in line and "not enough instances" in line for line in lines)
 
 
 def test_study_table_fits_100_columns_and_markdown_becomes_markup(monkeypatch):
