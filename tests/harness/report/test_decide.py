@@ -12,6 +12,7 @@ from optbench.harness.decision import decision_doc, validate
 from optbench.harness.decision.decide import Rule, decide
 from optbench.harness.report import paired
 from optbench.harness.report.frame import analyse, objective_label, records_frame
+from optbench.objectives import option_defaults
 
 from .records import instance_records, rec
 
@@ -107,7 +108,7 @@ def test_copies_of_a_deterministic_optimizer_are_not_samples():
 
 def _split_family(training_best: str):
     """Nine instances; "a" is best on the training ones, "b" on the held-out ones (or "a" on both)."""
-    labels = [objective_label("maxdiff", {"data": "goog", "window": i}) for i in range(9)]
+    labels = [objective_label("maxdiff", {"data": "goog", "window": i}, option_defaults("maxdiff")) for i in range(9)]
     _, held = validate.split(labels, 1 / 3, 0)
     quality: dict[str, list[float]] = {"a": [], "b": [], "random": [0.5] * 9}
     for label in labels:
