@@ -49,8 +49,9 @@ COMMANDS = [m.name for m in pkgutil.iter_modules(commands.__path__)]
 
 app = typer.Typer(
     name="optbench",
-    help="Benchmark and profile black-box optimizers on objectives with known optima, and decide "
-         "which one to ship. Start with `optbench demo`; `optbench COMMAND --help` explains each verb.",
+    help="Benchmark and profile black-box optimizers on built-in objectives (some with proven optima) and "
+         "your own (plug-ins, with or without a known optimum), and decide which one to ship. "
+         "Start with `optbench demo`; `optbench COMMAND --help` explains each verb.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

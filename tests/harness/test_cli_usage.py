@@ -47,6 +47,12 @@ def test_usage_errors_through_the_console_script_are_one_line_and_exit_2(tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_top_help_does_not_promise_known_optima(tmp_path):
+    done = run_script(["--help"], tmp_path, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    text = " ".join(done.stdout.split())
+    assert done.returncode == 0 and "known optima" not in text and "with or without a known optimum" in text
+
+
 def test_help_shows_boolean_flags_as_flags(tmp_path):
     done = run_script(["run", "--help"], tmp_path, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
     force = next(line for line in done.stdout.splitlines() if "--force" in line)
