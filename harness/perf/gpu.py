@@ -8,8 +8,12 @@ split checked against synchronized timing, and the backtest stacked on the GPU v
    that waits for the queued kernels) + ``overhead_s`` against a wall time bracketed by
    ``torch.cuda.synchronize()``; the residual is what lies outside the instrument's clock (cell
    setup, the float64 re-evaluation of the result, GPU work still queued at the end).
+   On the GPU each run also carries the sampled CUDA-event split (``device_s``, ``item_wait_s``,
+   ``item_copy_s``; see docs/timing.md).
 3. The backtest workload (280 goog problems) with ``batched.exact`` stacked, GPU vs CPU, and the
    largest profit difference between the two.
+4. Synchronizations per MaxDiff evaluation on each device (host transfers, and on CUDA the syncs
+   ``torch.cuda.set_sync_debug_mode`` reports).
 
 Writes ``results/perf-gpu.json`` and prints the tables. Where CUDA is not available it prints one
 line and exits with ``NO_CUDA_EXIT`` (3): nothing is measured, no figure is made up.
@@ -33,6 +37,7 @@ from optbench.harness.core.budget import Budget
 from optbench.harness.core.record import Cell
 from optbench.harness.core.runner import run_cell, warm_up
 from optbench.harness.core.timing import per_call_s
+from optbench.harness.profiling.syncs import count_syncs
 from optbench.harness.workloads.maxdiff import backtest as bt
 from optbench.harness.workloads.maxdiff.batched import BatchedAdapter
 from optbench.objectives.maxdiff_data import GOOG_WINDOWS
@@ -79,7 +84,10 @@ def split_check(device: str, optimizer: str, budget: int = SPLIT_BUDGET) -> dict
     return {"device": device, "optimizer": optimizer, "status": record.status, "n_evals": record.n_evals,
             "synced_wall_s": synced_wall_s, "wall_s": record.wall_s, "compute_s": record.compute_s,
             "item_s": record.item_s, "overhead_s": record.overhead_s, "split_s": split_s,
-            "residual_s": synced_wall_s - split_s, "value": record.value}
+            "residual_s": synced_wall_s - split_s, "value": record.value,
+            **{k: None if np.isnan(v) else v for k, v in (("device_s", record.device_s),
+                                                           ("item_wait_s", record.item_wait_s),
+                                                           ("item_copy_s", record.item_copy_s))}}
 
 
 def backtest_on(device: str, windows: int = GOOG_WINDOWS) -> dict:
@@ -99,11 +107,12 @@ def measure(device: str = "cuda", baseline: str = "cpu", sizes=SIZES, split_opti
     speed = [evaluation_speed(dev, n, dtype) for n in sizes for dtype in DTYPES for dev in (device, baseline)]
     split = [split_check(dev, name, split_budget) for name in registered for dev in (device, baseline)]
     backtest = {dev: backtest_on(dev, windows) for dev in (device, baseline)}
+    syncs = {dev: count_syncs(objectives.get("maxdiff", device=dev)).to_dict() for dev in (device, baseline)}
     profit_gap = float(np.max(np.abs(np.subtract(backtest[device]["profits"], backtest[baseline]["profits"]))))
     return {"device": device, "baseline": baseline,
             "device_name": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
             "torch": torch.__version__, "evaluation": speed, "split": split, "backtest": backtest,
-            "backtest_max_profit_gap": profit_gap,
+            "backtest_max_profit_gap": profit_gap, "syncs": syncs,
             "skipped_optimizers": [name for name in split_optimizers if name not in registered]}
 
 
@@ -117,18 +126,26 @@ def tables(m: dict) -> list[Table]:
                       f"{r['batch_us_per_candidate']:.3f}", f"{r['batch_over_scalar']:.1f}")
     split = Table(title="the instrument's split against a synchronized wall time of the same run, MaxDiff ar200")
     for col in ("optimizer", "device", "status", "evals", "synced wall ms", "compute ms", "item ms", "overhead ms",
-                "residual ms", "residual %"):
+                "residual ms", "residual %", "device ms", "item wait ms", "item copy ms"):
         split.add_column(col, justify="left" if col in ("optimizer", "status") else "right")
+    ms = lambda v: "-" if v is None else f"{1e3 * v:.2f}"  # noqa: E731
     for r in m["split"]:
-        split.add_row(r["optimizer"], r["device"], r["status"], str(r["n_evals"]), *(f"{1e3 * r[k]:.2f}" for k in
+        split.add_row(r["optimizer"], r["device"], r["status"], str(r["n_evals"]), *(ms(r[k]) for k in
                       ("synced_wall_s", "compute_s", "item_s", "overhead_s", "residual_s")),
-                      f"{100 * r['residual_s'] / r['synced_wall_s']:.1f}")
+                      f"{100 * r['residual_s'] / r['synced_wall_s']:.1f}",
+                      *(ms(r[k]) for k in ("device_s", "item_wait_s", "item_copy_s")))
     back = Table(title=f"backtest workload, {bt.DEFAULT_OPTIMIZER} stacked")
     for col in ("device", "problems", "wall s", "total profit"):
         back.add_column(col, justify="right")
     for dev, r in m["backtest"].items():
         back.add_row(dev, str(r["problems"]), f"{r['wall_s']:.3f}", f"{sum(r['profits']):.6f}")
-    return [speed, split, back]
+    syncs = Table(title="synchronizations per MaxDiff evaluation (compute(x).item())")
+    for col in ("device", "evals", "host transfers", "cuda syncs", "per evaluation"):
+        syncs.add_column(col, justify="right")
+    for dev, r in m["syncs"].items():
+        syncs.add_row(dev, str(r["evals"]), ", ".join(f"{k} {v}" for k, v in sorted(r["host_transfers"].items())),
+                      str(r["cuda_syncs"]), f"{r['per_eval']:g}")
+    return [speed, split, back, syncs]
 
 
 def main() -> None:

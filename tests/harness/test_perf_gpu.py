@@ -29,7 +29,11 @@ def check_measurement(m: dict, device: str, optimizer_names) -> None:
     assert {(r["optimizer"], r["device"]) for r in m["split"]} == {(o, d) for o in optimizer_names for d in (device, "cpu")}
     assert m["backtest_max_profit_gap"] < 1e-12
     assert all(r["scalar_us"] > 0 and r["batch_us_per_candidate"] > 0 for r in m["evaluation"])
-    assert len(gpu.tables(m)) == 3
+    assert all(r["per_eval"] == 1.0 for r in m["syncs"].values())  # MaxDiff syncs only for its value
+    cuda = [r for r in m["split"] if r["device"].startswith("cuda")]
+    assert all(r["item_wait_s"] + r["item_copy_s"] == pytest.approx(r["item_s"]) for r in cuda)
+    assert all(r["device_s"] is None for r in m["split"] if r["device"] == "cpu")
+    assert len(gpu.tables(m)) == 4
 
 
 def test_measure_runs_every_section_on_the_cpu():

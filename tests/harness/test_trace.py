@@ -161,3 +161,10 @@ def test_torch_profiler_activity_is_merged_onto_the_runs_clock(tmp_path):
     run = x_events(doc, "run")[0]
     aten = [e for e in doc["traceEvents"] if e.get("pid") == 2 and str(e["name"]).startswith("aten::")]
     assert aten and all(-1e3 <= e["ts"] <= run["dur"] + 1e3 for e in aten)
+
+
+def test_trace_overhead_check_runs_both_sides():
+    from optbench.harness.perf import trace_overhead
+
+    m = trace_overhead.measure(Cell("sphere", "random", Budget(30), 0, {"dim": 2}), rounds=2)
+    assert m["untraced_s"] > 0 and m["traced_s"] > 0 and m["ratio"] == m["traced_s"] / m["untraced_s"]
