@@ -70,8 +70,8 @@ def _seedable(name: str) -> bool:
 
 def resolve(cells: Sequence[Cell]) -> list[Cell]:
     """Check every cell and complete its options with the defaults (so equal runs have equal store
-    keys); duplicates, and the seed copies of an unseedable optimizer, are dropped. Raises one
-    ``HarnessError`` listing every problem, before anything runs: unknown names, bad options, an empty matrix."""
+    keys); duplicates are dropped. Raises one ``HarnessError`` listing every problem, before
+    anything runs: unknown names, bad options, an empty matrix."""
     if not cells:
         raise HarnessError("the matrix is empty: give at least one --objective and one --optimizer, or --suite NAME")
     problems: dict[str, None] = {}  # an ordered set of messages
@@ -96,18 +96,7 @@ def resolve(cells: Sequence[Cell]) -> list[Cell]:
             out.setdefault(cell_key(full), full)
     if problems:
         raise HarnessError(f"{len(problems)} problem(s) in the matrix, nothing was run:\n  " + "\n  ".join(problems))
-    return one_seed_if_unseedable(list(out.values()))
-
-
-def one_seed_if_unseedable(cells: Sequence[Cell]) -> list[Cell]:
-    """Drop the copies: an optimizer that ignores its seed (``seedable = False``) runs once per
-    (objective, options, budget), at the smallest seed asked for; its other seeds would repeat it."""
-    first: dict[tuple, int] = {}
-    for cell in cells:
-        if not optimizers.adapter_class(cell.optimizer).seedable:
-            key = cell_key(cell)[:-1]
-            first[key] = min(first.get(key, cell.seed), cell.seed)
-    return [c for c in cells if first.get(cell_key(c)[:-1], c.seed) == c.seed]
+    return list(out.values())
 
 
 def _objective_options(name: str, options: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -24,7 +24,8 @@ def _values(records):
 def test_expand_is_the_seed_major_product():
     cells = expand([("sphere", {}), ("ackley", {"dim": 3})], [("random", {}), ("grid", {})],
                    [Budget(10), Budget(20)], [0, 1])
-    assert len(cells) == 16
+    assert len(cells) == 12  # 2 objectives × 2 budgets × (random at seeds 0, 1 + grid, unseedable, at seed 0)
+    assert {c.seed for c in cells if c.optimizer == "grid"} == {0}
     assert [(c.seed, c.budget.max_evals, c.objective, c.optimizer) for c in cells[:5]] == [
         (0, 10, "sphere", "random"), (0, 10, "sphere", "grid"), (0, 10, "ackley", "random"),
         (0, 10, "ackley", "grid"), (0, 20, "sphere", "random")]
@@ -112,9 +113,10 @@ def test_suites_expand_as_documented():
     assert {c.optimizer for c in quick if c.budget.max_evals == 500} == {
         "scipy.de", "scipy.direct", "nevergrad.ngopt", "optuna.tpe", "random"}
     assert {c.optimizer for c in quick if c.budget.max_evals == 100_000} == {"batched.exact", "batched.grid", "random"}
-    assert len(quick) == 425
-    bbob = suites.cells("bbob")  # 5 functions × 2 dims × 3 instances × 4 seeds × 8 optimizers, one budget
-    assert len(bbob) == 960 and {c.budget.max_evals for c in bbob} == {1000} and {c.objective for c in bbob} == {"bbob"}
+    assert len(quick) == 17 * (4 * 5 + 1) + 10 * (5 + 1 + 1)  # scipy.direct, batched.exact/grid: one seed
+    bbob = suites.cells("bbob")  # 5 functions × 2 dims × 3 instances × (7 optimizers × 4 seeds + scipy.direct once)
+    assert len(bbob) == 30 * (7 * 4 + 1)
+    assert {c.budget.max_evals for c in bbob} == {1000} and {c.objective for c in bbob} == {"bbob"}
     assert set(suites.names()) == {"quick", "full", "backtest", "bbob"}
     with pytest.raises(HarnessError, match="unknown suite 'nope'"):
         suites.cells("nope")
