@@ -103,6 +103,13 @@ def breakpoint_candidates(shift: np.ndarray, limit: np.ndarray, box=BOX) -> np.n
     return np.unique(np.clip(cands, *box))
 
 
+def _offset(candidate: float, breakpoints: np.ndarray) -> float:
+    """+EPS or −EPS: the step from ``candidate`` away from the breakpoint it sits EPS beside (0 at a box end)."""
+    gaps = candidate - breakpoints
+    nearest = gaps[np.argmin(np.abs(np.abs(gaps) - EPS))] if len(gaps) else 0.0
+    return float(np.sign(nearest) * EPS) if abs(abs(nearest) - EPS) < EPS / 2 else 0.0
+
+
 def profit_grid(d: DayTensors, h: torch.Tensor, l: torch.Tensor, close_at_eod: bool) -> torch.Tensor:
     """Total profit for every pair (l[i], h[j]) as a (len(l), len(h)) tensor, exactly.
 
@@ -207,4 +214,18 @@ class MaxDiffObjective(Objective):
             if grid[i, j] > best_val:
                 best_val, best = float(grid[i, j]), (float(hs[j]), float(l[i]))
         point = {"h": best[0], "l": best[1]}
-        return Reference(self.exact_value(point), point)
+        return Reference(self._supremum(point), point)
+
+    def _supremum(self, point: dict[str, float]) -> float:
+        """The optimum's value: the limit of ``f`` at the corner of the best candidate's cell. Fills are strict,
+        so the best corner is approached, never reached; ``f`` is affine inside a cell, so stepping EPS further
+        from the corner and extrapolating back, ``f(corner) = 2·f(EPS) − f(2·EPS)``, gives the limit exactly —
+        no point an optimizer returns, however close to the corner, can beat it (only match it)."""
+        days = self.days
+        steps = {axis: _offset(point[axis], np.concatenate([limit - shift, -shift]))
+                 for axis, shift, limit in (("h", days.hp, days.H), ("l", days.lp, days.L))}
+        near = self.exact_value(point)
+        if not any(steps.values()):
+            return near
+        far = self.exact_value({axis: point[axis] + steps[axis] for axis in point})
+        return min(near, 2 * near - far)

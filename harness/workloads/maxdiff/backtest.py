@@ -156,8 +156,9 @@ def run(name: str, *, probs: Sequence[Problem] | None = None, device: str = "cpu
 
 
 def reference_profits(probs: Sequence[Problem]) -> np.ndarray:
-    """Each problem's reference profit (MaxDiff's breakpoint optimum), via the exact solver: equal to
-    ``reference()`` on every goog problem (``optbench perf backtest_speed`` re-checks all 280)."""
+    """Each problem's best attainable profit (MaxDiff's best breakpoint candidate), via the exact solver: the
+    value at ``reference().point`` on every goog problem, EPS beside the supremum (``optbench perf
+    backtest_speed`` re-checks all 280)."""
     objs = build(probs)
     points, _ = solve_exact(objs)
     return np.array([-o.exact_value({"h": float(h), "l": float(l)}) for o, (h, l) in zip(objs, points)])
