@@ -74,21 +74,23 @@ def run_events(probe: EvalProbe, t_start: float, wall_s: float, optimizer: str) 
     b.add("run", t_start, t_end, "run", optimizer=optimizer)
     waits = dict(probe.waits)  # compute end -> device done, on the sampled CUDA evaluations
     spans: list[tuple[float, float]] = []
+
+    def add_wait_and_copy(t1: float, t2: float) -> None:  # a sampled CUDA transfer: waiting, then the copy
+        if t1 in waits:
+            b.add("wait for device", t1, waits[t1], "item")
+            b.add("copy", waits[t1], t2, "item")
+
     for i, (t0, t1, t2) in enumerate(probe.evals, 1):
         b.add("evaluation", t0, t2, "evaluation", n=i)
         b.add("compute", t0, t1, "compute")
         b.add(".item()", t1, t2, "item")
-        if t1 in waits:
-            b.add("wait for device", t1, waits[t1], "item")
-            b.add("copy", waits[t1], t2, "item")
+        add_wait_and_copy(t1, t2)
         spans.append((t0, t2))
     for t0, t1, t2, k in probe.batches:
         b.add(f"batch of {k}", t0, t2, "evaluation", k=k)
         b.add("compute_batch", t0, t1, "compute")
         b.add("to host", t1, t2, "item")
-        if t1 in waits:
-            b.add("wait for device", t1, waits[t1], "item")
-            b.add("copy", waits[t1], t2, "item")
+        add_wait_and_copy(t1, t2)
         spans.append((t0, t2))
     for t0, t1, k in probe.externals:
         b.add(f"external {k}", t0, t1, "evaluation", k=k)
