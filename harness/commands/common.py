@@ -34,6 +34,8 @@ def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
             value = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
             value = raw
+        if key.strip() in out:  # a repeated key would silently keep the last value
+            raise HarnessError(f"{what} {key.strip()!r} is given twice ({out[key.strip()]!r} and {value!r}); give it once")
         out[key.strip()] = value
     return out
 

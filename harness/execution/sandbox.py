@@ -115,6 +115,13 @@ class Sandbox:
         self._reap()
         return failed_record(cell, "timeout", f"no result after {timeout_s:g} s (--cell-timeout); worker killed")
 
+    def close(self) -> None:
+        """Close the pipe (a live child then exits) and reap the child, live or dead: no zombie is left."""
+        if self.pid is not None and self.conn is not None:
+            self.conn.close()
+            os.waitpid(self.pid, 0)
+            self.pid = self.conn = None
+
     def _child(self) -> tuple[int, Connection]:
         """The child's pid and pipe, forked now if there is no live one."""
         if not self._alive():

@@ -117,3 +117,11 @@ def test_usage_errors_of_click_itself_are_one_line_too(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert exit_.value.code == 2
     assert err.strip() == "error: Invalid value for '--n': must be positive (see `optbench boom --help`)"
+
+
+def test_a_repeated_option_key_is_refused_in_one_line():
+    proc = subprocess.run([*optbench_command(), "run", "--objective", "sphere", "--option", "dim=2", "--option", "dim=3",
+                           "--optimizer", "random", "--budget", "10", "--store", "/dev/null/never"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "error: --option 'dim' is given twice (2 and 3); give it once"]

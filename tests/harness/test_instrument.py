@@ -50,6 +50,45 @@ def test_batch_is_cut_at_the_budget_and_the_cut_part_is_recorded():
     assert inst.n_evals == 5 and inst.best_value == pytest.approx(0.0, abs=1e-12)
 
 
+class _Clock:
+    """A fake clock: the test decides how long each step takes."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _ValueOnDevice:
+    """A computed value whose host transfer (``.item()``) takes ``item_s`` on the fake clock."""
+
+    def __init__(self, value: float, clock: _Clock, item_s: float) -> None:
+        self.value, self.clock, self.item_s = value, clock, item_s
+
+    def item(self) -> float:
+        self.clock.now += self.item_s
+        return self.value
+
+
+def test_compute_and_item_are_timed_apart():
+    # compute costs 3 s and .item() 5 s per evaluation on the fake clock: the split must say 12 and 20 for
+    # four evaluations (swapping, merging or dropping either side fails)
+    clock, obj = _Clock(), objectives.get("sphere", dim=2)
+    real = obj.compute
+
+    def compute(x):
+        clock.now += 3.0
+        return _ValueOnDevice(real(x).item(), clock, 5.0)
+
+    obj.compute = compute  # type: ignore[method-assign]
+    inst = Instrument(obj, Budget(4), clock=clock)
+    for x in ([0.0, 0.0], [1.0, 1.0], [2.0, 0.5], [0.5, 2.0]):
+        inst.evaluate(np.array(x))
+    assert (inst.n_evals, inst.compute_s, inst.item_s) == (4, 12.0, 20.0)
+    assert inst.elapsed_s == 32.0
+
+
 def test_time_split_adds_up_and_counts_every_evaluation():
     obj = objectives.get("maxdiff")
     inst = Instrument(obj, Budget(50))

@@ -1,5 +1,7 @@
 """run_cell: records from the instrument, failures become rows, re-evaluated values."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -53,9 +55,13 @@ def test_the_value_is_the_instruments_best_never_the_optimizers_claim():
 
 
 def test_record_fields_are_consistent():
+    outer = time.perf_counter()
     rec = run_cell(Cell("maxdiff", "random", Budget(200), seed=3))
+    outer = time.perf_counter() - outer  # an independent clock around the whole call
     assert rec.status == "ok" and rec.n_evals == 200
-    assert rec.overhead_s == pytest.approx(rec.wall_s - rec.compute_s - rec.item_s)
+    # the parts are each measured, non-negative and inside the run; the run inside the call
+    assert rec.compute_s > 0 and rec.item_s > 0 and rec.overhead_s >= 0
+    assert rec.compute_s + rec.item_s <= rec.wall_s <= outer
     assert rec.value == pytest.approx(objectives.get("maxdiff").exact_value(rec.point), abs=0)
     assert rec.reference_value <= rec.value
     assert rec.trace[-1][2] == pytest.approx(rec.value, abs=1e-12)
@@ -97,5 +103,9 @@ def test_systemexit_or_keyboardinterrupt_in_an_evaluation_is_a_row_naming_it(rai
 
     name = f"leaves_{type(raised).__name__}"
     objectives.register(name, objectives.objective(leave, bounds={"x": (0.0, 1.0)}))
-    record = Sandbox().run(Cell(name, "random", Budget(5), 0), timeout_s=120)  # a real forked child
+    sandbox = Sandbox()
+    try:
+        record = sandbox.run(Cell(name, "random", Budget(5), 0), timeout_s=120)  # a real forked child
+    finally:
+        sandbox.close()  # the child ended after reporting: reap it (later tests count leftover children)
     assert record.status == "crashed" and named in record.message and "exit code 1" not in record.message

@@ -2,7 +2,6 @@
 profile grouping, store round trip, report section and the CLI."""
 
 import math
-import time
 from dataclasses import replace
 
 import optuna
@@ -98,22 +97,29 @@ def test_profile_groups_sum_to_the_trial_time(tmp_path):
     assert list((tmp_path / "w").iterdir()) == []
 
 
-def test_exclusive_timers_charge_nested_time_to_the_inner_region():
+def test_exclusive_timers_charge_nested_time_to_the_inner_region(monkeypatch):
+    import types
+
+    from optbench.harness.study import profile as study_profile
+
+    now = [0.0]  # a fake clock: outer's own work takes 2 s, inner's 3 s
+    fake = lambda: now[0]  # noqa: E731
+    monkeypatch.setattr(study_profile, "time", types.SimpleNamespace(perf_counter=fake, thread_time=fake))
+
     class Thing:
         def outer(self):
-            time.sleep(0.02)
+            now[0] += 2.0
             return self.inner()
 
         def inner(self):
-            time.sleep(0.03)
+            now[0] += 3.0
             return 1
 
     thing, timers = Thing(), ExclusiveTimers()
     timers.wrap(thing, "outer", ["outer"])
     timers.wrap(thing, "inner", ["inner"])
     assert thing.outer() == 1
-    assert timers.seconds["inner"] >= 0.03
-    assert 0.02 <= timers.seconds["outer"] < 0.045  # ≥ 0.05 if the inner call were not taken out
+    assert (timers.seconds["outer"], timers.seconds["inner"]) == (2.0, 3.0)  # outer would be 5 if inner were not taken out
 
 
 def _row(mode: str, tps: float, workers: int = 2) -> ModeResult:
