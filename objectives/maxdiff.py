@@ -91,13 +91,15 @@ def profit_batch(x: torch.Tensor, d: DayTensors, close_at_eod: bool, chunk_elems
     return torch.cat([profit(part[:, :1], part[:, 1:], d, close_at_eod) for part in x.split(rows)])
 
 
-def breakpoint_candidates(shift: np.ndarray, limit: np.ndarray, box=BOX) -> np.ndarray:
-    """Per-axis candidates of the exact optimum: box ends and every in-box breakpoint ± EPS.
+def breakpoints(shift: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Where f changes slope or jumps along one axis: ``H − hp`` and ``−hp`` on the h-axis (shift=hp,
+    limit=H), ``L − lp`` and ``−lp`` on the l-axis."""
+    return np.concatenate([limit - shift, -shift])
 
-    On the h-axis the breakpoints are ``H − hp`` and ``−hp`` (call with shift=hp, limit=H), on the
-    l-axis ``L − lp`` and ``−lp``.
-    """
-    bps = np.concatenate([limit - shift, -shift])
+
+def breakpoint_candidates(shift: np.ndarray, limit: np.ndarray, box=BOX) -> np.ndarray:
+    """Per-axis candidates of the exact optimum: box ends and every in-box breakpoint ± EPS."""
+    bps = breakpoints(shift, limit)
     bps = bps[(bps >= box[0]) & (bps <= box[1])]
     cands = np.concatenate([[box[0], box[1]], bps - EPS, bps + EPS])
     return np.unique(np.clip(cands, *box))
@@ -222,7 +224,7 @@ class MaxDiffObjective(Objective):
         from the corner and extrapolating back, ``f(corner) = 2·f(EPS) − f(2·EPS)``, gives the limit exactly —
         no point an optimizer returns, however close to the corner, can beat it (only match it)."""
         days = self.days
-        steps = {axis: _offset(point[axis], np.concatenate([limit - shift, -shift]))
+        steps = {axis: _offset(point[axis], breakpoints(shift, limit))
                  for axis, shift, limit in (("h", days.hp, days.H), ("l", days.lp, days.L))}
         near = self.exact_value(point)
         if not any(steps.values()):
