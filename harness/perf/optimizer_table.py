@@ -15,11 +15,10 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from optbench import objectives
 from optbench.harness import optimizers
 from optbench.harness.core.budget import Budget
 from optbench.harness.core.record import Cell, RunRecord
-from optbench.harness.core.runner import run_cell
+from optbench.harness.core.runner import reference_value, run_cell
 
 BUDGET = 500
 CAP_S = 30.0  # a wall-time cap that only botorch.qlogei reaches (one GP step costs 0.1–1 s)
@@ -73,7 +72,9 @@ def main() -> None:
         if r.status != "ok":
             console.print(f"{name}: {r.status}: {r.message}")
 
-    reference = max(-_reference(objectives.get("maxdiff", close_at_eod=c)) for c in (False, True))
+    optima = [reference_value("maxdiff", {"close_at_eod": c}) for c in (False, True)]
+    assert None not in optima, "maxdiff's proven optimum could not be computed"
+    reference = max(-v for v in optima if v is not None)
     direct_s = sum(r.wall_s for r in results["scipy.direct"]) if "scipy.direct" in results else None
     two = Table(title="Two optimizations (close_at_eod False + True), as in the origin scripts")
     for col in ("optimizer", "wall s", "evals", "profit", "profit / ref", "× direct time", "seeds"):
@@ -92,10 +93,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _reference(objective: objectives.Objective) -> float:
-    """The proven optimum's value (MaxDiff always has one)."""
-    reference = objective.reference()
-    assert reference is not None, f"{objective!r} has no known optimum"
-    return reference.value
