@@ -119,8 +119,7 @@ class Sandbox:
         """Close the pipe (a live child then exits) and reap the child, live or dead: no zombie is left."""
         if self.pid is not None and self.conn is not None:
             self.conn.close()
-            os.waitpid(self.pid, 0)
-            self.pid = self.conn = None
+            self._reap()
 
     def _child(self) -> tuple[int, Connection]:
         """The child's pid and pipe, forked now if there is no live one."""
