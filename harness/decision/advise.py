@@ -2,8 +2,9 @@
 
 1. **Measure** one evaluation of the objective (scalar, and per candidate in a batch).
 2. **Calibrate** each candidate optimizer: after a warm-up, two short runs (``CALIBRATION_EVALS``)
-   in this process, on one torch thread like the workers (the libraries it imports stay loaded in
-   the workers forked later). Their wall times fit ``t(n) = a·n + b·n²``: an optimizer's own cost
+   in a sandboxed child of its own (like the measuring: :mod:`harness.decision.sandboxed`), on one
+   torch thread like the workers (its library is imported here first, so it stays loaded in the
+   workers forked later). Their wall times fit ``t(n) = a·n + b·n²``: an optimizer's own cost
    per evaluation often grows with the run's history (TPE, CMA, NGOpt measured here), and the
    quadratic term extrapolates that growth (``b ≥ 0``; conservative when it levels off).
 3. **Size**: five seeds and the largest evaluation budget (two levels, B/4 and B) whose estimated
@@ -37,6 +38,7 @@ from optbench.harness.core.budget import Budget
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import WARM_REPEAT_MAX_S, Cell, RunRecord
 from optbench.harness.core.runner import run_cell, warm_up
+from optbench.harness.decision import sandboxed
 from optbench.harness.execution.matrix import MatrixResult, default_workers, resolve, run_matrix
 from optbench.harness.execution.sandbox import torch_threads
 from optbench.harness.store import Store
@@ -240,8 +242,10 @@ def plan(objective: str, options: dict[str, Any], minutes: float, names: Sequenc
     if not minutes > 0:
         raise HarnessError(f"--minutes {minutes} must be positive")
     built = objectives.get(objective, **options)
-    scalar_s, batch_s = measure_evaluation(built)
-    calibrations, failed = calibrate(objective, built.options, candidates(names, scalar_s))
+    deadline_s = sandboxed.deadline_s(minutes)
+    scalar_s, batch_s = sandboxed.measure_evaluation(built, deadline_s=deadline_s)
+    calibrations, failed = sandboxed.calibrate(objective, built.options, candidates(names, scalar_s),
+                                               deadline_s=deadline_s)
     if "random" not in calibrations:
         raise HarnessError(f"random search cannot run on {objective!r}: {failed.get('random', '?')}")
     workers = workers or default_workers()

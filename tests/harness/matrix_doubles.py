@@ -1,5 +1,6 @@
-"""Test-double optimizers for the matrix tests: one that hangs, one that segfaults, one that is slow,
-and a slow one that logs each execution (to count executions across processes).
+"""Test-double optimizers for the matrix tests: one that hangs, one that segfaults, one that ends its
+process with ``os._exit(3)``, one that raises ``KeyboardInterrupt``, one that is slow, and a slow one
+that logs each execution (to count executions across processes).
 
 Importing this module registers them; worker processes started by a subprocess get them through
 ``OPTBENCH_PLUGINS=tests.harness.matrix_doubles`` (see ``optbench.plugins``).
@@ -41,6 +42,26 @@ class Crash(OptimizerAdapter):
         os.kill(os.getpid(), signal.SIGSEGV)
 
 
+class Exit(OptimizerAdapter):
+    """Evaluates one point, then ends its process with ``os._exit(3)`` (no Python unwinding)."""
+
+    name = "test.exit"
+
+    def minimize(self, problem: Instrument, seed: int) -> None:
+        problem.evaluate(problem.lower)
+        os._exit(3)
+
+
+class Interrupt(OptimizerAdapter):
+    """Evaluates one point, then raises ``KeyboardInterrupt`` (not a Ctrl-C: the code's own)."""
+
+    name = "test.interrupt"
+
+    def minimize(self, problem: Instrument, seed: int) -> None:
+        problem.evaluate(problem.lower)
+        raise KeyboardInterrupt
+
+
 class Slow(OptimizerAdapter):
     """Seeded uniform random points, sleeping ``delay`` seconds after each evaluation."""
 
@@ -66,5 +87,5 @@ class Counted(Slow):
         super().minimize(problem, seed)
 
 
-for _cls in (Hang, Crash, Slow, Counted):
+for _cls in (Hang, Crash, Exit, Interrupt, Slow, Counted):
     register(_cls.name, f"{__name__}:{_cls.__name__}")
