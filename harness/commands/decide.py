@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from optbench.harness.commands.common import add_text_row, console, narrow_table, parse_pairs
 from optbench.harness.commands.report import HOLDOUT_HELP, RULE_HELP, STORE_HELP
+
+if TYPE_CHECKING:
+    from optbench.harness.decision.decide import Rule
 
 
 def register(app: typer.Typer) -> None:
@@ -23,9 +27,8 @@ def decide(
     holdout: float | None = typer.Option(None, "--holdout", help=HOLDOUT_HELP),
 ) -> None:
     from optbench.harness.decision import decision_doc
-    from optbench.harness.decision.decide import PRESETS, Rule
+    from optbench.harness.decision.decide import Rule
     from optbench.harness.paths import check_output_folder
-    from optbench.harness.report.display import fmt
     from optbench.harness.report.frame import load
     from optbench.harness.store import DEFAULT_PATH
 
@@ -36,9 +39,17 @@ def decide(
                           *(("--holdout", f"{holdout:g}") if holdout is not None else ()), "--out", str(out)])
     doc = decision_doc.build(load(store), parsed, str(store), command, holdout)
     js, md = decision_doc.write(doc, out)
-    table = narrow_table(["class", "preset", "choice", "verdict", "quality", f"class s ({parsed.timing})"],
+    print_decision(doc, parsed, js, md)
+
+
+def print_decision(doc: dict, rule: Rule, js: Path, md: Path) -> None:
+    """The decision's table, each class's held-out check, and where it was written."""
+    from optbench.harness.decision.decide import PRESETS
+    from optbench.harness.report.display import fmt
+
+    table = narrow_table(["class", "preset", "choice", "verdict", "quality", f"class s ({rule.timing})"],
                          f"Decision: class quality and time (see {md.name}; a win needs ≥ "
-                         f"{parsed.min_instances} instances)", left=("class", "preset", "choice", "verdict"))
+                         f"{rule.min_instances} instances)", left=("class", "preset", "choice", "verdict"))
     for cls, entry in doc["classes"].items():
         for preset in PRESETS:
             p = entry["presets"][preset]

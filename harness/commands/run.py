@@ -78,6 +78,7 @@ def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seed
     from optbench.harness.core.budget import Budget
     from optbench.harness.core.errors import HarnessError
     from optbench.harness.execution import suites
+    from optbench.harness.execution.instances import of_objective
     from optbench.harness.execution.matrix import expand
 
     if suite is not None:
@@ -90,27 +91,10 @@ def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seed
     if seeds is not None and seeds < 1:
         raise HarnessError(f"--seeds {seeds} must be at least 1")
     objective_options, optimizer_options = parse_pairs(option, "--option"), parse_pairs(opt, "--opt")
-    return expand(_objective_specs(objective or [], objective_options, instances),
+    return expand([(name, i) for name in objective or [] for i in of_objective(name, objective_options, instances)],
                   [(name, optimizer_options) for name in optimizer or []],
                   [Budget(n, seconds) for n in budget or [500]],
                   range(seeds) if seeds is not None else [seed or 0])
-
-
-def _objective_specs(names: list[str], options: dict, specs: list[str] | None) -> list[tuple[str, dict]]:
-    """Each objective with each instance's options merged over ``options``."""
-    from optbench import objectives
-    from optbench.harness.core.errors import HarnessError
-    from optbench.harness.execution import instances as inst
-
-    given = inst.product(specs)
-    out = []
-    for name in names:
-        chosen = objectives.instances(name) if inst.wants_declared(specs) else given or [{}]
-        both = inst.overlap(options, chosen)
-        if both:
-            raise HarnessError(f"--option and the instances of {name} both set {', '.join(both)}: give it in one place")
-        out += [(name, {**options, **i}) for i in chosen]
-    return out
 
 
 def _changed(options: dict, defaults: dict) -> str:

@@ -26,6 +26,7 @@ instance (``paired``), Holm-corrected over the rivals it is run against. Then:
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -239,12 +240,18 @@ def _est(e: stats.Estimate) -> dict:
     return {"median": e.value, "low": e.low, "high": e.high, "interval": e.kind}
 
 
-def decide_class(g_cls: pd.DataFrame, rule: Rule, holdout: float | None = None) -> dict:
+def decide_class(g_cls: pd.DataFrame, rule: Rule, holdout: float | None = None,
+                 held: Collection[str] | None = None) -> dict:
     """All presets for one objective class, chosen on its training instances, and the default
-    preset's check on the held-out ones (``validate``; ``holdout`` None: the default fraction)."""
+    preset's check on the held-out ones (``validate``; ``holdout`` None: the default fraction;
+    ``held``: the held-out instances' labels, given instead of drawn)."""
     instances = sorted(g_cls["objective_label"].unique())
-    fraction = validate.fraction_for(len(instances), holdout)
-    training, held_out = validate.split(instances, fraction, rule.seed)
+    if held is None:
+        fraction = validate.fraction_for(len(instances), holdout)
+        training, held_out = validate.split(instances, fraction, rule.seed)
+    else:
+        training, held_out = [i for i in instances if i not in held], [i for i in instances if i in held]
+        fraction = len(held_out) / len(instances)
     train = g_cls[g_cls["objective_label"].isin(training)]
     pool, excluded = candidates(train, rule)
     presets = {"default": choose(pool, rule, rule.tolerance), "thorough": choose(pool, rule, 0.0)}
@@ -266,12 +273,13 @@ def decide_class(g_cls: pd.DataFrame, rule: Rule, holdout: float | None = None) 
             "presets": {p: presets[p] for p in PRESETS}, "excluded": excluded}
 
 
-def decide(df: pd.DataFrame, rule: Rule, holdout: float | None = None) -> dict:
+def decide(df: pd.DataFrame, rule: Rule, holdout: float | None = None, held: Collection[str] | None = None) -> dict:
     """The decision for every objective class in an analysed frame (deterministic: no clock, seeded
-    CIs and split). ``holdout``: the share of each class's instances held out (None: 1/3 from 6 on)."""
+    CIs and split). ``holdout``: the share of each class's instances held out (None: 1/3 from 6 on);
+    ``held``: the labels of the instances to hold out, chosen by the caller instead (``advise``)."""
     if holdout is not None and not 0 <= holdout < 1:
         raise HarnessError(f"holdout {holdout!r} out of range: a fraction in [0, 1)")
-    return {cls: decide_class(g, rule, holdout) for cls, g in df.groupby("family", sort=True)}
+    return {cls: decide_class(g, rule, holdout, held) for cls, g in df.groupby("family", sort=True)}
 
 
 def rounded(obj, digits: int = 6):

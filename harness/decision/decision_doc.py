@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
 
@@ -50,12 +51,15 @@ def provenance(df: pd.DataFrame, store: str) -> dict:
 SCHEMA = 3  # 3: per-instance samples, paired tests, verdicts with their reason, held-out validation
 
 
-def build(frame: pd.DataFrame, rule: Rule, store: str, command: str, holdout: float | None = None) -> dict:
-    """The decision document as a JSON-ready dict (floats rounded to 6 significant digits)."""
+def build(frame: pd.DataFrame, rule: Rule, store: str, command: str, holdout: float | None = None,
+          held: Collection[str] | None = None, race: dict | None = None) -> dict:
+    """The decision document as a JSON-ready dict (floats rounded to 6 significant digits); ``holdout``
+    and ``held`` as in ``decide``; ``race``: how ``advise`` raced (``race.Race.summary``), when it did."""
     df = analyse(frame)
     return rounded({"schema": SCHEMA, "command": command, "rule": {**asdict(rule), "text": rule.describe()},
                     "min_instances": rule.min_instances, "timing": rule.timing,
-                    "provenance": provenance(df, store), "classes": decide(df, rule, holdout)})
+                    "provenance": provenance(df, store), "classes": decide(df, rule, holdout, held),
+                    **({"race": race} if race else {})})
 
 
 def scale_top(best_known: dict) -> str:
@@ -106,6 +110,8 @@ def markdown(doc: dict) -> str:
              f"time = sum over instances, each instance the median over its seeds [range over instances below "
              f"{MIN_CI_SAMPLES}, else 95 % bootstrap CI]. The paired test needs at least {doc['min_instances']} "
              "instances to reach the rule's alpha; below that no verdict is a win.", ""]
+    if "race" in doc:
+        lines += race_lines(doc["race"])
     for cls, d in doc["classes"].items():
         lines += [f"## {md_text(cls)}", "", f"Objectives (quality 1 = {scale_top(d['best_known'])}): "
                   f"{md_text(', '.join(d['objectives']))}.", "", validation_text(d["validation"]), ""]
@@ -137,6 +143,18 @@ def markdown(doc: dict) -> str:
               f"- platforms: {_fmt_counts(prov['platforms'])}", f"- dates: {md_text(prov['dates'])}"]
     lines += [f"- {lib}: {_fmt_counts(v)}" for lib, v in prov["versions"].items()]
     return "\n".join(lines) + "\n"
+
+
+def race_lines(race: dict) -> list[str]:
+    """DECISION.md's account of the race: what ran, what was dropped when and why, why it stopped."""
+    drops = [f"- {md_text(d)}" for d in race["drops"]] or ["- none"]
+    return ["## How advise raced", "",
+            md_text(f"Every contender (optimizer at a budget) started on {race['first_block']} of the "
+                    f"{race['training']} training instances at {race['seeds']} seed(s) each; after each block the "
+                    f"contenders significantly worse than the best were dropped. {race['raced']} training "
+                    f"instance(s) raced, at up to {race['seeds_run']} seed(s); it stopped because "
+                    f"{race['stopped']}. Still racing at the end: {', '.join(race['alive']) or 'none'}. Dropped "
+                    f"contenders show below as excluded (they ran on fewer instances)."), "", *drops, ""]
 
 
 def _fmt_counts(counts: dict) -> str:

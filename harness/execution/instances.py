@@ -79,3 +79,19 @@ def wants_declared(specs: list[str] | None) -> bool:
 def overlap(options: dict[str, Any], instances: list[dict[str, Any]]) -> list[str]:
     """Keys set both by ``--option`` and by the instances (ambiguous: refused by the caller)."""
     return sorted({k for i in instances for k in i if k in options})
+
+
+def of_objective(name: str, options: dict[str, Any], specs: list[str] | None,
+                 declared_by_default: bool = False) -> list[dict[str, Any]]:
+    """The option sets of ``name``'s instances, each merged over ``options``: the product of
+    ``specs``, the objective's declared instances for ``declared`` (or for no specs when
+    ``declared_by_default``), else the one instance ``options`` give."""
+    from optbench import objectives
+
+    given = product(specs)
+    declared = wants_declared(specs) or (declared_by_default and not specs)
+    chosen = objectives.instances(name) if declared else given or [{}]
+    both = overlap(options, chosen)
+    if both:
+        raise HarnessError(f"--option and the instances of {name} both set {', '.join(both)}: give it in one place")
+    return [{**options, **i} for i in chosen]

@@ -8,7 +8,7 @@ configurations without a successful run are in the failures table and left out o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -33,13 +33,17 @@ def _scale_note(g_obj: pd.DataFrame) -> str:
 
 
 def objective_section(g_obj: pd.DataFrame, summary: pd.DataFrame, target_rows: pd.DataFrame, style: plots.Style,
-                      plots_dir: Path) -> Section:
-    """One objective, collapsed: convergence, Pareto and time-split figures, then per budget its two tables."""
+                      plots_dir: Path, figures: bool = True) -> Section:
+    """One objective, collapsed: convergence, Pareto and time-split figures (unless ``figures`` is
+    False), then per budget its two tables."""
     obj = g_obj["objective_label"].iloc[0]
     stem, s_obj, kind = file_stem(obj), summary[summary["objective"] == obj], str(g_obj["best_known_kind"].iloc[0])
     name = md_text(obj)  # in captions: a name is text, not Markdown
     sec = Section(obj, level=3, collapsed=True, items=[_scale_note(g_obj)])
-    if g_obj["ok"].any():
+    if not figures:
+        sec.items.append("Figures left out (a report of many instances draws them for the first few only; "
+                         "`optbench report` draws every one).")
+    elif g_obj["ok"].any():
         sec.items += [
             Figure(plots.save(plots.convergence(g_obj, style), plots_dir, f"convergence_{stem}"),
                    f"{name}: best-so-far gap to the {kind} vs evaluations and seconds"),
@@ -89,16 +93,18 @@ def class_section(cls: str, g_cls: pd.DataFrame, decided: dict, fight: pd.DataFr
 
 def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, seed: int = 0,
                  extra: Sequence[Section] = (), rule: Rule | None = None,
-                 decision_link: str = "../DECISION.md", holdout: float | None = None) -> Path:
+                 decision_link: str = "../DECISION.md", holdout: float | None = None,
+                 held: Collection[str] | None = None, figures_per_class: int | None = None) -> Path:
     """Write the whole report under ``out``; returns the path of ``index.html``. ``extra`` sections
     (e.g. ``study.report.study_section``, figures saved under ``out/plots``) go before the failures;
-    ``decision_link`` is where the page links DECISION.md (relative to ``out``); ``holdout`` as in ``decide``."""
+    ``decision_link`` is where the page links DECISION.md (relative to ``out``); ``holdout`` and ``held`` as in ``decide``; ``figures_per_class``: draw the
+    per-objective figures for that many objectives of each class only (None: all)."""
     out = Path(out)
     plots_dir = out / "plots"
     plots_dir.mkdir(parents=True, exist_ok=True)
     rule = rule or Rule(n_boot=n_boot, seed=seed)
     df = analyse(frame)
-    decided = decide(df, rule, holdout)
+    decided = decide(df, rule, holdout, held)
     summary = tables.summary(df, n_boot, seed)
     target_rows = tables.target_table(df, n_boot, seed)
     failed = tables.failures(df)
@@ -122,8 +128,9 @@ def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, see
         "(PNG and SVG)."])]
     for cls, g_cls in df.groupby("family", sort=True):
         sec = class_section(cls, g_cls, decided[cls], fights[cls], style, plots_dir)
-        sec.items += [objective_section(g_obj, summary, target_rows, style, plots_dir)
-                      for _, g_obj in g_cls.groupby("objective_label", sort=True)]
+        sec.items += [objective_section(g_obj, summary, target_rows, style, plots_dir,
+                                        figures_per_class is None or k < figures_per_class)
+                      for k, (_, g_obj) in enumerate(g_cls.groupby("objective_label", sort=True))]
         sections.append(sec)
     sections.extend(extra)
     sections.append(Section("Failures", items=[Table(display.failures_display(failed), "runs that did not succeed")]

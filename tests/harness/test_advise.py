@@ -1,5 +1,6 @@
-"""``optbench advise``: the sizing arithmetic against hand-worked figures, a real plan on a cheap
-objective, and (OPTBENCH_SLOW=1) the whole command on the example plug-in within its minutes."""
+"""``optbench advise``: the sizing arithmetic against hand-worked figures, the instance split, a real
+plan on a cheap objective, bad input through the console script, and (OPTBENCH_SLOW=1) the whole
+command on the example plug-in within its minutes."""
 
 from __future__ import annotations
 
@@ -11,24 +12,29 @@ import time
 
 import pytest
 
-from optbench.harness.core.budget import Budget
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import RunRecord
 from optbench.harness.decision import advise
-from optbench.harness.decision.advise import Calibration, matrix_seconds, size
+from optbench.harness.decision.advise import round_seconds, size
+from optbench.harness.decision.calibration import Calibration
+from optbench.harness.decision.decide import Rule
+
+from .test_cli_usage import run_script
 
 CHEAP = Calibration("random", linear_s=1e-4, quadratic_s=0.0)
 SLOW = Calibration("slow.one", linear_s=4.0, quadratic_s=0.0)  # 80 s per run of 20
 TPE = Calibration("optuna.tpe", linear_s=2e-3, quadratic_s=1e-5)
+TRAINING, HELD = [{"i": i} for i in range(20)], [{"i": 100 + i} for i in range(10)]
 
 
-def test_matrix_seconds_by_hand():
-    # 3 seeds × 1 budget of 100 evaluations at 1 ms: runs of 0.1 s, run twice (the warm repeat),
+def test_round_seconds_by_hand():
+    # 3 runs × 1 budget of 100 evaluations at 1 ms: runs of 0.1 s, run twice (the warm repeat),
     # + 0.05 s per cell, on 1 worker at 80 %
     cal = {"random": Calibration("random", 1e-3, 0.0)}
-    assert matrix_seconds(cal, [100], 3, 1) == pytest.approx(advise.POOL_START_S + 3 * (0.05 + 0.2) / 0.8)
-    # one long cell (not repeated: over 2 s) bounds the matrix from below, however many workers
-    assert matrix_seconds(cal, [10_000], 1, 64) == pytest.approx(advise.POOL_START_S + 10.0 + 0.05)
+    assert round_seconds(cal, [100], 3, 1) == pytest.approx(advise.POOL_START_S + 3 * (0.05 + 0.2) / 0.8)
+    # one long cell (not repeated: over 2 s) bounds the round from below, however many workers
+    assert round_seconds(cal, [10_000], 1, 64) == pytest.approx(advise.POOL_START_S + 10.0 + 0.05)
+    assert round_seconds(cal, [100], 0, 1) == 0.0
 
 
 def _record(n: int, wall_s: float) -> RunRecord:
@@ -51,35 +57,70 @@ def test_two_calibration_runs_fit_a_cost_that_grows_with_the_history():
     assert (spiked.linear_s, spiked.quadratic_s) == (pytest.approx(1e-3), 0.0) and spiked.cell_s(100) == pytest.approx(0.1)
 
 
-def test_size_takes_the_largest_budget_that_fits_and_drops_what_cannot():
-    plan = size("sphere", {}, {"random": CHEAP, "optuna.tpe": TPE, "slow.one": SLOW}, available_s=40.0, workers=2)
+def test_size_takes_the_largest_budget_whose_first_block_and_validation_fit_and_drops_what_cannot():
+    cals = {"random": CHEAP, "optuna.tpe": TPE, "slow.one": SLOW}
+    plan = size("sphere", TRAINING, HELD, cals, available_s=120.0, workers=2, rule=Rule())
     assert plan.optimizers == ["random", "optuna.tpe"] and "slow.one" in plan.dropped
-    top, fits = plan.budgets[-1], lambda b: advise.SAFETY * matrix_seconds(
-        plan.calibrations, advise.budgets_for(b), advise.MIN_SEEDS, 2) <= 40.0
+    # 4 contenders (2 optimizers × 2 budgets): Holm over 3 rivals needs 3/2^n < 0.05, n = 6 instances
+    assert plan.first_block == 6 and len(plan.held_out) == 6 and plan.seeds == 1
+
+    def fits(top: int) -> bool:
+        budgets = advise.budgets_for(top)
+        runs = sum(round_seconds(plan.calibrations, budgets, 6, 2) for _ in range(2))
+        report = advise.reserve_s(2 * 2 * len(budgets) * 12, 12)
+        return advise.SAFETY * runs <= advise.FIRST_SHARE * (120.0 - report)
+
+    top = plan.budgets[-1]
     assert fits(top) and not fits(int(top * 1.1) + 1)  # maximal up to the rounding to 2 significant digits
-    assert plan.budgets == [top // 4, top] and plan.seeds == advise.MIN_SEEDS
-    assert plan.estimate_s == pytest.approx(matrix_seconds(plan.calibrations, plan.budgets, advise.MIN_SEEDS, 2))
-    cells = plan.cells()
-    assert len(cells) == 2 * 2 * advise.MIN_SEEDS and {c.seed for c in cells} == set(range(advise.MIN_SEEDS))
-    # one evaluation budget per level for every optimizer; the cap (the slowest's estimate) is apart from it
-    assert {(c.optimizer, c.budget, c.cap_s) for c in cells} == {(o, Budget(b), plan.cap_s(b)) for o in plan.optimizers
-                                                                  for b in plan.budgets}
-    assert plan.cap_s(top) == pytest.approx(max(1.0, advise.CAP_FACTOR * TPE.cell_s(top)), abs=0.05)
+    assert plan.budgets == [top // 4, top]
+    assert plan.estimate_s == pytest.approx(2 * round_seconds(plan.calibrations, plan.budgets, 6, 2))
+    # the cap (the slowest's estimate) is apart from the evaluation budget
+    assert plan.caps[top] == pytest.approx(max(1.0, advise.CAP_FACTOR * TPE.cell_s(top)), abs=0.05)
+    assert {c.key for c in plan.contenders} == {f"{o} @ {b} evals" for o in plan.optimizers for b in plan.budgets}
 
 
-def test_spare_time_at_the_largest_budget_buys_seeds_and_too_little_time_is_refused():
-    plan = size("sphere", {}, {"random": CHEAP}, available_s=200.0, workers=2)
-    assert plan.budgets == [advise.MAX_BUDGET // 4, advise.MAX_BUDGET] and plan.seeds == advise.MAX_SEEDS
+def test_one_instance_races_on_seeds_and_too_little_time_is_refused():
+    plan = size("sphere", TRAINING[:1], [], {"random": CHEAP}, available_s=200.0, workers=2, rule=Rule())
+    assert plan.first_block == 1 and plan.seeds == advise.MIN_SEEDS and plan.held_out == []
+    assert plan.budgets == [advise.MAX_BUDGET // 4, advise.MAX_BUDGET]
     with pytest.raises(HarnessError, match="too little for 'sphere'"):
-        size("sphere", {}, {"random": CHEAP}, available_s=1.0, workers=2)
+        size("sphere", TRAINING, HELD, {"random": CHEAP}, available_s=1.0, workers=2, rule=Rule())
 
 
-def test_a_real_plan_on_a_cheap_objective_measures_and_calibrates():
-    plan, scalar_s, batch_s = advise.plan("sphere", {"dim": 3}, minutes=3.0, names=["scipy.de"], workers=2)
-    assert plan.optimizers == ["random", "scipy.de"] and plan.options == {"dim": 3, "seed": 0, "work": 1}
+def test_the_split_is_seeded_disjoint_and_covers_every_instance():
+    every = [{"dim": d, "shift": s} for d in range(2, 6) for s in (0, 1, 2)]
+    training, held = advise.split(every, 1 / 3, seed=0)
+    assert (training, held) == advise.split(every, 1 / 3, seed=0)
+    assert len(held) == 4 and len(training) == 8
+    assert sorted(map(str, training + held)) == sorted(map(str, every))
+    assert advise.split(every, 1 / 3, seed=1) != (training, held)
+    assert advise.split(every, 0.0, seed=0)[1] == []
+
+
+def test_a_real_plan_on_a_cheap_objective_splits_its_instances_measures_and_calibrates():
+    plan, scalar_s, batch_s = advise.plan("sphere", {"work": 2}, minutes=3.0, names=["scipy.de"], workers=2,
+                                          specs=["dim=2:8"])
+    assert plan.optimizers == ["random", "scipy.de"] and plan.n_instances == 6
+    assert sorted(i["dim"] for i in plan.training + plan.held_out) == list(range(2, 8))
+    assert len(plan.training) == 4 and all(i["work"] == 2 for i in plan.training)
     assert 0 < batch_s < 0.01 and 0 < scalar_s < 0.01  # microseconds here
     assert all(c.linear_s > 0 and c.quadratic_s >= 0 and c.eval_s > 0 for c in plan.calibrations.values())
     assert advise.SAFETY * plan.estimate_s <= advise.TARGET * 180
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--holdout", "1.5"], "--holdout 1.5 out of range"),
+    (["--instances", "dim=3:3"], "is empty"),
+    (["--instances", "dim"], "must look like KEY=V1"),
+    (["--instances", "dim=2,3", "--option", "dim=4"], "both set dim"),
+    (["--minutes", "0"], "must be positive"),
+])
+def test_bad_advise_input_is_one_error_line(tmp_path, args, message):
+    run = run_script(["advise", "--objective", "sphere", "--out", str(tmp_path / "o"), *args], tmp_path)
+    assert run.returncode == 2, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def _example_installed() -> bool:
