@@ -6,9 +6,10 @@ given and checked on instances the race never saw.
    default holds out 1/3 from 6 instances on), used only to check the choice.
 2. **Measure and calibrate** (``calibration``) on the first training instance, each step in a
    sandboxed child with a deadline (``sandboxed``).
-3. **Size.** A *contender* is one optimizer at one budget: B/4 and B. The first block runs every
-   contender on ``first_block`` training instances, the fewest on which the Holm-corrected paired
-   test can drop a contender (``paired.min_pairs``), at ``seeds`` seeds each (several only when the
+3. **Size.** A *contender* is one optimizer at one budget: B/4 and B (B alone when the training
+   instances are too few for the corrected test to tell twice the optimizers apart). The first
+   block runs every contender on ``first_block`` training instances, the fewest on which the
+   Holm-corrected paired test can drop a contender (``paired.min_pairs``), at ``seeds`` seeds each (several only when the
    training instances are few); the validation round runs every contender on as many held-out
    instances. B is the largest budget for which both, times ``SAFETY``, fit in ``FIRST_SHARE`` of
    the time; an optimizer too slow even at ``MIN_BUDGET`` is left out (random search always stays:
@@ -52,7 +53,7 @@ MIN_SEEDS = 5  # seeds per instance with one training instance; fewer with more 
 TARGET = 0.97  # aim the whole command at this share of the minutes given
 SAFETY = 1.1  # an estimate is multiplied by this before it must fit
 FIRST_SHARE = 0.5  # the first block and the validation round together; the race gets the rest
-CAP_FACTOR = 2.0
+CAP_FACTOR = 4.0  # a run in a busy pool took 2–3x its calibration here; the cap is for an estimate off by more
 PARALLEL_EFFICIENCY = 0.8  # workers on a busy machine: measured 0.8–1.0 here
 POOL_START_S = 2.0  # forking the pool and each worker's sandbox
 CELL_OVERHEAD_S = 0.05  # sending a cell, writing its record
@@ -113,9 +114,11 @@ def round_seconds(calibrations: dict[str, Calibration], budgets: list[int], runs
     return POOL_START_S + max(max(cells), runs * sum(cells) / (workers * PARALLEL_EFFICIENCY))
 
 
-def budgets_for(top: int) -> list[int]:
-    """Two budget levels (a quarter and all of ``top``) when there is room for both, else one."""
-    return [top // 4, top] if top // 4 >= MIN_BUDGET else [top]
+def budgets_for(top: int, n_optimizers: int, n_training: int, alpha: float) -> list[int]:
+    """Two budget levels (a quarter and all of ``top``) when there is room for both and the training
+    instances are enough for the corrected paired test to tell that many contenders apart, else one."""
+    can_tell = n_training >= paired.min_pairs(alpha, max(1, 2 * n_optimizers - 1))
+    return [top // 4, top] if top // 4 >= MIN_BUDGET and can_tell else [top]
 
 
 def seeds_for(n_training: int) -> int:
@@ -141,15 +144,18 @@ def size(objective: str, training: list[dict[str, Any]], held_out: list[dict[str
     calibrations, dropped = dict(calibrations), {}
     seeds = seeds_for(len(training))
 
+    def levels(top: int) -> list[int]:
+        return budgets_for(top, len(calibrations), len(training), rule.alpha)
+
     def shape(top: int) -> tuple[int, int, float]:
-        budgets = budgets_for(top)
+        budgets = levels(top)
         m = first_block(len(training), len(calibrations) * len(budgets), rule.alpha)
         h = min(len(held_out), m)
         return m, h, sum(round_seconds(calibrations, budgets, k * seeds, workers) for k in (m, h))
 
     def fits(top: int) -> bool:  # the report's share: of twice the first block's runs, say
         m, h, seconds = shape(top)
-        report_s = reserve_s(2 * len(calibrations) * len(budgets_for(top)) * (m + h) * seeds, m + h)
+        report_s = reserve_s(2 * len(calibrations) * len(levels(top)) * (m + h) * seeds, m + h)
         return SAFETY * seconds <= FIRST_SHARE * (available_s - report_s)
 
     while not fits(MIN_BUDGET):
@@ -168,7 +174,7 @@ def size(objective: str, training: list[dict[str, Any]], held_out: list[dict[str
     top = _round_down(low)
     m, h, seconds = shape(top)
     return Plan(objective, training, held_out[:h], holdout, len(training) + len(held_out), calibrations,
-                budgets_for(top), seeds, m, workers, seconds, dropped)
+                levels(top), seeds, m, workers, seconds, dropped)
 
 
 def _round_down(n: int) -> int:

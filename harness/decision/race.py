@@ -15,6 +15,7 @@ each block by the time left and runs it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,10 +146,20 @@ class Race:
         pool, excluded = candidates(self.training_frame(), self.rule)
         failed = {Contender(str(e["config"]), _evals(str(e["budget"]))): str(e["reason"]) for e in excluded}
         new = eliminate(pool, self.alive, self.rule, self.done)
-        new += [Drop(c, self.done, f"excluded: {why}") for c, why in sorted(failed.items()) if c in self.alive]
+        new += [Drop(c, self.done, self.failure(c) or f"excluded: {why}") for c, why in sorted(failed.items())
+                if c in self.alive]
         self.drops += new
         self.alive = [c for c in self.alive if c not in {d.contender for d in new}]
         return new
+
+    def failure(self, contender: Contender) -> str:
+        """Why ``contender``'s runs did not count, in words (empty when none failed)."""
+        statuses = Counter(r.status for r in self.records
+                           if (r.optimizer, r.budget.get("max_evals")) == (contender.optimizer, contender.budget))
+        capped, failed = statuses.pop("capped", 0), sum(n for status, n in statuses.items() if status != "ok")
+        parts = ([f"{capped} run(s) cut by the deadline's wall-time cap: too slow for the minutes given at this "
+                  "machine's load"] if capped else []) + ([f"{failed} run(s) failed"] if failed else [])
+        return "; ".join(parts)
 
     def summary(self, first_block: int, stopped: str) -> dict[str, Any]:
         """The race for the decision document (``decision_doc.race_lines``)."""

@@ -65,7 +65,7 @@ def test_size_takes_the_largest_budget_whose_first_block_and_validation_fit_and_
     assert plan.first_block == 6 and len(plan.held_out) == 6 and plan.seeds == 1
 
     def fits(top: int) -> bool:
-        budgets = advise.budgets_for(top)
+        budgets = advise.budgets_for(top, 2, 20, 0.05)
         runs = sum(round_seconds(plan.calibrations, budgets, 6, 2) for _ in range(2))
         report = advise.reserve_s(2 * 2 * len(budgets) * 12, 12)
         return advise.SAFETY * runs <= advise.FIRST_SHARE * (120.0 - report)
@@ -79,10 +79,17 @@ def test_size_takes_the_largest_budget_whose_first_block_and_validation_fit_and_
     assert {c.key for c in plan.contenders} == {f"{o} @ {b} evals" for o in plan.optimizers for b in plan.budgets}
 
 
+def test_a_second_budget_level_only_when_the_instances_can_tell_the_contenders_apart():
+    # 8 optimizers: 16 contenders need 15 / 2^n < 0.05, n = 9 instances; 8 contenders need 7 / 2^8 < 0.05
+    assert advise.budgets_for(400, 8, 9, 0.05) == [100, 400]
+    assert advise.budgets_for(400, 8, 8, 0.05) == [400]
+    assert advise.budgets_for(60, 8, 20, 0.05) == [60]  # a quarter would be under MIN_BUDGET
+
+
 def test_one_instance_races_on_seeds_and_too_little_time_is_refused():
     plan = size("sphere", TRAINING[:1], [], {"random": CHEAP}, available_s=200.0, workers=2, rule=Rule())
     assert plan.first_block == 1 and plan.seeds == advise.MIN_SEEDS and plan.held_out == []
-    assert plan.budgets == [advise.MAX_BUDGET // 4, advise.MAX_BUDGET]
+    assert plan.budgets == [advise.MAX_BUDGET]  # one instance cannot tell even two contenders apart
     with pytest.raises(HarnessError, match="too little for 'sphere'"):
         size("sphere", TRAINING, HELD, {"random": CHEAP}, available_s=1.0, workers=2, rule=Rule())
 

@@ -1,11 +1,12 @@
 """The decision rule on hand-made frames: the documented winner, ties, presets, failures, determinism."""
 
+import itertools
 import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from scipy.stats import wilcoxon
+from scipy.stats import rankdata, wilcoxon
 
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.decision import decision_doc, validate
@@ -147,10 +148,16 @@ def test_one_instance_cannot_be_validated_and_says_why():
 
 def test_the_paired_test_matches_scipy_and_hand_worked_cases():
     rng = np.random.default_rng(0)
-    for n in (5, 7, 10, 14):
-        x, y = rng.normal(size=n), rng.normal(0.5, 1, size=n)
+    for n in (5, 7, 10, 14, 30, 60):  # exact at any size: 60 pairs is 2^60 sign assignments
+        x, y = rng.normal(size=n), rng.normal(0.3, 1, size=n)
         assert paired.signed_rank_less_p(x, y) == pytest.approx(
-            wilcoxon(x, y, alternative="less", method="exact").pvalue)
+            wilcoxon(x, y, alternative="less", method="exact").pvalue, rel=1e-9)
+    # ties (12 pairs, |d| in three values): against enumerating all 2^12 sign assignments
+    d = rng.choice([-2.0, -1.0, 1.0, 3.0], size=12)
+    ranks = rankdata(np.abs(d))
+    signs = np.array(list(itertools.product((-1.0, 1.0), repeat=12)))
+    brute = float(np.mean(signs @ ranks <= np.sum(np.sign(d) * ranks) + 1e-9))
+    assert paired.signed_rank_less_p(d, np.zeros(12)) == pytest.approx(brute, rel=1e-12)
     # all three pairs lower: only the all-negative sign assignment is as extreme, 1/8; a zero pair drops out
     assert paired.signed_rank_less_p([1, 2, 3], [2, 3, 4]) == pytest.approx(1 / 8)
     assert paired.signed_rank_less_p([1, 2, 3, 5], [2, 3, 4, 5]) == pytest.approx(1 / 8)
