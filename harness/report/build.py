@@ -97,8 +97,9 @@ def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, see
                  held: Collection[str] | None = None, figures_per_class: int | None = None) -> Path:
     """Write the whole report under ``out``; returns the path of ``index.html``. ``extra`` sections
     (e.g. ``study.report.study_section``, figures saved under ``out/plots``) go before the failures;
-    ``decision_link`` is where the page links DECISION.md (relative to ``out``); ``holdout`` and ``held`` as in ``decide``; ``figures_per_class``: draw the
-    per-objective figures for that many objectives of each class only (None: all)."""
+    ``decision_link`` is where the page links DECISION.md (relative to ``out``); ``holdout`` and
+    ``held`` as in ``decide``; ``figures_per_class``: draw the per-objective figures for that many
+    objectives of each class only (None: all)."""
     out = Path(out)
     plots_dir = out / "plots"
     plots_dir.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,9 @@ seeds), so instance difficulty cancels in the differences and a seed-ignoring op
 The test is the one-sided Wilcoxon signed-rank test, exact at any number of pairs: the null
 distribution of the positive-rank sum over every sign assignment of the nonzero differences is
 built by convolution, one rank at a time (zero differences dropped, ties get average ranks, so
-doubled ranks are integers; exact with ties too). With n nonzero pairs its smallest p-value is 1 / 2^n (:func:`min_pairs`). Holm's step-down correction adjusts the
-p-values of one configuration against several rivals (:func:`holm`).
+doubled ranks are integers; exact with ties too). With n nonzero pairs its smallest p-value is
+1 / 2^n (:func:`min_pairs`). Holm's step-down correction adjusts the p-values of one configuration
+against several rivals (:func:`holm`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from optbench.harness.report.stats import Samples
+
 
 def signed_rank_less_p(x: Samples, y: Samples) -> float:
     """One-sided p-value for "``x`` tends to be *smaller* than ``y``", paired element by element:
