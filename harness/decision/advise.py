@@ -39,8 +39,7 @@ import numpy as np
 from optbench import objectives
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import WARM_REPEAT_MAX_S
-from optbench.harness.decision import validate
-from optbench.harness.decision import sandboxed
+from optbench.harness.decision import sandboxed, validate
 from optbench.harness.decision.calibration import Calibration, candidates
 from optbench.harness.decision.decide import Rule
 from optbench.harness.decision.race import Contender
