@@ -101,8 +101,9 @@ def run_race(plan: Plan, rule: Rule, execute: Execute, left_s: Callable[[], floa
     while block is not None:
         records, wall_s = execute(block.cells)
         cost.measured(block.cells, records, wall_s)
-        say(f"block of {block.instances or 'every'} instance(s) × {race.seeds if block.seeds else plan.seeds} "
-            f"seed(s), {len(block.cells)} runs of {len(race.running)} contender(s): {wall_s:.1f} s")
+        what = (f"{block.instances} new training instance(s) × {race.seeds} seed(s)" if block.instances else
+                f"seed {race.seeds} on every training instance")
+        say(f"block: {what}, {len(block.cells)} runs of {len(race.running)} contender(s): {wall_s:.1f} s")
         for drop in race.record(block, records):
             say(drop.sentence())
         if race.finished:

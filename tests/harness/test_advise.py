@@ -110,7 +110,7 @@ def test_a_real_plan_on_a_cheap_objective_splits_its_instances_measures_and_cali
     assert plan.optimizers == ["random", "scipy.de"] and plan.n_instances == 6
     assert sorted(i["dim"] for i in plan.training + plan.held_out) == list(range(2, 8))
     assert len(plan.training) == 4 and all(i["work"] == 2 for i in plan.training)
-    assert 0 < batch_s < 0.01 and 0 < scalar_s < 0.01  # microseconds here
+    assert batch_s > 0 and scalar_s > 0  # measured (no bound: wall time is load-dependent)
     assert all(c.linear_s > 0 and c.quadratic_s >= 0 and c.eval_s > 0 for c in plan.calibrations.values())
     assert advise.SAFETY * plan.estimate_s <= advise.TARGET * 180
 
