@@ -1,7 +1,8 @@
 """``optbench demo``: the main job on its defaults — run the quick suite, report, decide.
 
-The decision goes to ``--out`` (default ``results/demo/``), never over the decision production code
-reads (``optbench.recommended``: ``$OPTBENCH_DECISION`` or ``./results/decision.json``) unless
+The store, the report and the decision go to ``--out`` (default ``results/demo/``), apart from
+``optbench run``'s default store. The decision never replaces the one production code reads
+(``optbench.recommended``: ``$OPTBENCH_DECISION`` or ``./results/decision.json``) unless
 ``--overwrite-decision``: with ``--out results`` and a shipped decision there, the demo writes its
 own to ``results/demo/`` and says so.
 """
@@ -15,16 +16,17 @@ import typer
 from optbench.harness.commands.common import MAX_WORKERS, WORKERS_HELP, console, invoke
 
 DEFAULT_OUT = Path("results/demo")
+STORE_NAME = "optbench.sqlite"  # the demo's store is in its --out folder, apart from `optbench run`'s
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo", help="The main job: run the `quick` suite (resuming what the store already has), write "
+    app.command("demo", help="The main job: run the `quick` suite into --out's store (resuming what it has), write "
                              "the report and the decision into --out (default results/demo/); a shipped "
                              "decision is only replaced with --overwrite-decision.")(demo)
 
 
 def demo(
-    store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
+    store: Path | None = typer.Option(None, "--store", help=f"the SQLite results store (default OUT/{STORE_NAME})"),
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="folder for report/, DECISION.md, decision.json"),
     suite: str = typer.Option("quick", "--suite", help="the suite to run (see harness/execution/suites.toml)"),
     workers: int = typer.Option(0, "--workers", min=0, max=MAX_WORKERS, help=WORKERS_HELP),
@@ -38,6 +40,7 @@ def demo(
     from optbench.harness.paths import check_output_folder
     from optbench.harness.store import check
 
+    store = store or out / STORE_NAME
     check(store)
     check_output_folder(out, "--out")
     decision_out = decision_folder(out, overwrite_decision)

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from optbench.harness.commands.common import console
+from optbench.harness.store import DEFAULT_PATH
 
 FORMATS = ("parquet", "csv", "coco")
 
@@ -21,7 +22,7 @@ def register(app: typer.Typer) -> None:
 def export(
     out: Path = typer.Option(..., "--out", help="output file (a folder for --format coco)"),
     fmt: str | None = typer.Option(None, "--format", help="parquet, csv or coco (default: from --out's suffix)"),
-    store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
+    store: Path = typer.Option(DEFAULT_PATH, "--store", help="the SQLite results store"),
     cocopp: bool = typer.Option(False, "--cocopp", help="coco: also run cocopp into OUT/cocopp (offline; slow)"),
     check: bool = typer.Option(False, "--check", help="coco: compare optbench's ERT and hitting times with "
                                                       "cocopp's reading of the written files"),

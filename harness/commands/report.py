@@ -8,8 +8,9 @@ from pathlib import Path
 import typer
 
 from optbench.harness.commands.common import console, parse_pairs
+from optbench.harness.store import DEFAULT_PATH
 
-STORE_HELP = "results store (default results/optbench.sqlite), or a JSON/JSON-lines file of records"
+STORE_HELP = f"results store (default {DEFAULT_PATH}, where `optbench run` writes), or a JSON/JSON-lines file of records"
 RULE_HELP = ("decision rule parameter key=value (repeatable): tolerance, alpha, fast_factor, level, n_boot, seed, "
              "timing (warm, the default, or cold)")
 HOLDOUT_HELP = ("share of each class's instances held out to check the choice on (seeded split; default 1/3 "
@@ -46,7 +47,8 @@ def report(
     extra = _study_sections(out / "plots", study) + coco_sections(out)
     index = write_report(frame, out, n_boot=n_boot, seed=seed, extra=extra, rule=parsed, decision_link=link,
                          holdout=holdout)
-    console.print(f"report: {index}  (also {out / 'report.md'}, CSV tables and plots/ in {out})")
+    console.print(f"report: {index}  (also {out / 'report.md'}, CSV tables and plots/ in {out}; "
+                  f"from {store or DEFAULT_PATH})")
 
 
 def _study_sections(plots_dir: Path, study: Path) -> list:

@@ -12,8 +12,11 @@ from rich.table import Table
 
 from optbench.harness.commands.common import MAX_SEED, MAX_SEEDS, MAX_WORKERS, WORKERS_HELP, console, parse_pairs
 from optbench.harness.core.budget import MAX_EVALS, MAX_SECONDS
+from optbench.harness.store import DEFAULT_PATH
 
 MATRIX_FLAGS = "--objective/--optimizer/--option/--instances/--opt/--budget/--seconds/--seed/--seeds"
+SEED_HELP = "seed K or seeds START:STOP[:STEP] (STOP excluded), repeatable: all of them (default 0)"
+STORE_HELP = f"the SQLite results store (default {DEFAULT_PATH}; the demo keeps its own)"
 INSTANCES_HELP = ("problem instances, KEY=V1,V2,… or KEY=START:STOP[:STEP] (STOP excluded), repeatable: their "
                   "cartesian product, over --option; `declared`: the objective's own instances")
 
@@ -36,11 +39,11 @@ def run(
     budget: list[int] | None = typer.Option(None, "--budget", min=1, max=MAX_EVALS,
                                             help="maximum evaluations (repeatable; default 500)"),
     seconds: float | None = typer.Option(None, "--seconds", help="maximum wall time per cell in seconds"),
-    seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="one seed (default 0)"),
+    seed: list[str] | None = typer.Option(None, "--seed", help=SEED_HELP),
     seeds: int | None = typer.Option(None, "--seeds", min=1, max=MAX_SEEDS, help="seeds 0 … N−1"),
     suite: str | None = typer.Option(None, "--suite",
                                         help="a named matrix from harness/execution/suites.toml: quick, full, backtest, bbob"),
-    store: Path = typer.Option(Path("results/optbench.sqlite"), "--store", help="the SQLite results store"),
+    store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
     no_store: bool = typer.Option(False, "--no-store", help="do not read or write a store (no resume)"),
     workers: int = typer.Option(0, "--workers", min=0, max=MAX_WORKERS, help=WORKERS_HELP),
     dask: str | None = typer.Option(None, "--dask", help="a Dask scheduler address, or 'local' for a LocalCluster"),
@@ -51,18 +54,23 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar (CI); the summary line is kept"),
     as_json: bool = typer.Option(False, "--json", help="print the records as JSON, one per line"),
 ) -> None:
+    from optbench.harness.commands.common import err_console
     from optbench.harness.execution.matrix import resolve, run_matrix
     from optbench.harness.store import check
 
     cells = resolve(_cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds, instances))
+    path = None if no_store else store or DEFAULT_PATH
     if dry_run:
-        _print_cells(cells, None if no_store else store, as_json)
+        _print_cells(cells, path, as_json)
         return
-    if not no_store:
-        check(store)  # before any worker starts; run_matrix opens it once they are up
-    result = run_matrix(cells, None if no_store else store, workers=workers or None, dask=dask,
+    if path is not None:
+        check(path)  # before any worker starts; run_matrix opens it once they are up
+    result = run_matrix(cells, path, workers=workers or None, dask=dask,
                         cell_timeout_s=cell_timeout or None, force=force, quiet=quiet,
                         command=shlex.join(["optbench", *sys.argv[1:]]))
+    if store is None and path is not None:  # said once the run is done: a refused start writes nothing
+        err_console.print(f"stored in {path}, the default store (--store PATH for another, --no-store for none)",
+                          highlight=False, soft_wrap=True)
     if as_json:
         for record in result.records:
             print(record.to_json())
@@ -82,19 +90,40 @@ def _cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seed
     from optbench.harness.execution.matrix import expand
 
     if suite is not None:
-        if (objective or optimizer or option or instances or opt or budget or seconds or seed is not None
-                or seeds is not None):
+        if objective or optimizer or option or instances or opt or budget or seconds or seed or seeds is not None:
             raise HarnessError(f"--suite {suite} defines the whole matrix; drop {MATRIX_FLAGS}")
         return suites.cells(suite)
-    if seed is not None and seeds is not None:
-        raise HarnessError("give --seed K (one seed) or --seeds N (seeds 0 … N−1), not both")
+    if seed and seeds is not None:
+        raise HarnessError("give --seed K or START:STOP (those seeds) or --seeds N (seeds 0 … N−1), not both")
     if seeds is not None and seeds < 1:
         raise HarnessError(f"--seeds {seeds} must be at least 1")
     objective_options, optimizer_options = parse_pairs(option, "--option"), parse_pairs(opt, "--opt")
     return expand([(name, i) for name in objective or [] for i in of_objective(name, objective_options, instances)],
                   [(name, optimizer_options) for name in optimizer or []],
                   [Budget(n, seconds) for n in budget or [500]],
-                  range(seeds) if seeds is not None else [seed or 0])
+                  range(seeds) if seeds is not None else parse_seeds(seed) or [0])
+
+
+def parse_seeds(specs: list[str] | None) -> list[int]:
+    """``["3", "5:8"]`` -> ``[3, 5, 6, 7]``: each ``--seed`` is one seed or a ``START:STOP[:STEP]``
+    range (STOP excluded); repeats are kept once, in the order given."""
+    from optbench.harness.core.errors import HarnessError
+    from optbench.harness.execution.instances import int_range
+
+    out: dict[int, None] = {}
+    for spec in specs or []:
+        what = f"--seed {spec!r}"
+        text = spec.strip()
+        one = text.isascii() and text.isdigit()
+        found = int_range(text, what) if ":" in text else range(int(text), int(text) + 1) if one else None
+        if found is None:
+            raise HarnessError(f"{what} must be a seed (an integer from 0) or START:STOP[:STEP]")
+        if len(found) > MAX_SEEDS or min(found[0], found[-1]) < 0 or max(found[0], found[-1]) > MAX_SEED:
+            raise HarnessError(f"{what}: seeds run from 0 to {MAX_SEED}, at most {MAX_SEEDS} of them")
+        out.update(dict.fromkeys(found))
+    if len(out) > MAX_SEEDS:
+        raise HarnessError(f"--seed gives {len(out)} seeds, more than {MAX_SEEDS}")
+    return list(out)
 
 
 def _changed(options: dict, defaults: dict) -> str:

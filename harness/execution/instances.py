@@ -27,21 +27,29 @@ def _literal(raw: str) -> Any:
         return raw
 
 
+def int_range(raw: str, what: str) -> range | None:
+    """``"0:6:2"`` -> ``range(0, 6, 2)`` (STOP excluded); None when ``raw`` is not ``START:STOP[:STEP]``.
+    A zero step or an empty range is refused, naming ``what``."""
+    found = _RANGE.match(raw)
+    if not found:
+        return None
+    start, stop, step = (int(g) if g is not None else 1 for g in found.groups())
+    if step == 0:
+        raise HarnessError(f"{what}: the step must not be 0")
+    if not range(start, stop, step):
+        raise HarnessError(f"{what}: range({start}, {stop}, {step}) is empty (STOP is excluded)")
+    return range(start, stop, step)
+
+
 def values(spec: str) -> tuple[str, list[Any]]:
     """``"window=0:6:2"`` -> ``("window", [0, 2, 4])``; ``"eod=True,False"`` -> ``("eod", [True, False])``."""
     key, sep, raw = spec.partition("=")
     key = key.strip()
     if not sep or not key or not raw.strip():
         raise HarnessError(f"--instances {spec!r} must look like KEY=V1,V2,… or KEY=START:STOP[:STEP]")
-    found = _RANGE.match(raw)
-    if found:
-        start, stop, step = (int(g) if g is not None else None for g in found.groups())
-        if step == 0:
-            raise HarnessError(f"--instances {spec!r}: the step must not be 0")
-        out: list[Any] = list(range(start, stop, step or 1))  # type: ignore[arg-type]
-        if not out:
-            raise HarnessError(f"--instances {spec!r}: range({start}, {stop}, {step or 1}) is empty (STOP is excluded)")
-        return key, out
+    found = int_range(raw, f"--instances {spec!r}")
+    if found is not None:
+        return key, list(found)
     if ":" in raw and not raw.strip().startswith(("'", '"')):
         raise HarnessError(f"--instances {spec!r}: a range is START:STOP[:STEP] with integers")
     parts = [p.strip() for p in raw.split(",")]

@@ -29,7 +29,7 @@ from optbench.harness.core.record import RENAMED_FIELDS, Cell, RunRecord
 from optbench.harness.execution import claims
 from optbench.harness.paths import check_output_file
 
-DEFAULT_PATH = Path("results/optbench.sqlite")
+DEFAULT_PATH = Path("results/runs.sqlite")  # run, report, decide and export; the demo keeps its own
 APPLICATION_ID = 0x6F707462  # "optb"
 SCHEMA_VERSION = 3  # 2: runs.pid/host/pid_started and the claims table; 3: RENAMED_FIELDS renamed
 SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -32,7 +32,12 @@ def run_script(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProc
 @pytest.mark.parametrize("args, words", [
     (["run", "--budget", "abc"], "'--budget'"),
     (["run", "--budget", "1.5"], "'--budget'"),
-    (["run", "--seed", "abc"], "'--seed'"),
+    (["run", "--seed", "abc"], "--seed 'abc'"),
+    (["run", "--objective", "sphere", "--optimizer", "random", "--seed", "-1"], "--seed '-1'"),
+    (["run", "--objective", "sphere", "--optimizer", "random", "--seed", "5:3"], "range(5, 3, 1) is empty"),
+    (["run", "--objective", "sphere", "--optimizer", "random", "--seed", "0:4:0"], "the step must not be 0"),
+    (["run", "--objective", "sphere", "--optimizer", "random", "--seed", str(2**32)], "seeds run from 0 to"),
+    (["run", "--objective", "sphere", "--optimizer", "random", "--seed", "1", "--seeds", "3"], "not both"),
     (["run", "--workers", "abc"], "'--workers'"),
     (["run", "--no-such-flag"], "No such option: --no-such-flag"),
     (["run", "--objective"], "'--objective' requires an argument"),

@@ -17,6 +17,7 @@ import pytest
 from optbench.harness.cli import main
 
 from . import matrix_doubles
+from .test_cli_usage import run_script
 from .test_store import _garbage_page, _make_store, _not_sqlite, _other_sqlite, _snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -162,3 +163,29 @@ def test_export_writes_the_store_as_csv_and_refuses_an_unknown_format(tmp_path, 
     with pytest.raises(SystemExit) as exit_:
         main(["export", "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "r.txt")])
     assert exit_.value.code == 2 and "export format 'txt'" in capsys.readouterr().err
+
+
+def test_repeated_seeds_and_ranges_accumulate(tmp_path, capsys):
+    main(["run", "--objective", "sphere", "--optimizer", "random", "--seed", "7", "--seed", "2:6:2", "--seed", "4",
+          "--seed", "0:2", "--dry-run", "--json", "--store", str(tmp_path / "s.sqlite")])
+    seeds = [json.loads(line)["seed"] for line in capsys.readouterr().out.splitlines()]
+    assert seeds == [7, 2, 4, 0, 1]  # in the order given, 4 once
+
+
+def test_a_run_without_store_writes_results_runs_sqlite_and_says_so(tmp_path):
+    done = run_script(["run", "--objective", "sphere", "--optimizer", "random", "--budget", "5", "--quiet"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.sqlite")) == ["results/runs.sqlite"]
+    assert "store results/runs.sqlite" in done.stderr  # the summary line
+    assert done.stderr.splitlines()[-1].startswith("stored in results/runs.sqlite, the default store")
+
+
+def test_the_demo_keeps_its_store_in_its_out_folder(tmp_path, monkeypatch):
+    from optbench.harness.commands import demo
+
+    calls: list[tuple[str, dict]] = []
+    monkeypatch.setattr(demo, "invoke", lambda verb, **given: calls.append((verb.__name__, given)) or 0)
+    monkeypatch.chdir(tmp_path)
+    main(["demo", "--out", "elsewhere", "--quiet"])
+    assert {name: given["store"] for name, given in calls} == dict.fromkeys(
+        ("run", "report", "decide"), Path("elsewhere/optbench.sqlite"))
