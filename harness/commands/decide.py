@@ -13,6 +13,7 @@ from optbench.harness.commands.report import HOLDOUT_HELP, RULE_HELP, STORE_HELP
 
 if TYPE_CHECKING:
     from optbench.harness.decision.decide import Rule
+    from optbench.harness.decision.model import Decision
 
 
 def register(app: typer.Typer) -> None:
@@ -42,24 +43,24 @@ def decide(
     print_decision(doc, parsed, js, md)
 
 
-def print_decision(doc: dict, rule: Rule, js: Path, md: Path) -> None:
+def print_decision(doc: Decision, rule: Rule, js: Path, md: Path) -> None:
     """The decision's table, each class's held-out check, and where it was written."""
-    from optbench.harness.decision.decide import PRESETS
+    from optbench.harness.decision.model import PRESETS
     from optbench.harness.report.display import fmt
 
     table = narrow_table(["class", "preset", "choice", "verdict", "quality", f"class s ({rule.timing})"],
                          f"Decision: class quality and time (see {md.name}; a win needs ≥ "
                          f"{rule.min_instances} instances)", left=("class", "preset", "choice", "verdict"))
-    for cls, entry in doc["classes"].items():
+    for cls, entry in doc.classes.items():
         for preset in PRESETS:
-            p = entry["presets"][preset]
-            c = p["choice"]
-            figures = (fmt(c["quality"]["median"]), fmt(c["wall_s"]["median"])) if c else ("–", "–")
-            add_text_row(table, (cls, preset, c["candidate"] if c else "–", p["verdict"], *figures))
+            p = entry.presets[preset]
+            c = p.choice
+            figures = (fmt(c.quality.value), fmt(c.wall_s.value)) if c else ("–", "–")
+            add_text_row(table, (cls, preset, c.candidate if c else "–", p.verdict, *figures))
     console.print(table)
-    for cls, entry in doc["classes"].items():
-        v = entry["validation"]
-        detail = (f"rank {v['rank']} of {v['candidates']}, regret {fmt(v['regret'])} on {len(v['held_out'])} "
-                  "held-out instance(s)" if "rank" in v else v["reason"])
-        console.print(f"{cls}: held-out check: {v['status']} ({detail})")
+    for cls, entry in doc.classes.items():
+        v = entry.validation
+        detail = (f"rank {v.rank} of {v.candidates}, regret {fmt(v.regret)} on {len(v.held_out)} "
+                  "held-out instance(s)" if v.checked else v.reason)
+        console.print(f"{cls}: held-out check: {v.status} ({detail})")
     console.print(f"wrote {md} and {js}")

@@ -37,15 +37,16 @@ import pandas as pd
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import WARM_REPEAT_MAX_S
 from optbench.harness.decision import validate
+from optbench.harness.decision.model import PRESETS, BestKnown, Choice, ClassDecision, Compared, Excluded, PresetDecision, Verdict
 from optbench.harness.report import paired, stats
 
-PRESETS = ("default", "fast", "thorough")
 BASELINES = ("random", "grid")
 TIMINGS = ("warm", "cold")
-NOT_ENOUGH_INSTANCES = "not enough instances"
-WIN_BETTER = "win (better)"
-WIN_FASTER = "win (faster)"
-WINS = (WIN_BETTER, WIN_FASTER)
+NOT_ENOUGH_INSTANCES: Verdict = "not enough instances"
+WIN_BETTER: Verdict = "win (better)"
+WIN_FASTER: Verdict = "win (faster)"
+TIE: Verdict = "tie"
+WINS: tuple[Verdict, ...] = (WIN_BETTER, WIN_FASTER)
 TIMING_TEXT = {"warm": "a repeat of each cell in the same process right after its first run; a cell whose first run "
                        f"took over {WARM_REPEAT_MAX_S:g} s is not repeated and counts its cold time",
                "cold": "each cell's first run in its worker process, first-call costs included"}
@@ -149,9 +150,11 @@ def _total(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def candidates(g_cls: pd.DataFrame, rule: Rule) -> tuple[list[Candidate], list[dict]]:
-    """Usable candidates of one class (or of some of its instances), and the excluded ones with the reason."""
+    """Usable candidates of one class (or of some of its instances), and the excluded ones with the
+    reason (``config``, ``budget``, ``reason``: the fields of :class:`Excluded`)."""
     instances = sorted(set(g_cls["objective_label"]))
-    usable, excluded = [], []
+    usable: list[Candidate] = []
+    excluded: list[dict] = []
     for (config, budget_label), g in g_cls.groupby(["config", "budget_label"], sort=True):
         key = {"config": config, "budget": budget_label}
         covered = set(g["objective_label"])
@@ -186,10 +189,10 @@ def _less_p(x: tuple[float, ...], y: tuple[float, ...]) -> float:
     return paired.signed_rank_less_p(x, y)
 
 
-def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> dict:
+def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> PresetDecision:
     """Apply the rule to ``pool``: the choice, the verdict, which test decided it, and each candidate's tests."""
     if not pool:
-        return {"verdict": "none", "reason": "no usable candidate", "choice": None}
+        return PresetDecision("none", reason="no usable candidate")
     best = sorted(pool, key=lambda c: (-c.quality.value, c.wall_s.value, c.key))[0]
     floor = best.quality.value - tolerance * abs(best.quality.value)
     rivals = [c for c in pool if c is not best]
@@ -205,43 +208,27 @@ def choose(pool: list[Candidate], rule: Rule, tolerance: float) -> dict:
     tied = [c.key for c in others if not p_faster[c.key] < rule.alpha]
     faster = [c for c, _, ok in tested if not ok and c.wall_s.value < winner.wall_s.value]
     n = len(winner.instances)
+    verdict: Verdict
     if others:
-        verdict, test = ("tie" if tied else WIN_FASTER), "time"
+        verdict, test = (TIE if tied else WIN_FASTER), "time"
     else:
-        verdict, test = ("tie" if any(not p < rule.alpha for p in p_worse.values()) else WIN_BETTER), "quality"
+        verdict, test = (TIE if any(not p < rule.alpha for p in p_worse.values()) else WIN_BETTER), "quality"
     if n < paired.min_pairs(rule.alpha, len(others) or len(rivals)):  # the test cannot tell: no win, no tie
         verdict = NOT_ENOUGH_INSTANCES
     decided_by = (f"{'time' if test == 'time' else 'quality'}: one-sided Wilcoxon signed-rank test paired by "
                   f"instance ({n} instance(s), exact), Holm-corrected over {len(others) or len(rivals)} rival(s), "
                   f"alpha = {rule.alpha:g}")
-    table = [{"candidate": c.key, "quality": _est(c.quality), "wall_s": _est(c.wall_s),
-              "cold_wall_s": _est(c.cold_wall_s), "warm_wall_s": _est(c.warm_wall_s), "seeds": c.seeds,
-              "instances": len(c.instances), "p_worse_than_best": p, "p_choice_faster": p_faster.get(c.key),
-              "eligible": ok}
-             for c, p, ok in sorted(tested, key=lambda t: (not t[2], t[0].wall_s.value, t[0].key))]
-    return {
-        "verdict": verdict,
-        "decided_by": decided_by,
-        "choice": {"candidate": winner.key, "optimizer": winner.optimizer,
-                   "optimizer_options": winner.optimizer_options, "budget": winner.budget,
-                   "quality": _est(winner.quality), "wall_s": _est(winner.wall_s),
-                   "cold_wall_s": _est(winner.cold_wall_s), "warm_wall_s": _est(winner.warm_wall_s),
-                   "n_evals": winner.n_evals, "seeds": winner.seeds, "instances": n},
-        "best_quality": best.key,
-        "quality_floor": floor,
-        "tied_with": tied,
-        "runners_up": [c.key for c in others[:3]],
-        "faster_but_worse": [c.key for c in faster],
-        "tests": table,
-    }
-
-
-def _est(e: stats.Estimate) -> dict:
-    return {"median": e.value, "low": e.low, "high": e.high, "interval": e.kind}
+    table = tuple(Compared(c.key, c.quality, c.wall_s, c.cold_wall_s, c.warm_wall_s, c.seeds, len(c.instances),
+                         float(p), p_faster.get(c.key), bool(ok))
+                  for c, p, ok in sorted(tested, key=lambda t: (not t[2], t[0].wall_s.value, t[0].key)))
+    choice = Choice(winner.key, winner.optimizer, winner.optimizer_options, winner.budget, winner.quality,
+                    winner.wall_s, winner.cold_wall_s, winner.warm_wall_s, winner.n_evals, winner.seeds, n)
+    return PresetDecision(verdict, decided_by, choice, best.key, float(floor), tuple(tied),
+                          tuple(c.key for c in others[:3]), tuple(c.key for c in faster), table)
 
 
 def decide_class(g_cls: pd.DataFrame, rule: Rule, holdout: float | None = None,
-                 held: Collection[str] | None = None) -> dict:
+                 held: Collection[str] | None = None) -> ClassDecision:
     """All presets for one objective class, chosen on its training instances, and the default
     preset's check on the held-out ones (``validate``; ``holdout`` None: the default fraction;
     ``held``: the held-out instances' labels, given instead of drawn)."""
@@ -258,41 +245,25 @@ def decide_class(g_cls: pd.DataFrame, rule: Rule, holdout: float | None = None,
     contenders = [c for c in pool if c.optimizer not in BASELINES] or pool
     fastest = min((c.wall_s.value for c in contenders), default=math.nan)
     presets["fast"] = choose([c for c in pool if c.wall_s.value <= rule.fast_factor * fastest], rule, rule.tolerance)
-    shipped = presets["default"]["choice"]
+    shipped = presets["default"].choice
     if held_out and shipped is not None:
         held_pool, _ = candidates(g_cls[g_cls["objective_label"].isin(held_out)], rule)
-        checked = validate.validation(shipped["candidate"], held_pool, training, held_out, rule.tolerance)
+        checked = validate.validation(shipped.candidate, held_pool, training, held_out, rule.tolerance)
     else:
         checked = validate.unvalidated(len(instances), fraction)
     known = g_cls.groupby("objective_label")[["best_known_kind", "best_known_value", "best_known_run"]].first()
-    return {"objectives": instances,
-            "objective_names": sorted(g_cls["objective"].unique()),
-            "best_known": {label: {"kind": r.best_known_kind, "value": r.best_known_value, "found_by": r.best_known_run}
-                           for label, r in known.iterrows()},
-            "holdout": fraction, "validation": checked,
-            "presets": {p: presets[p] for p in PRESETS}, "excluded": excluded}
+    return ClassDecision(tuple(instances), tuple(sorted(g_cls["objective"].unique())),
+                         {str(label): BestKnown(r.best_known_kind, float(r.best_known_value), str(r.best_known_run))
+                          for label, r in known.iterrows()},
+                         fraction, checked, {p: presets[p] for p in PRESETS}, tuple(Excluded(**e) for e in excluded))
 
 
-def decide(df: pd.DataFrame, rule: Rule, holdout: float | None = None, held: Collection[str] | None = None) -> dict:
+def decide(df: pd.DataFrame, rule: Rule, holdout: float | None = None,
+           held: Collection[str] | None = None) -> dict[str, ClassDecision]:
     """The decision for every objective class in an analysed frame (deterministic: no clock, seeded
     CIs and split). ``holdout``: the share of each class's instances held out (None: 1/3 from 6 on);
     ``held``: the labels of the instances to hold out, chosen by the caller instead (``advise``)."""
     if holdout is not None and not 0 <= holdout < 1:
         raise HarnessError(f"holdout {holdout!r} out of range: a fraction in [0, 1)")
     return {cls: decide_class(g, rule, holdout, held) for cls, g in df.groupby("family", sort=True)}
-
-
-def rounded(obj, digits: int = 6):
-    """Floats to ``digits`` significant digits (NaN/inf as None), recursively, for stable JSON."""
-    if isinstance(obj, dict):
-        return {k: rounded(v, digits) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [rounded(v, digits) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        return float(f"{obj:.{digits}g}") if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
 

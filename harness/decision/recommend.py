@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from optbench.harness.core.errors import HarnessError
+
+if TYPE_CHECKING:
+    from optbench.harness.decision.model import ClassDecision, Decision, Verdict
 
 ENV = "OPTBENCH_DECISION"
 PROJECT_PATH = Path("results") / "decision.json"  # relative: the current project's shipped decision
@@ -33,7 +38,7 @@ class Recommendation:
     budget: dict
     family: str
     preset: str
-    verdict: str  # "win (better)", "win (faster)", "tie", "not enough instances" (see DECISION.md) or "override"
+    verdict: Verdict | Literal["override"]  # see DECISION.md; "override": $OPTBENCH_OPTIMIZER chose
     source: str
 
 
@@ -47,51 +52,29 @@ def decision_path(path: str | Path | None = None) -> tuple[Path, str]:
     return Path.cwd() / PROJECT_PATH, "./results/decision.json"
 
 
-def _load(path: Path, how: str) -> dict:
+def load(path: Path, how: str = "path argument") -> Decision:
+    """The decision at ``path`` (``how``: which rule found it, for the message); a missing, unreadable
+    or malformed file is one HarnessError naming the file and what is wrong."""
+    from optbench.harness.decision.model import Decision, DecisionFormatError
+
     try:
-        return json.loads(path.read_text())
+        doc = json.loads(path.read_text())
     except FileNotFoundError:
         raise HarnessError(f"no decision at {path} ({how}): give path=..., set ${ENV}, run from a project "
                            "with results/decision.json (`optbench decide`), or set OPTBENCH_OPTIMIZER") from None
     except (OSError, ValueError) as exc:
         raise HarnessError(f"cannot read the decision at {path} ({how}): {exc}") from None
+    try:
+        return Decision.from_json(doc)
+    except DecisionFormatError as exc:
+        raise HarnessError(f"{path} is not a decision optbench can read: {exc}; rerun `optbench decide`") from None
 
 
-SCHEMA = 3  # what ``decision_doc`` writes; older files are refused (their verdicts meant something else)
-
-
-def _classes(doc: object, path: Path) -> dict:
-    """The document's classes, checked for every field ``recommended`` reads: a malformed or older file
-    is one HarnessError naming the file and what is wrong, never a KeyError or TypeError."""
-    def bad(what: str) -> HarnessError:
-        return HarnessError(f"{path} is not a decision optbench can read: {what}; rerun `optbench decide`")
-
-    if not isinstance(doc, dict):
-        raise bad(f"a JSON {type(doc).__name__ if doc is not None else 'null'}, not an object")
-    if doc.get("schema") != SCHEMA:
-        raise bad(f"schema {doc.get('schema', 'missing')}, this optbench reads schema {SCHEMA} (an older format)")
-    classes = doc.get("classes")
-    if not isinstance(classes, dict):
-        raise bad("no 'classes' object")
+def _class_of(family: str, classes: Mapping[str, ClassDecision]) -> str:
     for name, entry in classes.items():
-        if not (isinstance(entry, dict) and isinstance(entry.get("presets"), dict)
-                and isinstance(entry.get("objective_names"), list) and isinstance(entry.get("objectives"), list)):
-            raise bad(f"class {name!r} lacks presets, objective_names or objectives")
-        for preset, p in entry["presets"].items():
-            choice = p.get("choice", ...) if isinstance(p, dict) else ...
-            ok = choice is None or (isinstance(choice, dict) and isinstance(choice.get("optimizer"), str)
-                                    and isinstance(choice.get("optimizer_options"), dict)
-                                    and isinstance(choice.get("budget"), dict))
-            if not ok or not isinstance(p.get("verdict"), str):
-                raise bad(f"{name}/{preset} lacks a choice (optimizer, optimizer_options, budget) or a verdict")
-    return classes
-
-
-def _class_of(family: str, classes: dict) -> str:
-    for name, entry in classes.items():
-        if family == name or family in entry["objective_names"] or family in entry["objectives"]:
+        if family == name or family in entry.objective_names or family in entry.objectives:
             return name
-    known = sorted({*classes, *(n for e in classes.values() for n in e["objective_names"])})
+    known = sorted({*classes, *(n for e in classes.values() for n in e.objective_names)})
     raise HarnessError(f"no decision for objective family {family!r}; decided: {', '.join(known)}")
 
 
@@ -115,17 +98,17 @@ def recommended(family: str, preset: str = "default", path: str | Path | None = 
     override = _override()
     if override and not path.exists():
         return Recommendation(override, {}, {}, family, preset, "override", "OPTBENCH_OPTIMIZER")
-    classes = _classes(_load(path, how), path)
+    classes = load(path, how).classes
     cls = _class_of(family, classes)
-    presets = classes[cls]["presets"]
+    presets = classes[cls].presets
     if preset not in presets:
         raise HarnessError(f"unknown preset {preset!r}; allowed: {', '.join(presets)}")
     entry = presets[preset]
-    choice = entry["choice"]
+    choice = entry.choice
     if override:
-        return Recommendation(override, {}, dict(choice["budget"]) if choice else {}, cls, preset, "override",
+        return Recommendation(override, {}, dict(choice.budget) if choice else {}, cls, preset, "override",
                               "OPTBENCH_OPTIMIZER")
     if choice is None:
-        raise HarnessError(f"{path} has no choice for {cls}/{preset}: {entry.get('reason', 'no usable candidate')}")
-    return Recommendation(choice["optimizer"], dict(choice["optimizer_options"]), dict(choice["budget"]), cls,
-                          preset, entry["verdict"], str(path))
+        raise HarnessError(f"{path} has no choice for {cls}/{preset}: {entry.reason or 'no usable candidate'}")
+    return Recommendation(choice.optimizer, dict(choice.optimizer_options), dict(choice.budget), cls,
+                          preset, entry.verdict, str(path))

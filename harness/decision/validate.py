@@ -16,12 +16,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from optbench.harness.decision.model import Validation, ValidationStatus
+
 if TYPE_CHECKING:
     from optbench.harness.decision.decide import Candidate
 
 AUTO_MIN_INSTANCES = 6  # the default holdout (1/3) applies from this many instances on; below, none
 AUTO_FRACTION = 1 / 3
-HELD, NOT_HELD, NOT_VALIDATED = "held", "did not hold", "not validated"
+HELD: ValidationStatus = "held"
+NOT_HELD: ValidationStatus = "did not hold"
+NOT_VALIDATED: ValidationStatus = "not validated"
 
 
 def fraction_for(n_instances: int, holdout: float | None) -> float:
@@ -42,26 +46,25 @@ def split(instances: Sequence[str], fraction: float, seed: int = 0) -> tuple[lis
     return [n for n in names if n not in held], [n for n in names if n in held]
 
 
-def unvalidated(n_instances: int, fraction: float) -> dict:
+def unvalidated(n_instances: int, fraction: float) -> Validation:
     """The validation entry of a decision made on every instance."""
     why = ("the class has one instance: nothing is left to check the choice on, so it cannot be validated "
            "(declare more instances: windows, policies, functions)" if n_instances < 2 else
            f"no instance was held out (holdout {fraction:g}; the default holds out 1/3 from "
            f"{AUTO_MIN_INSTANCES} instances on)")
-    return {"status": NOT_VALIDATED, "reason": why, "training": [], "held_out": []}
+    return Validation((), (), NOT_VALIDATED, why)
 
 
 def validation(shipped: str, held_pool: Sequence[Candidate], training: list[str], held_out: list[str],
-               tolerance: float) -> dict:
+               tolerance: float) -> Validation:
     """How the configuration ``shipped`` (a candidate key) did on the held-out instances."""
     ranked = sorted(held_pool, key=lambda c: (-c.quality.value, c.wall_s.value, c.key))
-    base = {"training": training, "held_out": held_out}
     mine = next((c for c in ranked if c.key == shipped), None)
     if mine is None or not ranked:
-        return {**base, "status": NOT_VALIDATED, "reason": f"{shipped} has no usable runs on the held-out instances"}
+        return Validation(tuple(training), tuple(held_out), NOT_VALIDATED,
+                          f"{shipped} has no usable runs on the held-out instances")
     best = ranked[0]
     regret = best.quality.value - mine.quality.value
     held = regret <= tolerance * abs(best.quality.value) + 1e-12 or math.isclose(regret, 0.0, abs_tol=1e-12)
-    return {**base, "status": HELD if held else NOT_HELD, "quality": mine.quality.value,
-            "rank": ranked.index(mine) + 1, "candidates": len(ranked), "best": best.key,
-            "best_quality": best.quality.value, "regret": regret}
+    return Validation(tuple(training), tuple(held_out), HELD if held else NOT_HELD, "", float(mine.quality.value),
+                      ranked.index(mine) + 1, len(ranked), best.key, float(best.quality.value), float(regret))

@@ -15,6 +15,7 @@ import pandas as pd
 
 from optbench.harness.decision.decide import Rule, decide
 from optbench.harness.decision.decision_view import decision_block
+from optbench.harness.decision.model import ClassDecision
 from optbench.harness.paths import file_stem
 from optbench.harness.report import display, plots, stats, tables
 from optbench.harness.report.frame import BEST_FOUND, SCALE, analyse
@@ -66,19 +67,19 @@ def objective_section(g_obj: pd.DataFrame, summary: pd.DataFrame, target_rows: p
     return sec
 
 
-def class_section(cls: str, g_cls: pd.DataFrame, decided: dict, fight: pd.DataFrame, style: plots.Style,
+def class_section(cls: str, g_cls: pd.DataFrame, decided: ClassDecision, fight: pd.DataFrame, style: plots.Style,
                   plots_dir: Path) -> Section:
     """The class summary (ranking, per-objective quality, fight matrix, ECDFs); objectives collapsed below."""
     sec = Section(f"Objective class: {cls}")
-    tests = decided["presets"]["default"].get("tests", [])
+    tests = decided.presets["default"].tests
     if tests:
         sec.items.append(Table(display.ranking_display(tests),
                                "Ranking of the decision's candidates (every one ran every objective of the class): "
                                "median class quality over seeds, then time; " + display.interval_name(
-                                   t["quality"]["interval"] for t in tests)))
-    if decided["excluded"]:
-        sec.items.append("Not ranked: " + "; ".join(md_text(f"{e['config']} @ {e['budget']} ({e['reason']})")
-                                                    for e in decided["excluded"]) + ".")
+                                   t.quality.kind for t in tests)))
+    if decided.excluded:
+        sec.items.append("Not ranked: " + "; ".join(md_text(f"{e.config} @ {e.budget} ({e.reason})")
+                                                    for e in decided.excluded) + ".")
     sec.items.append(Table(display.class_quality_detail(g_cls), "Median quality per objective (what the class "
                            "quality averages): 0 = random search's median, 1 = the best known value"))
     if fight.notna().any().any():

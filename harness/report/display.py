@@ -5,11 +5,17 @@ full precision; only the page is rounded."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from optbench.harness.report.estimate import Estimate
 from optbench.harness.report.frame import uses_ratio
+
+if TYPE_CHECKING:
+    from optbench.harness.decision.model import Compared
 
 MISSING = "–"
 
@@ -49,9 +55,9 @@ def with_interval(median, low, high) -> str:
     return f"{fmt(median)} [{fmt(low)}, {fmt(high)}]"
 
 
-def estimate(e: dict | None) -> str:
-    """An estimate as the decision document stores it (``median``, ``low``, ``high``)."""
-    return MISSING if not e or e.get("median") is None else with_interval(e["median"], e["low"], e["high"])
+def estimate(e: Estimate | None) -> str:
+    """An estimate as ``median [low, high]``."""
+    return MISSING if e is None else with_interval(e.value, e.low, e.high)
 
 
 def summary_display(rows: pd.DataFrame, g_obj: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -80,20 +86,23 @@ def targets_display(rows: pd.DataFrame) -> pd.DataFrame:
     return pivot[list(dict.fromkeys(rows["target"]))].rename_axis(None, axis=1).reset_index(names="configuration")
 
 
-def quality_order(test: dict) -> float:
+def _or_inf(v: float) -> float:
+    return math.inf if math.isnan(v) else v
+
+
+def quality_order(test: Compared) -> float:
     """Sort key of a decision test row: best median quality first, unknown quality last."""
-    median = test["quality"]["median"]
-    return -median if median is not None else math.inf
+    return _or_inf(-test.quality.value)
 
 
-def ranking_display(tests: list[dict]) -> pd.DataFrame:
+def ranking_display(tests: Sequence[Compared]) -> pd.DataFrame:
     """The decision's candidates of one class, best median quality first, then by time."""
-    ordered = sorted(tests, key=lambda t: (quality_order(t), t["wall_s"]["median"] or math.inf, t["candidate"]))
+    ordered = sorted(tests, key=lambda t: (quality_order(t), _or_inf(t.wall_s.value), t.candidate))
     return pd.DataFrame([{
-        "rank": i + 1, "configuration @ budget": t["candidate"], "class quality": estimate(t["quality"]),
-        "class time s (warm)": estimate(t["warm_wall_s"]), "class time s (cold)": estimate(t["cold_wall_s"]),
-        "seeds": t["seeds"], "p (worse than best)": fmt(t["p_worse_than_best"]),
-        "eligible": "yes" if t["eligible"] else "no"} for i, t in enumerate(ordered)])
+        "rank": i + 1, "configuration @ budget": t.candidate, "class quality": estimate(t.quality),
+        "class time s (warm)": estimate(t.warm_wall_s), "class time s (cold)": estimate(t.cold_wall_s),
+        "seeds": t.seeds, "p (worse than best)": fmt(t.p_worse_than_best),
+        "eligible": "yes" if t.eligible else "no"} for i, t in enumerate(ordered)])
 
 
 def class_quality_detail(g_cls: pd.DataFrame) -> pd.DataFrame:

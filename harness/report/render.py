@@ -49,7 +49,7 @@ class Section:
 
 
 @dataclass(frozen=True)
-class ClassDecision:
+class ClassBlock:
     """One objective class in the decision block: the shipped configuration and what it was weighed against."""
 
     family: str
@@ -61,10 +61,10 @@ class ClassDecision:
 
 
 @dataclass(frozen=True)
-class Decision:
+class DecisionBlock:
     """The report's opening block."""
 
-    classes: tuple[ClassDecision, ...]
+    classes: tuple[ClassBlock, ...]
     rule: str
     scale: str
     link: str  # DECISION.md, relative to the page
@@ -127,7 +127,7 @@ def _section_md(sec: Section) -> list[str]:
     return lines
 
 
-def markdown(title: str, sections: list[Section], decision: Decision | None = None) -> str:
+def markdown(title: str, sections: list[Section], decision: DecisionBlock | None = None) -> str:
     """The report as Markdown (GitHub tables; figures as relative links to the PNGs)."""
     lines = [f"# {title}", ""]
     if decision is not None:
@@ -183,7 +183,7 @@ def _environment(plots: Path) -> Environment:
     return env
 
 
-def page(title: str, sections: list[Section], plots: Path, decision: Decision | None = None) -> str:
+def page(title: str, sections: list[Section], plots: Path, decision: DecisionBlock | None = None) -> str:
     """The report as one HTML page: the decision block first, a table of contents, then the sections;
     PNGs under ``plots`` are embedded so the file stands alone."""
     return _environment(plots).get_template("report.html.j2").render(title=title, sections=sections,

@@ -17,32 +17,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 from scipy.stats import permutation_test, rankdata
+
+from optbench.harness.report.estimate import Estimate
 
 Samples = Sequence[float] | np.ndarray
 LEVEL = 0.95
 N_BOOT = 2000
 MIN_CI_SAMPLES = 8  # below this a percentile bootstrap is little more than [min, max]: report the range
 EXACT_SPLITS = 200_000  # enumerate every split up to this many (C(20, 10) = 184 756); beyond, seeded resamples
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with an interval ``[low, high]`` (all NaN without data): a bootstrap
-    confidence interval (``kind == "CI"``) or, with few samples, their plain range (``"range"``)."""
-
-    value: float
-    low: float
-    high: float
-    kind: str = "CI"
-
-    def overlaps(self, other: Estimate) -> bool:
-        """True when the two intervals share at least one point."""
-        return self.low <= other.high and other.low <= self.high
 
 
 def _clean(values: Samples) -> np.ndarray:

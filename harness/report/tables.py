@@ -9,12 +9,17 @@ which). Medians use successful runs; rates use all runs (a failure is a miss).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from optbench.harness.report import stats
 from optbench.harness.report.frame import targets
+
+if TYPE_CHECKING:
+    from optbench.harness.decision.model import ClassDecision
 
 CELL = ["objective_label", "budget_label", "config"]
 MEDIANS = ("value", "gain_value", "quality", "regret", "ratio", "wall_s", "warm_wall_s", "n_evals",
@@ -102,14 +107,16 @@ def fight_long(fights: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["class", "config", "opponent", "win_rate"])
 
 
-def ranking(decided: dict) -> pd.DataFrame:
+def ranking(decided: Mapping[str, ClassDecision]) -> pd.DataFrame:
     """The default preset's candidates per class with their full-precision estimates and tests."""
     rows = []
     for cls, entry in decided.items():
-        for t in entry["presets"]["default"].get("tests", []):
-            row = {"class": cls, "candidate": t["candidate"], "seeds": t["seeds"], "eligible": t["eligible"],
-                   "p_worse_than_best": t["p_worse_than_best"], "p_choice_faster": t["p_choice_faster"]}
-            for name in ("quality", "wall_s", "warm_wall_s", "cold_wall_s"):
-                row.update({f"{name}_{k}": t[name][k] for k in ("median", "low", "high", "interval")})
+        for t in entry.presets["default"].tests:
+            row = {"class": cls, "candidate": t.candidate, "seeds": t.seeds, "eligible": t.eligible,
+                   "p_worse_than_best": t.p_worse_than_best, "p_choice_faster": t.p_choice_faster}
+            for name, e in (("quality", t.quality), ("wall_s", t.wall_s), ("warm_wall_s", t.warm_wall_s),
+                            ("cold_wall_s", t.cold_wall_s)):
+                row.update({f"{name}_median": e.value, f"{name}_low": e.low, f"{name}_high": e.high,
+                            f"{name}_interval": e.kind})
             rows.append(row)
     return pd.DataFrame(rows)

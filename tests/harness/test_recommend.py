@@ -12,15 +12,20 @@ import optbench
 from optbench.harness.cli import main
 from optbench.harness.commands.demo import DEFAULT_OUT, decision_folder
 from optbench.harness.core.errors import HarnessError
+from optbench.harness.decision.model import Choice, ClassDecision, Decision, PresetDecision, Provenance, Validation
 from optbench.harness.decision.recommend import ENV
+from optbench.harness.report.estimate import Estimate
 
 
 def _decision(path: Path, optimizer: str) -> Path:
-    """A minimal decision file naming ``optimizer`` for the ``toy`` class."""
+    """A decision file naming ``optimizer`` for the ``toy`` class (objective ``toy_a``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    choice = {"optimizer": optimizer, "optimizer_options": {}, "budget": {"max_evals": 50}}
-    path.write_text(json.dumps({"schema": 3, "classes": {"toy": {"objective_names": ["toy_a"], "objectives": [],
-                                                    "presets": {"default": {"choice": choice, "verdict": "win (faster)"}}}}}))
+    e = Estimate(1.0, 1.0, 1.0, "range")
+    choice = Choice(f"{optimizer} @ 50 evals", optimizer, {}, {"max_evals": 50}, e, e, e, e, 50.0, 1, 1)
+    toy = ClassDecision(("toy_a(n=1)",), ("toy_a",), {}, 0.0, Validation((), (), "not validated", "one instance"),
+                        {"default": PresetDecision("win (faster)", "time: a test", choice)})
+    doc = Decision("test", {}, "a rule", 5, "warm", Provenance("s", 1, 0, "", {}, {}, {}, {}, ""), {"toy": toy})
+    path.write_text(json.dumps(doc.to_json()))
     return path
 
 
@@ -83,16 +88,50 @@ def test_an_unknown_optbench_optimizer_is_refused_with_the_registered_names(monk
     assert optbench.recommended("maxdiff", path=tmp_path / "absent.json").optimizer == "scipy.de"
 
 
+def _without(path: str):
+    """A change to a decision document: drop the field at ``path`` (``a/b/c``)."""
+    *parents, last = path.split("/")
+
+    def change(doc: dict) -> None:
+        for key in parents:
+            doc = doc[key]
+        del doc[last]
+    return change
+
+
+def _setting(path: str, value):
+    *parents, last = path.split("/")
+
+    def change(doc: dict) -> None:
+        for key in parents:
+            doc = doc[key]
+        doc[last] = value
+    return change
+
+
+DEFAULT = "classes/toy/presets/default"
+
+
 @pytest.mark.parametrize(("content", "what"), [
-    ("[]", "a JSON list"), ("null", "a JSON null"), ('{"classes": {}}', "schema missing"),
-    ('{"schema": 2, "classes": {}}', "schema 2"), ('{"schema": 3}', "no 'classes'"),
-    ('{"schema": 3, "classes": {"toy": {"presets": {}}}}', "lacks presets, objective_names"),
-    ('{"schema": 3, "classes": {"toy": {"objective_names": [], "objectives": [], "presets": '
-     '{"default": {"choice": {"optimizer": "x"}, "verdict": "tie"}}}}}', "toy/default lacks a choice"),
+    ("[]", "the document is a JSON list, not an object"), ("null", "a JSON null"),
+    ('{"classes": {}}', "schema missing"), ('{"schema": 2, "classes": {}}', "schema 2"),
+    (_without("classes"), "classes is missing"),
+    (_without("classes/toy/objective_names"), "classes/toy/objective_names is missing"),
+    (_setting(f"{DEFAULT}/choice", {"optimizer": "x"}), f"{DEFAULT}/choice/candidate is missing"),
+    (_setting(f"{DEFAULT}/choice/budget", 5), f"{DEFAULT}/choice/budget is a JSON number, not an object"),
+    (_setting(f"{DEFAULT}/choice/seeds", "2"), f"{DEFAULT}/choice/seeds is a JSON string, not an integer"),
+    (_setting(f"{DEFAULT}/verdict", "great"), f"{DEFAULT}/verdict is 'great', not one of win (better)"),
+    (_setting("classes/toy/presets/fastest", {}), "unknown preset(s) fastest"),
+    (_setting("classes/toy/validation/status", "fine"), "classes/toy/validation/status is 'fine'"),
 ])
 def test_a_malformed_decision_is_a_clear_error_not_a_key_error(project, content, what):
     path = project / "d.json"
-    path.write_text(content)
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        doc = json.loads(_decision(path, "x").read_text())
+        content(doc)
+        path.write_text(json.dumps(doc))
     with pytest.raises(HarnessError, match="is not a decision optbench can read") as info:
         optbench.recommended("toy", path=path)
     assert what in str(info.value) and str(path) in str(info.value)

@@ -56,18 +56,17 @@ def test_decision_block_precedes_every_figure_and_names_the_decided_configuratio
     tmp, doc, html = real_report
     block = _decision_block(html)
     assert html.index(block) + len(block) < html.index("<figure")
-    assert json.loads((tmp / "decision.json").read_text())["classes"].keys() == doc["classes"].keys() == {
+    assert json.loads((tmp / "decision.json").read_text())["classes"].keys() == doc.classes.keys() == {
         "maxdiff", "synthetic"}
-    for cls, entry in doc["classes"].items():
-        default = entry["presets"]["default"]
-        shipped = f"{cls}: ship <code>{default['choice']['candidate']}</code>"
-        badge = re.sub(r"[^a-z0-9]+", "-", default["verdict"]).strip("-")
+    for cls, entry in doc.classes.items():
+        default = entry.presets["default"]
+        shipped = f"{cls}: ship <code>{default.choice.candidate}</code>"
+        badge = re.sub(r"[^a-z0-9]+", "-", default.verdict).strip("-")
         assert shipped in block and f'class="verdict verdict-{badge}-by-' in block
-        candidates = {t["candidate"] for t in default["tests"]}
+        candidates = {t.candidate for t in default.tests}
         named = set(re.findall(r"<td>([^<]+ @ \d+ evals)</td>", block))
-        assert named and named <= {t["candidate"] for e in doc["classes"].values()
-                                   for t in e["presets"]["default"]["tests"]}
-        assert default["choice"]["candidate"] in candidates
+        assert named and named <= {t.candidate for e in doc.classes.values() for t in e.presets["default"].tests}
+        assert default.choice.candidate in candidates
     assert 'href="../DECISION.md"' in block and "at least 5 instances" in block
     assert "1 = the optimum on every objective" in block
     assert "1e-12" not in html and "**" not in html
@@ -118,14 +117,14 @@ def test_a_window_where_no_setting_makes_money_stays_on_the_common_scale():
     assert df["quality"].between(-1, 1).all()
     bad = df[df["optimizer"] == "bad"].set_index(["objective_label", "seed"])["quality"]
     assert bad[("maxdiff(window=1)", 0)] == pytest.approx(0.8) and bad[("maxdiff(window=2)", 0)] == -1.0
-    tests = decide(df, Rule())["maxdiff"]["presets"]["default"]["tests"]
-    quality = {t["candidate"]: t["quality"]["median"] for t in tests}
+    tests = decide(df, Rule())["maxdiff"].presets["default"].tests
+    quality = {t.candidate: t.quality.value for t in tests}
     assert quality == pytest.approx({"bad @ 100 evals": (0.8 - 1) / 2, "random @ 100 evals": 0.0})
     rng = np.random.default_rng(1)  # any values at all, spanning 12 decades: every class quality in [−1, 1]
     wild = [rec(o, s, float(v), options={"window": w}, reference=r) for w, r in ((1, -1.0), (2, 0.0))
             for o in ("random", "x", "y") for s in range(4) for v in [r + 10.0 ** rng.uniform(-9, 3)]]
-    for t in decide(analyse(records_frame(wild)), Rule())["maxdiff"]["presets"]["default"]["tests"]:
-        assert -1 <= t["quality"]["low"] <= t["quality"]["high"] <= 1
+    for t in decide(analyse(records_frame(wild)), Rule())["maxdiff"].presets["default"].tests:
+        assert -1 <= t.quality.low <= t.quality.high <= 1
 
 
 class Bowl(Objective):
@@ -161,8 +160,8 @@ def test_without_a_known_optimum_quality_is_against_the_best_found_and_labelled_
     assert "optimum" not in section and "best found" in section
     block = _decision_block(html)
     assert "bowls: ship" in block and "1 = the best found on every objective" in block
-    known = decide(df, Rule())["bowls"]["best_known"]["bowl"]
-    assert (known["kind"], known["value"]) == ("best found", best["value"])
+    known = decide(df, Rule())["bowls"].best_known["bowl"]
+    assert (known.kind, known.value) == ("best found", best["value"])
     # a later, better run moves the top of the scale
     random_options = df.loc[df["optimizer"] == "random", "optimizer_options"].iloc[0]
     better = rec("random", 9, 1.0, objective="bowl", knowledge="none", budget=40, optimizer_options=random_options)

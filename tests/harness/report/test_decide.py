@@ -11,6 +11,7 @@ from scipy.stats import rankdata, wilcoxon
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.decision import decision_doc, validate
 from optbench.harness.decision.decide import Rule, decide
+from optbench.harness.decision.model import Decision
 from optbench.harness.report import paired
 from optbench.harness.report.frame import analyse, objective_label, records_frame
 from optbench.objectives import option_defaults
@@ -37,40 +38,40 @@ def test_documented_winner_default_fast_thorough():
     premise = paired.signed_rank_less_p(QUALITY["close"], QUALITY["best"])
     assert premise > 0.05  # "close" is not significantly worse: it is eligible
     d = run(instance_records(QUALITY, WALL))["maxdiff"]
-    assert len(d["objectives"]) == 8
-    default = d["presets"]["default"]
-    assert default["verdict"] == "win (faster)" and default["choice"]["optimizer"] == "close"
-    assert default["decided_by"].startswith("time: one-sided Wilcoxon signed-rank test paired by instance")
-    assert default["choice"]["quality"]["median"] == pytest.approx(np.mean([2 * q - 1 for q in QUALITY["close"]]))
-    assert default["choice"]["wall_s"]["median"] == pytest.approx(sum(WALL["close"]))  # one run of each instance
-    assert default["best_quality"] == "best @ 100 evals" and default["runners_up"] == ["best @ 100 evals"]
-    tests = {t["candidate"]: t for t in default["tests"]}
+    assert len(d.objectives) == 8
+    default = d.presets["default"]
+    assert default.verdict == "win (faster)" and default.choice.optimizer == "close"
+    assert default.decided_by.startswith("time: one-sided Wilcoxon signed-rank test paired by instance")
+    assert default.choice.quality.value == pytest.approx(np.mean([2 * q - 1 for q in QUALITY["close"]]))
+    assert default.choice.wall_s.value == pytest.approx(sum(WALL["close"]))  # one run of each instance
+    assert default.best_quality == "best @ 100 evals" and default.runners_up == ("best @ 100 evals",)
+    tests = {t.candidate: t for t in default.tests}
     # faster on every instance: 1 / 2^8, one rival, so Holm leaves it; the same as scipy's exact test
     exact = wilcoxon(WALL["close"], WALL["best"], alternative="less", method="exact").pvalue
-    assert tests["best @ 100 evals"]["p_choice_faster"] == pytest.approx(exact) == pytest.approx(1 / 256)
+    assert tests["best @ 100 evals"].p_choice_faster == pytest.approx(exact) == pytest.approx(1 / 256)
     # quick is worse on every instance: 1/256, Holm over three rivals at most triples it
-    assert tests["quick @ 100 evals"]["p_worse_than_best"] <= 3 / 256 and not tests["quick @ 100 evals"]["eligible"]
-    assert set(default["faster_but_worse"]) == {"quick @ 100 evals", "random @ 100 evals"}
-    assert d["presets"]["fast"]["choice"]["optimizer"] == "quick"
-    assert d["presets"]["thorough"]["choice"]["optimizer"] == "best"
-    assert d["presets"]["thorough"]["verdict"] == "tie"  # close is not significantly worse: no win (better)
+    assert tests["quick @ 100 evals"].p_worse_than_best <= 3 / 256 and not tests["quick @ 100 evals"].eligible
+    assert set(default.faster_but_worse) == {"quick @ 100 evals", "random @ 100 evals"}
+    assert d.presets["fast"].choice.optimizer == "quick"
+    assert d.presets["thorough"].choice.optimizer == "best"
+    assert d.presets["thorough"].verdict == "tie"  # close is not significantly worse: no win (better)
 
 
 def test_a_tie_is_not_a_win():
     quality = {**QUALITY, "twin": QUALITY["close"]}
     wall = {**WALL, "twin": [1.01, 0.97, 1.03, 0.99, 1.0, 1.12, 0.88, 1.01]}  # faster on some, slower on others
-    default = run(instance_records(quality, wall))["maxdiff"]["presets"]["default"]
-    assert default["verdict"] == "tie"
-    pair = {default["choice"]["optimizer"], default["tied_with"][0].split(" @ ")[0]}
-    assert pair == {"close", "twin"} and len(default["tied_with"]) == 1
+    default = run(instance_records(quality, wall))["maxdiff"].presets["default"]
+    assert default.verdict == "tie"
+    pair = {default.choice.optimizer, default.tied_with[0].split(" @ ")[0]}
+    assert pair == {"close", "twin"} and len(default.tied_with) == 1
 
 
 def test_a_win_on_quality_reads_win_better():
     quality = {"good": [1.0] * 6, "worse": [0.9] * 6, "random": [0.5] * 6}
     wall = {"good": [2.0] * 6, "worse": [1.0] * 6, "random": [0.1] * 6}
-    default = run(instance_records(quality, wall))["maxdiff"]["presets"]["default"]
-    assert (default["choice"]["optimizer"], default["verdict"]) == ("good", "win (better)")
-    assert default["decided_by"].startswith("quality:")
+    default = run(instance_records(quality, wall))["maxdiff"].presets["default"]
+    assert (default.choice.optimizer, default.verdict) == ("good", "win (better)")
+    assert default.decided_by.startswith("quality:")
 
 
 @pytest.mark.parametrize(("instances", "verdict"), [(2, "not enough instances"), (4, "not enough instances"),
@@ -80,8 +81,8 @@ def test_too_few_instances_never_give_a_win(instances, verdict):
     quality = {"fast": [1.0] * instances, "slow": [1.0] * instances, "random": [0.5] * instances}
     wall = {"fast": [0.1] * instances, "slow": [5.0] * instances, "random": [9.0] * instances}
     d = run(instance_records(quality, wall, seeds=3, noise=0.0))["maxdiff"]
-    assert d["presets"]["default"]["choice"]["optimizer"] == "fast"
-    assert d["presets"]["default"]["verdict"] == verdict
+    assert d.presets["default"].choice.optimizer == "fast"
+    assert d.presets["default"].verdict == verdict
 
 
 def test_copies_of_a_deterministic_optimizer_are_not_samples():
@@ -94,17 +95,17 @@ def test_copies_of_a_deterministic_optimizer_are_not_samples():
     det = [rec("det", 0, -(d + rng.normal(0, 0.01)), 1.0, options={"data": "goog", "window": i})
            for i, d in enumerate(difficulty)]
     base = [rec("random", s, -0.5, 1.0, options={"data": "goog", "window": i}) for i in range(8) for s in range(5)]
-    d = run(sto + det + base)["maxdiff"]["presets"]["default"]
-    assert d["verdict"] == "tie" and d["choice"]["optimizer"] in ("sto", "det")
-    tests = {t["candidate"]: t for t in d["tests"]}
-    assert tests["det @ 100 evals"]["seeds"] == 1 and tests["sto @ 100 evals"]["seeds"] == 5
-    assert {tests[k]["instances"] for k in ("det @ 100 evals", "sto @ 100 evals")} == {8}
+    d = run(sto + det + base)["maxdiff"].presets["default"]
+    assert d.verdict == "tie" and d.choice.optimizer in ("sto", "det")
+    tests = {t.candidate: t for t in d.tests}
+    assert tests["det @ 100 evals"].seeds == 1 and tests["sto @ 100 evals"].seeds == 5
+    assert {tests[k].instances for k in ("det @ 100 evals", "sto @ 100 evals")} == {8}
     # five copies of each det run would be ten "samples" per instance pair under a per-seed test; here one
-    copies = run(sto + [replace(r, seed=s) for r in det for s in range(5)] + base)["maxdiff"]["presets"]["default"]
+    copies = run(sto + [replace(r, seed=s) for r in det for s in range(5)] + base)["maxdiff"].presets["default"]
     def seen(preset):
-        return [{k: v for k, v in t.items() if k != "seeds"} for t in preset["tests"]]
+        return [replace(t, seeds=0) for t in preset.tests]
 
-    assert seen(copies) == seen(d) and copies["verdict"] == "tie"
+    assert seen(copies) == seen(d) and copies.verdict == "tie"
 
 
 def _split_family(training_best: str):
@@ -122,28 +123,27 @@ def _split_family(training_best: str):
 def test_a_training_best_that_is_not_the_held_out_best_did_not_hold():
     quality, wall, held = _split_family("a on training only")
     d = run(instance_records(quality, wall), holdout=None)["maxdiff"]  # the default: 1/3 of 9
-    assert d["holdout"] == pytest.approx(1 / 3) and len(held) == 3
-    assert d["presets"]["default"]["choice"]["optimizer"] == "a"
-    v = d["validation"]
-    assert v["status"] == "did not hold" and v["held_out"] == held and len(v["training"]) == 6
-    assert (v["rank"], v["best"]) == (2, "b @ 100 evals")
-    assert v["regret"] == pytest.approx((2 * 1.0 - 1) - (2 * 0.7 - 1))
-    doc = decision_doc.markdown({"command": "x", "provenance": decision_doc.provenance(
-        analyse(records_frame(instance_records(quality, wall))), "s"), "rule": {"text": "r"},
-        "timing": "warm", "min_instances": 5, "classes": {"maxdiff": d}})
+    assert d.holdout == pytest.approx(1 / 3) and len(held) == 3
+    assert d.presets["default"].choice.optimizer == "a"
+    v = d.validation
+    assert v.status == "did not hold" and v.held_out == tuple(held) and len(v.training) == 6
+    assert (v.rank, v.best) == (2, "b @ 100 evals")
+    assert v.regret == pytest.approx((2 * 1.0 - 1) - (2 * 0.7 - 1))
+    doc = decision_doc.markdown(Decision("x", {}, "r", 5, "warm", decision_doc.provenance(
+        analyse(records_frame(instance_records(quality, wall))), "s"), {"maxdiff": d}))
     assert doc.index("Held-out check: did not hold") < doc.index("- **default**")
 
 
 def test_a_choice_that_is_also_the_held_out_best_held():
     quality, wall, _ = _split_family("a everywhere")
-    v = run(instance_records(quality, wall), holdout=1 / 3)["maxdiff"]["validation"]
-    assert (v["status"], v["rank"], v["regret"]) == ("held", 1, 0.0)
+    v = run(instance_records(quality, wall), holdout=1 / 3)["maxdiff"].validation
+    assert (v.status, v.rank, v.regret) == ("held", 1, 0.0)
 
 
 def test_one_instance_cannot_be_validated_and_says_why():
     d = run(instance_records({"a": [1.0], "random": [0.5]}, {"a": [1.0], "random": [1.0]}), holdout=0.5)["maxdiff"]
-    assert d["validation"]["status"] == "not validated" and "one instance" in d["validation"]["reason"]
-    assert d["presets"]["default"]["verdict"] == "not enough instances"
+    assert d.validation.status == "not validated" and "one instance" in d.validation.reason
+    assert d.presets["default"].verdict == "not enough instances"
 
 
 def test_the_paired_test_matches_scipy_and_hand_worked_cases():
@@ -173,15 +173,15 @@ def test_failed_and_incomplete_candidates_are_excluded_with_reasons():
     records.append(rec("close", 5, None, status="error", options={"data": "goog", "window": 1}))
     records.append(rec("partial", 0, -1.0, options={"data": "goog", "window": 1}))  # one of the eight instances
     d = run(records)["maxdiff"]
-    excluded = {e["config"]: e["reason"] for e in d["excluded"]}
+    excluded = {e.config: e.reason for e in d.excluded}
     assert excluded["close"] == "1 failed run(s)" and excluded["partial"] == "ran on 1 of the class's 8 objectives"
-    assert d["presets"]["default"]["choice"]["optimizer"] == "best"
+    assert d.presets["default"].choice.optimizer == "best"
 
 
 def test_synthetic_without_random_is_undecided_not_guessed():
     records = [rec("a", s, 0.1 * s, objective="sphere", reference=0.0) for s in range(3)]
     d = run(records)["synthetic"]
-    assert d["presets"]["default"]["verdict"] == "none" and "random search" in d["excluded"][0]["reason"]
+    assert d.presets["default"].verdict == "none" and "random search" in d.excluded[0].reason
 
 
 def test_timing_rule_switches_between_warm_and_cold():
@@ -189,11 +189,11 @@ def test_timing_rule_switches_between_warm_and_cold():
     records = [replace(r, warm_wall_s={"a": 0.1, "b": 1.0, "random": 1.0}[r.optimizer] + 0.01 * r.seed)
                for r in instance_records({"a": [1.0] * 6, "b": [1.0] * 6, "random": [0.5] * 6},
                                          {"a": [5.0] * 6, "b": [1.0] * 6, "random": [1.0] * 6}, seeds=4)]
-    warm = run(records)["maxdiff"]["presets"]["default"]
-    assert (warm["choice"]["optimizer"], warm["verdict"]) == ("a", "win (faster)")
-    assert warm["choice"]["wall_s"]["median"] == pytest.approx(6 * 0.115)  # six instances, median of seeds 0…3
-    cold = run(records, timing="cold")["maxdiff"]["presets"]["default"]
-    assert cold["choice"]["optimizer"] == "b" and cold["choice"]["wall_s"]["median"] == pytest.approx(6.0)
+    warm = run(records)["maxdiff"].presets["default"]
+    assert (warm.choice.optimizer, warm.verdict) == ("a", "win (faster)")
+    assert warm.choice.wall_s.value == pytest.approx(6 * 0.115)  # six instances, median of seeds 0…3
+    cold = run(records, timing="cold")["maxdiff"].presets["default"]
+    assert cold.choice.optimizer == "b" and cold.choice.wall_s.value == pytest.approx(6.0)
 
 
 def test_rule_parsing_errors():
