@@ -109,11 +109,13 @@ def test_suites_expand_as_documented():
     assert {(c.options["window"], c.options["always_on"], c.options["close_at_eod"]) for c in backtest} == {
         (w, a, e) for w in range(70) for a in (False, True) for e in (False, True)}
     quick = suites.cells("quick")
-    assert {c.budget.max_evals for c in quick} == {500, 100_000} and {c.seed for c in quick} == {0, 1, 2, 3, 4}
-    assert {c.optimizer for c in quick if c.budget.max_evals == 500} == {
-        "scipy.de", "scipy.direct", "nevergrad.ngopt", "optuna.tpe", "random"}
+    assert {c.budget.max_evals for c in quick} == {200, 500, 100_000} and {c.seed for c in quick} == {0, 1, 2}
+    assert {c.optimizer for c in quick if c.budget.max_evals == 500} == {"scipy.de", "scipy.direct", "random"}
+    assert {c.optimizer for c in quick if c.budget.max_evals == 200} == {"nevergrad.ngopt", "optuna.tpe", "random"}
     assert {c.optimizer for c in quick if c.budget.max_evals == 100_000} == {"batched.exact", "batched.grid", "random"}
-    assert len(quick) == 17 * (4 * 5 + 1) + 10 * (5 + 1 + 1)  # scipy.direct, batched.exact/grid: one seed
+    # 25 instances (12 MaxDiff, 12 synthetic, ma_crossover): scipy.de and random × 3 seeds, scipy.direct once,
+    # the 200-evaluation block once each; 12 MaxDiff instances × 3 batched configurations
+    assert len(quick) == 25 * (2 * 3 + 1) + 25 * 3 + 12 * 3
     bbob = suites.cells("bbob")  # 5 functions × 2 dims × 3 instances × (7 optimizers × 4 seeds + scipy.direct once)
     assert len(bbob) == 30 * (7 * 4 + 1)
     assert {c.budget.max_evals for c in bbob} == {1000} and {c.objective for c in bbob} == {"bbob"}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import rankdata, wilcoxon
 
+from optbench import objectives
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.decision import decision_doc, validate
 from optbench.harness.decision.decide import Rule, decide
@@ -238,10 +239,18 @@ def test_the_quick_suite_has_enough_instances_for_a_win_and_a_held_out_check():
     from optbench.harness.execution import suites
 
     instances: dict[str, set] = {}
+    configurations: dict[str, set] = {}
     for cell in suites.cells("quick"):
-        instances.setdefault(cell.objective if cell.objective == "maxdiff" else "synthetic", set()).add(
-            str(cell.options) + cell.objective)
-    assert min(map(len, instances.values())) >= validate.AUTO_MIN_INSTANCES > Rule().min_instances
+        family = objectives.get(cell.objective, **cell.options).family or cell.objective
+        instances.setdefault(family, set()).add(cell.objective + str(sorted(cell.options.items())))
+        configurations.setdefault(family, set()).add((cell.optimizer, str(cell.optimizer_options),
+                                                      cell.budget.max_evals))
+    assert set(instances) == {"maxdiff", "synthetic", "ma_crossover"}
+    for family in ("maxdiff", "synthetic"):
+        n = len(instances[family])
+        training, _ = validate.split(sorted(instances[family]), validate.fraction_for(n, None))
+        rivals = len(configurations[family]) - 1
+        assert n >= 12 and len(training) >= paired.min_pairs(Rule().alpha, rivals), (family, n, rivals)
 
 
 def test_a_bad_holdout_is_one_error_line(tmp_path):
