@@ -13,6 +13,7 @@ from optbench.harness.store import DEFAULT_PATH
 STORE_HELP = f"results store (default {DEFAULT_PATH}, where `optbench run` writes), or a JSON/JSON-lines file of records"
 RULE_HELP = ("decision rule parameter key=value (repeatable): tolerance, alpha, fast_factor, level, n_boot, seed, "
              "timing (warm, the default, or cold)")
+MAX_FIGURES = 100_000
 HOLDOUT_HELP = ("share of each class's instances held out to check the choice on (seeded split; default 1/3 "
                 "from 6 instances on, else 0: no check)")
 
@@ -33,6 +34,9 @@ def report(
     decision: Path | None = typer.Option(None, "--decision", help="the DECISION.md the page links to "
                                                                      "(default: DECISION.md beside the --out folder)"),
     holdout: float | None = typer.Option(None, "--holdout", help=HOLDOUT_HELP),
+    figures: int | None = typer.Option(None, "--figures", min=0, max=MAX_FIGURES,
+                                       help="draw the per-objective figures for the first N objectives of each "
+                                            "class only (default: every objective)"),
 ) -> None:
     from optbench.harness.coco.commands import coco_sections
     from optbench.harness.decision.decide import Rule
@@ -46,7 +50,7 @@ def report(
     frame = load(store)  # a bad store is refused before the study section writes its plots
     extra = _study_sections(out / "plots", study) + coco_sections(out)
     index = write_report(frame, out, n_boot=n_boot, seed=seed, extra=extra, rule=parsed, decision_link=link,
-                         holdout=holdout)
+                         holdout=holdout, figures_per_class=figures)
     console.print(f"report: {index}  (also {out / 'report.md'}, CSV tables and plots/ in {out}; "
                   f"from {store or DEFAULT_PATH})")
 

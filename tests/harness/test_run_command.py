@@ -189,3 +189,4 @@ def test_the_demo_keeps_its_store_in_its_out_folder(tmp_path, monkeypatch):
     main(["demo", "--out", "elsewhere", "--quiet"])
     assert {name: given["store"] for name, given in calls} == dict.fromkeys(
         ("run", "report", "decide"), Path("elsewhere/optbench.sqlite"))
+    assert dict(calls)["report"]["figures"] == demo.FIGURES_PER_CLASS  # not every objective's figures

@@ -167,3 +167,18 @@ def test_without_a_known_optimum_quality_is_against_the_best_found_and_labelled_
     better = rec("random", 9, 1.0, objective="bowl", knowledge="none", budget=40, optimizer_options=random_options)
     moved = analyse(pd.concat([load(store), records_frame([better])], ignore_index=True))
     assert (moved["best_known_value"] == 1.0).all() and set(moved["best_known_run"]) == {"random @ 40 evals, seed 9"}
+
+
+def test_report_figures_draws_the_per_objective_figures_of_the_first_objectives_only(tmp_path):
+    from optbench.harness.cli import main
+
+    from .records import instance_records
+
+    quality = {"a": [0.9, 0.95, 0.97, 0.99], "random": [0.5] * 4}
+    store = tmp_path / "runs.jsonl"
+    store.write_text("\n".join(r.to_json() for r in instance_records(quality, {k: [1.0] * 4 for k in quality},
+                                                                    seeds=2)))
+    main(["report", "--store", str(store), "--out", str(tmp_path / "r"), "--figures", "1", "--n-boot", "200"])
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert len(list((tmp_path / "r" / "plots").glob("convergence_*.png"))) == 1
+    assert html.count("Figures left out") == 3  # four instances, the first drawn
