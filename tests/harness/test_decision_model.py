@@ -6,7 +6,17 @@ import json
 import math
 from pathlib import Path
 
-from optbench.harness.decision.model import Choice, ClassDecision, Compared, Decision, PresetDecision, Provenance, Validation
+from optbench.harness.decision import decision_doc
+from optbench.harness.decision.model import (
+    Choice,
+    ClassDecision,
+    Compared,
+    Decision,
+    PresetDecision,
+    Provenance,
+    RaceAccount,
+    Validation,
+)
 from optbench.harness.report.estimate import Estimate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,3 +50,13 @@ def test_nan_is_written_as_null_and_floats_to_six_digits():
     read = back.classes["c"].presets["default"]
     assert math.isnan(read.quality_floor) and read.tests[0].p_choice_faster is None and read.tied_with == ("b @ 10 evals",)
     assert back.classes["c"].validation.checked and back.classes["c"].validation.rank == 1
+
+
+def test_advise_s_race_reads_and_writes_back_and_is_told_in_decision_md():
+    race = RaceAccount(6, 2, 4, 2, 3, "time is up", ("a @ 10 evals",), ("dropped b @ 10 evals after 2 instance(s): …",))
+    doc = Decision("advise", {}, "text", 5, "warm", Provenance("s", 1, 0, "h", {}, {}, {}, {}, "d"), {}, race)
+    written = json.loads(json.dumps(doc.to_json()))
+    assert written["race"]["alive"] == ["a @ 10 evals"] and Decision.from_json(written) == doc
+    md = decision_doc.markdown(Decision.from_json(written))
+    assert "## How advise raced" in md and "started on 2 of the 6 training instances" in md
+    assert Decision.from_json({k: v for k, v in written.items() if k != "race"}).race is None
