@@ -81,11 +81,12 @@ def seedable(name: str) -> bool:
 
 @dataclass(frozen=True)
 class Block:
-    """One round of the race: its cells, the new training instances they cover, and the added seeds."""
+    """One round of the race: its cells, and either the new training instances they cover or the
+    training instances (indices) they give one more seed."""
 
     cells: list[Cell]
     instances: int
-    seeds: int
+    reseeded: tuple[int, ...] = ()
 
 
 @dataclass
@@ -96,16 +97,16 @@ class Race:
     training: list[dict[str, Any]]
     contenders: list[Contender]
     rule: Rule
-    seeds: int = 1  # seeds per instance in each block
+    seeds: int = 1  # seeds per instance when it first runs
     alive: list[Contender] = field(default_factory=list)
     drops: list[Drop] = field(default_factory=list)
     done: int = 0  # training instances run
     records: list[RunRecord] = field(default_factory=list)
-    initial_seeds: int = field(init=False, default=0)
+    seeds_of: list[int] = field(init=False, default_factory=list)  # seeds run, per training instance
 
     def __post_init__(self) -> None:
         self.alive = list(self.alive or self.contenders)
-        self.initial_seeds = self.seeds
+        self.seeds_of = [0] * len(self.training)
 
     @property
     def running(self) -> list[Contender]:
@@ -120,7 +121,8 @@ class Race:
 
     @property
     def can_add_seed(self) -> bool:
-        return self.seeds < MAX_RACE_SEEDS and any(seedable(c.optimizer) for c in self.alive)
+        return (any(k < MAX_RACE_SEEDS for k in self.seeds_of[:self.done])
+                and any(seedable(c.optimizer) for c in self.alive))
 
     def cells(self, instances: Sequence[dict[str, Any]], seeds: Sequence[int], who: Sequence[Contender],
               cap_s: dict[int, float]) -> list[Cell]:
@@ -132,17 +134,22 @@ class Race:
 
     def next_block(self, n: int, cap_s: dict[int, float]) -> Block:
         """The next ``n`` training instances for the running contenders at the race's seeds; with
-        every instance run, one more seed on all of them instead."""
+        every instance run, one more seed on the ``n`` instances that have the fewest instead."""
         if self.done < len(self.training):
             chosen = self.training[self.done:self.done + n]
-            return Block(self.cells(chosen, range(self.seeds), self.running, cap_s), len(chosen), 0)
-        return Block(self.cells(self.training, [self.seeds], self.running, cap_s), 0, 1)
+            return Block(self.cells(chosen, range(self.seeds), self.running, cap_s), len(chosen))
+        fewest = sorted((k, i) for i, k in enumerate(self.seeds_of[:self.done]) if k < MAX_RACE_SEEDS)[:n]
+        cells = [c for k, i in fewest for c in self.cells([self.training[i]], [k], self.running, cap_s)]
+        return Block(cells, 0, tuple(i for _, i in fewest))
 
     def record(self, block: Block, records: Sequence[RunRecord]) -> list[Drop]:
         """Take a block's records; drop what is now significantly worse, or failed; returns the new drops."""
         self.records.extend(records)
+        for i in range(self.done, self.done + block.instances):
+            self.seeds_of[i] = self.seeds
+        for i in block.reseeded:
+            self.seeds_of[i] += 1
         self.done += block.instances
-        self.seeds += block.seeds
         pool, excluded = candidates(self.training_frame(), self.rule)
         failed = {Contender(str(e["config"]), _evals(str(e["budget"]))): str(e["reason"]) for e in excluded}
         new = eliminate(pool, self.alive, self.rule, self.done)
@@ -164,7 +171,7 @@ class Race:
     def summary(self, first_block: int, stopped: str) -> dict[str, Any]:
         """The race for the decision document (``decision_doc.race_lines``)."""
         return {"training": len(self.training), "first_block": first_block, "raced": self.done,
-                "seeds": self.initial_seeds, "seeds_run": self.seeds, "stopped": stopped,
+                "seeds": self.seeds, "seeds_run": max(self.seeds_of, default=0), "stopped": stopped,
                 "alive": [c.key for c in self.alive], "drops": [d.sentence() for d in self.drops]}
 
     def training_frame(self) -> pd.DataFrame:

@@ -102,7 +102,7 @@ def run_race(plan: Plan, rule: Rule, execute: Execute, left_s: Callable[[], floa
         records, wall_s = execute(block.cells)
         cost.measured(block.cells, records, wall_s)
         what = (f"{block.instances} new training instance(s) × {race.seeds} seed(s)" if block.instances else
-                f"seed {race.seeds} on every training instance")
+                f"one more seed on {len(block.reseeded)} training instance(s)")
         say(f"block: {what}, {len(block.cells)} runs of {len(race.running)} contender(s): {wall_s:.1f} s")
         for drop in race.record(block, records):
             say(drop.sentence())

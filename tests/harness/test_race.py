@@ -114,14 +114,21 @@ def test_the_held_out_labels_are_those_the_validation_round_ran():
     assert race_loop.held_out_labels(df, outcome.validation) == {"toy(i=100)", "toy(i=101)", "toy(i=102)"}
 
 
-def test_race_books_add_a_seed_round_when_the_instances_are_used_up():
-    race = Race("toy", [{"i": 0}, {"i": 1}], [Contender("random", 10), Contender("scipy.de", 10)], Rule(), seeds=1)
+def test_race_books_add_seeds_where_fewest_ran_once_the_instances_are_used_up():
+    contenders = [Contender("random", 10), Contender("scipy.de", 10), Contender("scipy.direct", 10)]
+    race = Race("toy", [{"i": 0}, {"i": 1}, {"i": 2}], contenders, Rule(), seeds=1)
+    machine = FakeMachine(cell_s=0.1, gap={**GAP, "scipy.direct": GAP["scipy.de"]})
     block = race.next_block(5, {})
-    assert block.instances == 2 and {c.seed for c in block.cells} == {0}
-    race.done = 2
-    more = race.next_block(5, {})
-    assert more.instances == 0 and more.seeds == 1 and {c.seed for c in more.cells} == {1}
-    assert len(more.cells) == 4
+    assert block.instances == 3 and {c.seed for c in block.cells} == {0}
+    race.record(block, machine.execute(block.cells)[0])
+    assert race.seeds_of == [1, 1, 1] and race.done == 3
+    more = race.next_block(2, {})  # seed 1 on the first two; scipy.direct ignores its seed: not run
+    assert more.instances == 0 and more.reseeded == (0, 1)
+    assert sorted((c.optimizer, c.options["i"], c.seed) for c in more.cells) == [
+        ("random", 0, 1), ("random", 1, 1), ("scipy.de", 0, 1), ("scipy.de", 1, 1)]
+    race.record(more, machine.execute(more.cells)[0])
+    assert race.seeds_of == [2, 2, 1]
+    assert race.next_block(2, {}).reseeded == (2, 0)  # the instance with the fewest seeds first
 
 
 @pytest.mark.parametrize("n", [1, 4, 12])
