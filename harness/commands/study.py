@@ -94,16 +94,14 @@ def study(
     rows = run_modes(cfg, modes, costs, burns, repeats=repeats, keep_in=storage, progress=lambda r: console.print(
         f"[dim]{r.burn} {r.cost_ms:g} ms · {r.mode}: {r.trials_per_s:.3g} trials/s, eval {r.eval_ms:.3g} ms, "
         f"start-up {r.startup_s:.2f} s, load {r.load_avg:.1f}[/dim]"))
-    tables = {"modes": mode_dicts(rows),
-              **measure_overheads(objective, options, storage_trials, profile_trials, out / "profiles", seed)}
-    files = write_files(out, tables)
-    report = write_study_report(out, rows, storage=tables.get("storage"), inserts=tables.get("inserts"),
-                                profile=tables.get("profile"))
+    tables = measure_overheads(objective, options, storage_trials, profile_trials, out / "profiles", seed)
+    files = write_files(out, {"modes": mode_dicts(rows), **tables.to_json()})
+    report = write_study_report(out, rows, tables)
     if not no_store and store is not None:
         reference = objectives.get(objective, **options).reference()  # None: no known optimum (a plug-in)
         save_to_store(rows, store, "optbench " + " ".join(sys.argv[1:]), reference.value if reference else None)
     _print(modes_table(rows)[TERMINAL_COLUMNS], f"{objective}: {workers} workers, {trials} trials per study")
-    for line in recommendation(rows, tables.get("storage"), tables.get("profile")):
+    for line in recommendation(rows, tables):
         console.print(console_markup(line))
     console.print(f"wrote {report}, {len(files)} data files under {out}"
                   + ("" if no_store or store is None else f", {len(rows)} rows to {store}")

@@ -28,6 +28,7 @@ from optbench.harness.execution.sandbox import torch_threads
 from optbench.harness.study.cost import Burn
 from optbench.harness.study.modes import TrialFunction, _warm_up
 from optbench.harness.study.storage import opened, remove_storage_files, sqlite_insert_costs, storage_costs
+from optbench.harness.study.tables import InsertCost, StorageCost, StudyTables, TrialProfile
 
 GROUPS = ("objective", "sampler", "storage", "optuna_loop")
 PROFILED_STORAGES = ("memory", "sqlite-wal", "journal")
@@ -72,14 +73,14 @@ def _study(optuna, storage, seed: int):
 
 
 def profile_study(objective: str, options: dict[str, Any], n_trials: int, storage: str, workdir: Path,
-                  prof_path: Path | None = None, seed: int = 0, top_n: int = 5) -> dict[str, Any]:
+                  prof_path: Path | None = None, seed: int = 0, top_n: int = 5) -> TrialProfile:
     """Wall and CPU ms per trial in each of :data:`GROUPS` (summing to the run's wall / CPU time),
     and with ``prof_path`` the cProfile'd run's file and its ``top_n`` functions by own time."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     workdir.mkdir(parents=True, exist_ok=True)
-    row: dict[str, Any] = {"storage": storage, "n_trials": n_trials}
+    profile, top = "", ""
     with torch_threads(1):
         trial_fn = TrialFunction(objectives.get(objective, **options), Burn())
         _warm_up(trial_fn)
@@ -92,14 +93,14 @@ def profile_study(objective: str, options: dict[str, Any], n_trials: int, storag
                     profiler = cProfile.Profile()
                     profiler.runcall(_study(optuna, store, seed).optimize, trial_fn, n_trials=n_trials)
                 profiler.dump_stats(prof_path)
-                row.update(profile=str(prof_path), top=top_functions(pstats.Stats(profiler), top_n))
+                profile, top = str(prof_path), top_functions(pstats.Stats(profiler), top_n)
         finally:
             remove_storage_files(workdir)
-    row["ms_per_trial"] = 1e3 * sum(seconds.values()) / n_trials
-    row["cpu_ms_per_trial"] = 1e3 * sum(cpu_seconds.values()) / n_trials
-    for g in GROUPS:
-        row[f"{g}_ms"], row[f"{g}_cpu_ms"] = 1e3 * seconds[g] / n_trials, 1e3 * cpu_seconds[g] / n_trials
-    return row
+    ms = {g: 1e3 * seconds[g] / n_trials for g in GROUPS}
+    cpu_ms = {g: 1e3 * cpu_seconds[g] / n_trials for g in GROUPS}
+    return TrialProfile(storage, n_trials, sum(ms.values()), sum(cpu_ms.values()), ms["objective"],
+                        cpu_ms["objective"], ms["sampler"], cpu_ms["sampler"], ms["storage"], cpu_ms["storage"],
+                        ms["optuna_loop"], cpu_ms["optuna_loop"], profile, top)
 
 
 def _timed_run(optuna, study, trial_fn: TrialFunction, n_trials: int) -> tuple[dict[str, float], dict[str, float]]:
@@ -127,7 +128,7 @@ def top_functions(stats: pstats.Stats, n: int) -> str:
 
 
 def measure_overheads(objective: str, options: dict[str, Any], storage_trials: int, profile_trials: int,
-                      profiles_dir: Path, seed: int = 0) -> dict[str, list[dict[str, Any]]]:
+                      profiles_dir: Path, seed: int = 0) -> StudyTables:
     """The ``storage`` and ``inserts`` tables (``storage_trials`` > 0) and the ``profile`` table
     (``profile_trials`` > 0, ``.prof`` files under ``profiles_dir``); scratch files in a temporary folder."""
     import shutil
@@ -137,18 +138,19 @@ def measure_overheads(objective: str, options: dict[str, Any], storage_trials: i
 
     from optbench.harness.optimizers.optuna_adapters import distributions
 
-    tables: dict[str, list[dict[str, Any]]] = {}
+    storage: list[StorageCost] = []
+    inserts: list[InsertCost] = []
+    profile: list[TrialProfile] = []
     workdir = Path(tempfile.mkdtemp(prefix="optbench-study-"))
     try:
         if storage_trials:
             space = objectives.get(objective, **options).space
-            tables["storage"] = storage_costs(distributions(optuna, space), storage_trials, workdir)
-            tables["inserts"] = sqlite_insert_costs(storage_trials, workdir)
+            storage = storage_costs(distributions(optuna, space), storage_trials, workdir)
+            inserts = sqlite_insert_costs(storage_trials, workdir)
         if profile_trials:
             profiles_dir.mkdir(parents=True, exist_ok=True)
-            tables["profile"] = [profile_study(objective, options, profile_trials, kind, workdir,
-                                               profiles_dir / f"study-{kind}.prof", seed)
-                                 for kind in PROFILED_STORAGES]
+            profile = [profile_study(objective, options, profile_trials, kind, workdir,
+                                     profiles_dir / f"study-{kind}.prof", seed) for kind in PROFILED_STORAGES]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return tables
+    return StudyTables(tuple(storage), tuple(inserts), tuple(profile))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -19,6 +19,7 @@ from optbench.harness.report import plots
 from optbench.harness.report.render import Figure, Section, Table, markdown
 from optbench.harness.study.modes import MODES, ModeResult, with_efficiency
 from optbench.harness.study.results import DEFAULT_OUT, DEFAULT_STORE, load_rows, load_tables
+from optbench.harness.study.tables import StudyTables
 
 TITLE = "Parallel Optuna studies"
 PLOT_STEM = "study_efficiency"
@@ -105,8 +106,7 @@ def modes_table(rows: list[ModeResult]) -> pd.DataFrame:
         "load 1m": f"{r.load_avg:.1f}", "leftovers": ", ".join(r.leftovers) or "none"} for r in rows])
 
 
-def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
-                   profile: list[dict] | None = None) -> list[str]:
+def recommendation(rows: list[ModeResult], tables: StudyTables = StudyTables()) -> list[str]:
     """Bullets stating what the numbers show, ending with the choice they support; nothing else."""
     out, choice = [], []
     by = {(r.burn, r.cost_ms, r.mode): r for r in rows}
@@ -145,17 +145,17 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
         out.append("Threads at the highest cost: " + ", ".join(f"{_pct(r.efficiency)} with burn `{b}`"
                                                                  for b, r in threads.items())
                    + " (`work` is torch, which releases the GIL inside its kernels; `python` holds it).")
-    if profile:
+    if tables.profile:
         out.append("Per cheap trial (one process, TPE, timers on the storage and sampler; wall ms / CPU ms): "
-                   + "; ".join(f"{p['storage']}: {_g(p['ms_per_trial'])} / {_g(p['cpu_ms_per_trial'])}, of which "
-                               + ", ".join(f"{g} {_g(p[f'{g}_ms'])} / {_g(p[f'{g}_cpu_ms'])}"
-                                           for g in ("sampler", "storage", "objective"))
-                               for p in profile) + ".")
-    if storage:
+                   + "; ".join(f"{p.storage}: {_g(p.ms_per_trial)} / {_g(p.cpu_ms_per_trial)}, of which sampler "
+                               f"{_g(p.sampler_ms)} / {_g(p.sampler_cpu_ms)}, storage {_g(p.storage_ms)} / "
+                               f"{_g(p.storage_cpu_ms)}, objective {_g(p.objective_ms)} / {_g(p.objective_cpu_ms)}"
+                               for p in tables.profile) + ".")
+    if tables.storage:
         out.append("Storage per trial (ask + tell, wall ms / CPU ms): " + ", ".join(
-            f"{s['storage']} {_g(s['ask_tell_ms'])} / {_g(s['ask_tell_cpu_ms'])}" for s in storage)
+            f"{s.storage} {_g(s.ask_tell_ms)} / {_g(s.ask_tell_cpu_ms)}" for s in tables.storage)
             + "; cold load of a study: " + ", ".join(
-            f"{s['storage']} {_g(s['load_ms'])} ms" for s in storage if not math.isnan(s["load_ms"])) + ".")
+            f"{s.storage} {_g(s.load_ms)} ms" for s in tables.storage if not math.isnan(s.load_ms)) + ".")
     if loaded:
         out.append(f"Caution: the 1-minute load average was {min(loads):.1f}–{max(loads):.1f} on "
                    f"{os.cpu_count()} cores during these runs: other processes shared the cores, so wall times, "
@@ -168,10 +168,9 @@ def recommendation(rows: list[ModeResult], storage: list[dict] | None = None,
 
 
 def study_section(source: Sequence[ModeResult] | pd.DataFrame | str | Path, out_dir: Path,
-                  storage: list[dict] | None = None, inserts: list[dict] | None = None,
-                  profile: list[dict] | None = None) -> tuple[Section, list[Path]]:
+                  tables: StudyTables = StudyTables()) -> tuple[Section, list[Path]]:
     """The report section (tables, recommendation, the efficiency figure saved under ``out_dir``) and
-    the figure's paths. ``source``: see :func:`rows_of`; the other tables as ``study.json`` holds them."""
+    the figure's paths. ``source``: see :func:`rows_of`; ``tables``: the study's other measurements."""
     rows = rows_of(source)
     out_dir.mkdir(parents=True, exist_ok=True)
     figure = Figure(plots.save(efficiency_figure(rows), out_dir, PLOT_STEM), "parallel efficiency vs evaluation cost")
@@ -180,12 +179,12 @@ def study_section(source: Sequence[ModeResult] | pd.DataFrame | str | Path, out_
         "trials/s ÷ (workers × single-process trials/s at the same cost); wall time excludes worker start-up "
         "(shown apart). `sqlite` = SQLite with WAL; `independent`/`dask` run one study per worker.",
         figure, Table(modes_table(rows), "modes: measured"), "Recommendation:",
-        "\n".join(recommendation(rows, storage, profile))])
-    for frame, caption in ((storage, "storage cost per trial, ms"),
-                           (inserts, "plain sqlite3 inserts (one commit per row vs one for all)"),
-                           (profile, "where a cheap trial's time goes, ms per trial (top: cProfile's heaviest)")):
-        if frame:
-            cells = pd.DataFrame(frame).map(lambda v: _g(v) if isinstance(v, float) else str(v))
+        "\n".join(recommendation(rows, tables))])
+    for found, caption in ((tables.storage, "storage cost per trial, ms"),
+                           (tables.inserts, "plain sqlite3 inserts (one commit per row vs one for all)"),
+                           (tables.profile, "where a cheap trial's time goes, ms per trial (top: cProfile's heaviest)")):
+        if found:
+            cells = pd.DataFrame([asdict(row) for row in found]).map(lambda v: _g(v) if isinstance(v, float) else str(v))
             sec.items.append(Table(cells, caption))
     return sec, [out_dir / f"{PLOT_STEM}.{ext}" for ext in ("png", "svg")]
 
@@ -197,12 +196,12 @@ def study_sections(plots_dir: Path, store: Path = DEFAULT_STORE,
     rows = load_rows(store) if Path(store).exists() else []
     if not rows:
         return []
-    return [study_section(rows, plots_dir, **(load_tables(tables) if Path(tables).exists() else {}))[0]]
+    return [study_section(rows, plots_dir, load_tables(tables) if Path(tables).exists() else StudyTables())[0]]
 
 
-def write_study_report(out: Path, rows: list[ModeResult], **tables: Any) -> Path:
+def write_study_report(out: Path, rows: list[ModeResult], tables: StudyTables = StudyTables()) -> Path:
     """``study.md`` under ``out`` with the figure under ``out/plots``; returns its path."""
-    sec, _ = study_section(rows, out / "plots", **tables)
+    sec, _ = study_section(rows, out / "plots", tables)
     path = out / "study.md"
     path.write_text(markdown("optbench study", [sec]))
     return path

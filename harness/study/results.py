@@ -23,6 +23,7 @@ from typing import Any
 from optbench.harness.core.record import RunRecord
 from optbench.harness.core.versions import versions
 from optbench.harness.study.modes import ModeResult, with_efficiency
+from optbench.harness.study.tables import StudyTables
 
 DEFAULT_STORE = Path("results/study.sqlite")
 DEFAULT_OUT = Path("results/study")
@@ -94,10 +95,9 @@ def load_rows(path: Path | str = DEFAULT_STORE) -> list[ModeResult]:
     return with_efficiency(from_record(r) for run_id, r in mine if run_id == latest)
 
 
-def load_tables(path: Path | str = DEFAULT_OUT / "study.json") -> dict[str, list[dict[str, Any]]]:
-    """The storage, inserts and profile tables of a ``study.json`` (keyword arguments of ``study_section``)."""
-    tables = json.loads(Path(path).read_text())
-    return {name: tables[name] for name in ("storage", "inserts", "profile") if name in tables}
+def load_tables(path: Path | str = DEFAULT_OUT / "study.json") -> StudyTables:
+    """The storage, inserts and profile tables of a ``study.json``."""
+    return StudyTables.from_json(json.loads(Path(path).read_text()))
 
 
 def write_files(out: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Path]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from optbench.harness.core.errors import HarnessError
+from optbench.harness.study.tables import InsertCost, StorageCost
 
 STORAGE_KINDS = ("memory", "sqlite", "sqlite-wal", "journal")
 _FILES = {"sqlite": "study.db", "sqlite-wal": "study-wal.db", "journal": "study.journal"}
@@ -142,7 +143,7 @@ def _timed(fn) -> float:
 
 
 def storage_costs(distributions: dict, n_trials: int, workdir: str | Path,
-                  kinds: tuple[str, ...] = STORAGE_KINDS) -> list[dict[str, Any]]:
+                  kinds: tuple[str, ...] = STORAGE_KINDS) -> list[StorageCost]:
     """Per-trial storage cost of each kind, in ms, on a study of ``n_trials`` trials over ``distributions``:
 
     - ``ask_tell_ms`` (``ask_tell_cpu_ms``: its CPU time; the rest is waiting, e.g. for fsync):
@@ -157,7 +158,7 @@ def storage_costs(distributions: dict, n_trials: int, workdir: str | Path,
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    rows = []
+    rows: list[StorageCost] = []
     for kind in kinds:
         storage = open_storage(kind, workdir)
         study = optuna.create_study(storage=storage, study_name=f"bench-{kind}",
@@ -184,19 +185,19 @@ def storage_costs(distributions: dict, n_trials: int, workdir: str | Path,
                     optuna.load_study(study_name=f"bench-{kind}", storage=fresh).get_trials(deepcopy=False)
 
             load_ms = 1e3 * _timed(load)
-        rows.append(dict(storage=kind, n_trials=n_trials, ask_tell_ms=1e3 * ask_tell_s / n_trials,
-                         ask_tell_cpu_ms=1e3 * ask_tell_cpu_s / n_trials,
-                         add_trial_ms=1e3 * add_s / n_trials, read_all_ms=1e3 * read_s,
-                         trials_at_read=2 * n_trials, load_ms=load_ms))
+        rows.append(StorageCost(storage=kind, n_trials=n_trials, ask_tell_ms=1e3 * ask_tell_s / n_trials,
+                                ask_tell_cpu_ms=1e3 * ask_tell_cpu_s / n_trials,
+                                add_trial_ms=1e3 * add_s / n_trials, read_all_ms=1e3 * read_s,
+                                trials_at_read=2 * n_trials, load_ms=load_ms))
     remove_storage_files(workdir)
     return rows
 
 
-def sqlite_insert_costs(n_rows: int, workdir: str | Path) -> list[dict[str, Any]]:
+def sqlite_insert_costs(n_rows: int, workdir: str | Path) -> list[InsertCost]:
     """The origin scripts' comparison with plain ``sqlite3``: ms per row inserted one commit per row vs all
     rows in one transaction (``executemany``), with SQLite's defaults and with WAL + NORMAL; and
     the cost of one file append + fsync, which the journal backend pays per write."""
-    rows = []
+    rows: list[InsertCost] = []
     for setup in ("sqlite default", "sqlite WAL"):
         path = Path(workdir, "inserts.db")
         con = sqlite3.connect(path, factory=WALConnection if setup == "sqlite WAL" else sqlite3.Connection)
@@ -213,7 +214,7 @@ def sqlite_insert_costs(n_rows: int, workdir: str | Path) -> list[dict[str, Any]
                 con.executemany("INSERT INTO t VALUES (?, ?, ?)", data[n_rows:])
 
         for method, fn in (("commit per row", one_by_one), ("one transaction", batch)):
-            rows.append(dict(setup=setup, method=method, n_rows=n_rows, ms_per_row=1e3 * _timed(fn) / n_rows))
+            rows.append(InsertCost(setup, method, n_rows, 1e3 * _timed(fn) / n_rows))
         con.close()
         path.unlink()
     path, n_appends = Path(workdir, "fsync.log"), max(1, n_rows // 10)  # fsyncs are slow: fewer suffice
@@ -225,7 +226,7 @@ def sqlite_insert_costs(n_rows: int, workdir: str | Path) -> list[dict[str, Any]
                 f.flush()
                 os.fsync(f.fileno())
 
-        rows.append(dict(setup="plain file (journal backend)", method="append + fsync", n_rows=n_appends,
-                         ms_per_row=1e3 * _timed(append_fsync) / n_appends))
+        rows.append(InsertCost("plain file (journal backend)", "append + fsync", n_appends,
+                               1e3 * _timed(append_fsync) / n_appends))
     path.unlink()
     return rows

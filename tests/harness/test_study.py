@@ -1,6 +1,7 @@
 """optbench study: every parallel mode on a tiny study, determinism, clean teardown, storage costs,
 profile grouping, store round trip, report section and the CLI."""
 
+import json
 import math
 from dataclasses import replace
 
@@ -17,6 +18,7 @@ from optbench.harness.study.profile import GROUPS, ExclusiveTimers, profile_stud
 from optbench.harness.study.report import study_section, study_sections
 from optbench.harness.study.results import from_record, load_rows, save_to_store, to_record
 from optbench.harness.study.storage import STORAGE_KINDS, leftover_files, sqlite_insert_costs, storage_costs
+from optbench.harness.study.tables import StudyTables
 
 CFG = StudyConfig(objective="sphere", options={"dim": 2}, n_trials=4, workers=2)
 
@@ -81,19 +83,24 @@ def test_calibration_adds_burn_only_above_the_objectives_own_cost():
 def test_storage_costs_cover_every_kind_and_leave_no_files(tmp_path):
     space = objectives.get("ma_crossover").space
     rows = storage_costs(distributions(optuna, space), 3, tmp_path)
-    assert [r["storage"] for r in rows] == list(STORAGE_KINDS)
-    assert all(r["ask_tell_ms"] > 0 and r["add_trial_ms"] > 0 for r in rows)
-    assert math.isnan(rows[0]["load_ms"]) and all(r["load_ms"] > 0 for r in rows[1:])
+    assert [r.storage for r in rows] == list(STORAGE_KINDS)
+    assert all(r.ask_tell_ms > 0 and r.add_trial_ms > 0 for r in rows)
+    assert math.isnan(rows[0].load_ms) and all(r.load_ms > 0 for r in rows[1:])
     inserts = sqlite_insert_costs(10, tmp_path)
-    assert len(inserts) == 5 and all(r["ms_per_row"] > 0 for r in inserts)
+    assert len(inserts) == 5 and all(r.ms_per_row > 0 for r in inserts)
+    tables = StudyTables(tuple(rows), tuple(inserts))  # study.json's boundary loses nothing (NaN included)
+    back = StudyTables.from_json(json.loads(json.dumps(tables.to_json())))
+    assert back.inserts == tables.inserts and back.storage[1:] == tables.storage[1:] and math.isnan(back.storage[0].load_ms)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_profile_groups_sum_to_the_trial_time(tmp_path):
     row = profile_study("sphere", {}, 12, "journal", tmp_path / "w", tmp_path / "p.prof")
-    assert sum(row[f"{g}_ms"] for g in GROUPS) == pytest.approx(row["ms_per_trial"])
-    assert all(row[f"{g}_ms"] > 0 for g in GROUPS)
-    assert (tmp_path / "p.prof").exists() and "fsync" in row["top"]  # the journal backend fsyncs every write
+    groups = (row.objective_ms, row.sampler_ms, row.storage_ms, row.optuna_loop_ms)
+    assert len(groups) == len(GROUPS) and sum(groups) == pytest.approx(row.ms_per_trial) and min(groups) > 0
+    cpu = (row.objective_cpu_ms, row.sampler_cpu_ms, row.storage_cpu_ms, row.optuna_loop_cpu_ms)
+    assert sum(cpu) == pytest.approx(row.cpu_ms_per_trial)
+    assert (tmp_path / "p.prof").exists() and "fsync" in row.top  # the journal backend fsyncs every write
     assert list((tmp_path / "w").iterdir()) == []
 
 
