@@ -149,21 +149,20 @@ def _total(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.sum(x, axis=axis)
 
 
-def candidates(g_cls: pd.DataFrame, rule: Rule) -> tuple[list[Candidate], list[dict]]:
-    """Usable candidates of one class (or of some of its instances), and the excluded ones with the
-    reason (``config``, ``budget``, ``reason``: the fields of :class:`Excluded`)."""
+def candidates(g_cls: pd.DataFrame, rule: Rule) -> tuple[list[Candidate], list[Excluded]]:
+    """Usable candidates of one class (or of some of its instances), and the excluded ones with the reason."""
     instances = sorted(set(g_cls["objective_label"]))
     usable: list[Candidate] = []
-    excluded: list[dict] = []
+    excluded: list[Excluded] = []
     for (config, budget_label), g in g_cls.groupby(["config", "budget_label"], sort=True):
-        key = {"config": config, "budget": budget_label}
         covered = set(g["objective_label"])
         if (~g["ok"]).any():
-            excluded.append({**key, "reason": f"{int((~g['ok']).sum())} failed run(s)"})
+            excluded.append(Excluded(config, budget_label, f"{int((~g['ok']).sum())} failed run(s)"))
         elif len(covered) < len(instances):
-            excluded.append({**key, "reason": f"ran on {len(covered)} of the class's {len(instances)} objectives"})
+            excluded.append(Excluded(config, budget_label,
+                                     f"ran on {len(covered)} of the class's {len(instances)} objectives"))
         elif g["quality"].isna().any():
-            excluded.append({**key, "reason": "quality unknown: needs random search at the same budget"})
+            excluded.append(Excluded(config, budget_label, "quality unknown: needs random search at the same budget"))
         else:
             runs = g.assign(warm_or_cold_s=g["warm_wall_s"].fillna(g["wall_s"])).drop_duplicates(
                 ["objective_label", "seed"])
@@ -255,7 +254,7 @@ def decide_class(g_cls: pd.DataFrame, rule: Rule, holdout: float | None = None,
     return ClassDecision(tuple(instances), tuple(sorted(g_cls["objective"].unique())),
                          {str(label): BestKnown(r.best_known_kind, float(r.best_known_value), str(r.best_known_run))
                           for label, r in known.iterrows()},
-                         fraction, checked, {p: presets[p] for p in PRESETS}, tuple(Excluded(**e) for e in excluded))
+                         fraction, checked, {p: presets[p] for p in PRESETS}, tuple(excluded))
 
 
 def decide(df: pd.DataFrame, rule: Rule, holdout: float | None = None,

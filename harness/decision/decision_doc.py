@@ -9,10 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -50,13 +49,12 @@ def provenance(df: pd.DataFrame, store: str) -> Provenance:
 
 
 def build(frame: pd.DataFrame, rule: Rule, store: str, command: str, holdout: float | None = None,
-          held: Collection[str] | None = None, race: Mapping[str, Any] | None = None) -> Decision:
+          held: Collection[str] | None = None, race: RaceAccount | None = None) -> Decision:
     """The decision document, with the figures as ``decision.json`` holds them (6 significant digits);
-    ``holdout`` and ``held`` as in ``decide``; ``race``: how ``advise`` raced (``race.Race.summary``,
-    the fields of :class:`RaceAccount`), when it did."""
+    ``holdout`` and ``held`` as in ``decide``; ``race``: how ``advise`` raced, when it did."""
     df = analyse(frame)
     doc = Decision(command, asdict(rule), rule.describe(), rule.min_instances, rule.timing, provenance(df, store),
-                   decide(df, rule, holdout, held), RaceAccount.from_json(race) if race else None)
+                   decide(df, rule, holdout, held), race)
     return Decision.from_json(doc.to_json())
 
 

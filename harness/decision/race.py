@@ -25,6 +25,7 @@ import pandas as pd
 from optbench.harness.core.budget import Budget
 from optbench.harness.core.record import Cell, RunRecord
 from optbench.harness.decision.decide import Candidate, Rule, candidates
+from optbench.harness.decision.model import RaceAccount
 from optbench.harness.report import paired
 from optbench.harness.report.frame import RANDOM, analyse, records_frame
 
@@ -151,7 +152,7 @@ class Race:
             self.seeds_of[i] += 1
         self.done += block.instances
         pool, excluded = candidates(self.training_frame(), self.rule)
-        failed = {Contender(str(e["config"]), _evals(str(e["budget"]))): str(e["reason"]) for e in excluded}
+        failed = {Contender(e.config, _evals(e.budget)): e.reason for e in excluded}
         new = eliminate(pool, self.alive, self.rule, self.done)
         new += [Drop(c, self.done, self.failure(c) or f"excluded: {why}") for c, why in sorted(failed.items())
                 if c in self.alive]
@@ -168,11 +169,10 @@ class Race:
                   "machine's load"] if capped else []) + ([f"{failed} run(s) failed"] if failed else [])
         return "; ".join(parts)
 
-    def summary(self, first_block: int, stopped: str) -> dict[str, Any]:
-        """The race for the decision document (``decision_doc.race_lines``)."""
-        return {"training": len(self.training), "first_block": first_block, "raced": self.done,
-                "seeds": self.seeds, "seeds_run": max(self.seeds_of, default=0), "stopped": stopped,
-                "alive": [c.key for c in self.alive], "drops": [d.sentence() for d in self.drops]}
+    def summary(self, first_block: int, stopped: str) -> RaceAccount:
+        """The race for the decision document."""
+        return RaceAccount(len(self.training), first_block, self.done, self.seeds, max(self.seeds_of, default=0),
+                           stopped, tuple(c.key for c in self.alive), tuple(d.sentence() for d in self.drops))
 
     def training_frame(self) -> pd.DataFrame:
         """The analysed runs of the contenders still in the race (and random search), training instances only."""
