@@ -3,20 +3,24 @@
 the figures to gate a CI run on (``asv continuous --factor 1.02 -b instructions``).
 Skipped, with the reason, where valgrind, setarch or a C compiler is missing."""
 
-from optbench.harness.asv import instructions
 from optbench.harness.asv import support as s
 
 
-class Instructions:
-    """The instrument's own work per evaluation, one scalar MaxDiff ``ar200`` evaluation, one
-    candidate of a MaxDiff batch, one record written to the store (one callgrind child for all)."""
+class _OneCallgrindRun:
+    """Shared by both classes: asv runs this ``setup_cache`` once for both (one callgrind process,
+    one fresh child per workload)."""
 
     timeout = 900
 
     def setup_cache(self):
-        return s.instruction_counts(instructions.measure_units)
+        return s.instruction_counts()
 
     setup_cache.timeout = 900
+
+
+class Instructions(_OneCallgrindRun):
+    """The instrument's own work per evaluation, one scalar MaxDiff ``ar200`` evaluation, one
+    candidate of a MaxDiff batch, one record written to the store."""
 
     def setup(self, counts):
         s.instruction_count(counts, "instrument_per_eval")
@@ -38,25 +42,18 @@ class Instructions:
         _track.unit = "instructions"
 
 
-class OptimizerInstructions:
+class OptimizerInstructions(_OneCallgrindRun):
     """Each optimizer's cost per evaluation on a zero-cost objective: ``(I(2n) − I(n)) / n`` of
     seeded runs of ``n`` and ``2n`` evaluations, so start-up cancels."""
 
     params = [s.INSTRUCTION_OPTIMIZERS]
     param_names = ["optimizer"]
-    timeout = 900
-
-    def setup_cache(self):
-        names = [name for name in s.INSTRUCTION_OPTIMIZERS if name in s.optimizers.names()]
-        return s.instruction_counts(lambda: instructions.measure_optimizers(names))
-
-    setup_cache.timeout = 900
 
     def setup(self, counts, optimizer):
         s.require_optimizer(optimizer)
-        s.instruction_count(counts, optimizer)
+        s.instruction_count(counts, s.optimizer_track(optimizer))
 
     def track_instructions_optimizer_per_eval(self, counts, optimizer):
-        return s.instruction_count(counts, optimizer)
+        return s.instruction_count(counts, s.optimizer_track(optimizer))
 
     track_instructions_optimizer_per_eval.unit = "instructions"

@@ -9,6 +9,8 @@ import time
 
 from optbench import objectives
 from optbench.harness.asv import support as s
+from optbench.harness.core.budget import Budget
+from optbench.harness.core.instrument import Instrument
 from optbench.harness.perf import objective_speed
 from optbench.objectives import maxdiff_compiled
 
@@ -28,6 +30,22 @@ class ScalarEvaluation:
         s.evaluate_scalar(self.objective, self.x)
 
 
+class InstrumentEvaluation:
+    """The instrument's per-evaluation core (``evaluate_encoded``) on sphere dim 2, CPU time: the
+    time twin of ``track_instructions_instrument_per_eval`` (objective included here)."""
+
+    timer = time.process_time
+
+    def setup(self):
+        s.limit_threads()
+        objective = objectives.get("sphere", dim=2)
+        self.instrument, self.x = Instrument(objective, Budget(max_evals=10**12)), s.centre_point(objective)
+        self.instrument.evaluate_encoded(self.x)
+
+    def time_evaluate_encoded(self):
+        self.instrument.evaluate_encoded(self.x)
+
+
 class BatchEvaluation:
     params = [s.BATCH_OBJECTIVES]
     param_names = ["objective"]
@@ -44,11 +62,12 @@ class BatchEvaluation:
 
 
 class MaxDiffKernels:
-    """MaxDiff ``ar200`` at n = 200 and 10 000 days, float64/float32: one scalar evaluation, and a
-    1024-candidate batch eager and fused by ``torch.compile`` (compiled in ``setup``; its time is
-    tracked by :class:`MaxDiffCompile`); the figures of ``optbench perf objective_speed``."""
+    """MaxDiff ``ar200`` at n = 200 days, float64 (with ``OPTBENCH_ASV_SLOW=1`` also 10 000 days and
+    float32): one scalar evaluation, and a 1024-candidate batch eager and fused by ``torch.compile``
+    (compiled in ``setup``; its time is tracked by :class:`MaxDiffCompile`); the figures of
+    ``optbench perf objective_speed``."""
 
-    params = [[200, 10_000], ["float64", "float32"], ["eager", "compiled"]]
+    params = [s.KERNEL_SIZES, s.KERNEL_DTYPES, ["eager", "compiled"]]
     param_names = ["n", "dtype", "batch"]
     timer = time.process_time
     timeout = 240  # a cold inductor compile takes tens of seconds on a shared 2-core machine
@@ -82,7 +101,7 @@ class MaxDiffCompile:
     """Seconds of the first compiled MaxDiff batch in a fresh process (dynamo tracing, inductor's
     C++ build — faster with its on-disk cache warm — and one run), per dtype."""
 
-    params = [["float64", "float32"]]
+    params = [s.KERNEL_DTYPES]
     param_names = ["dtype"]
     timeout = 240
 

@@ -15,7 +15,7 @@ class _OneRunPerCell:
 
 
 class Optimize:
-    params = [s.OPTIMIZE_OBJECTIVES, s.OPTIMIZERS]
+    params = [s.TIMED_OBJECTIVES, s.OPTIMIZERS]
     param_names = ["objective", "optimizer"]
     number = 1  # one call is one whole optimization
     repeat = (1, 5, 30.0)

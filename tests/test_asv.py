@@ -13,7 +13,6 @@ import ast
 import itertools
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,17 +21,12 @@ import pytest
 
 from optbench.harness import optimizers
 from optbench.harness.asv import support as asv_support
+from optbench.harness.asv.regression import asv_env, table_rows
 from optbench.harness.core.record import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 ASV = [sys.executable, "-m", "asv"]
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
-
-
-def asv_env(home: Path) -> dict[str, str]:
-    """Environment for asv subprocesses: a private HOME so ``asv machine`` leaves ~ alone."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "OPTBENCH_ASV_SLOW")}
-    return dict(env, HOME=str(home), PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
 
 
 def sh(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, ok=(0,)) -> subprocess.CompletedProcess:
@@ -52,7 +46,8 @@ def optbench_run(key: str, optimizer: str) -> dict:
 
 
 def test_asv_check_passes(tmp_path):
-    proc = sh(ASV + ["check", "--python=same"], ROOT, asv_env(tmp_path))
+    env = dict(asv_env(tmp_path), ASV_PYTHONPATH=str(ROOT))  # this checkout's code, not the interpreter's install
+    proc = sh(ASV + ["check", "--python=same"], ROOT, env)
     assert "No problems found" in proc.stdout
 
 
@@ -81,6 +76,7 @@ def test_unregistered_optimizer_is_skipped_and_failed_run_is_not_tracked():
 def test_suite_names_are_known():
     assert set(asv_support.OPTIMIZE_OBJECTIVES) <= set(asv_support.OBJECTIVES)
     assert set(asv_support.BATCH_OBJECTIVES) <= set(asv_support.OBJECTIVES)
+    assert set(asv_support.TIMED_OBJECTIVES) <= set(asv_support.OPTIMIZE_OBJECTIVES)
     for key in asv_support.OBJECTIVES:
         objective = asv_support.make_objective(key)
         assert math.isfinite(asv_support.evaluate_scalar(objective, asv_support.centre_point(objective)))
@@ -159,18 +155,6 @@ def commit(repo: Path, message: str) -> str:
     return sh(["git", "rev-parse", "HEAD"], repo).stdout.strip()
 
 
-def table_rows(output: str) -> dict[str, tuple[str, str]]:
-    """``{benchmark: (change mark, ratio)}`` from an ``asv compare``/``continuous`` table, whose rows
-    read ``| + | 36.8±1μs | 74.1±2μs | 2.01 | bench_objectives.…('sphere-2d-1ms') |``; the mark is
-    ``+`` slower, ``-`` faster, blank or ``~`` for no significant change."""
-    rows = {}
-    for line in output.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 5 and cells[4].startswith("bench_"):
-            rows[cells[4]] = (cells[0], cells[3])
-    return rows
-
-
 @pytest.mark.slow
 def test_asv_continuous_flags_a_real_slowdown_and_not_a_noop(tmp_path):
     repo, home = tmp_path / "repo", tmp_path / "home"
@@ -238,31 +222,49 @@ def test_asv_track_figures_in_asv_results_equal_optbench_run(tmp_path):
         assert evals["maxdiff-ar200", optimizer] == record["n_evals"]
 
 
-# --- instruction counts under callgrind ----------------------------------------------------------
+def _fake_results(repo: Path, figures: dict[str, tuple[str, str, float]]) -> str:
+    """A git repository with one commit and an asv results folder holding one figure per benchmark
+    (``{name: (type, unit, value)}``), written with asv's own ``Results`` API; returns the commit."""
+    from asv import results as asv_results
+    from asv import runner, util
+
+    repo.mkdir()
+    sh(["git", "init", "-q", "-b", "main"], repo)
+    sh(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-q", "--allow-empty", "-m", "one"], repo)
+    sha = sh(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    (repo / "asv.conf.json").write_text(json.dumps({
+        "version": 1, "project": "fake", "repo": ".", "branches": ["main"], "environment_type": "existing",
+        "results_dir": "results", "html_dir": "html"}))
+    results_dir = repo / "results"
+    benchmarks = {name: {"name": name, "type": kind, "unit": unit, "params": [], "param_names": [], "version": "1",
+                         "code": "", "timeout": 60} for name, (kind, unit, _) in figures.items()}
+    util.write_json(str(results_dir / "benchmarks.json"), benchmarks, api_version=2)
+    machine = {"machine": "fake", "os": "linux", "arch": "x86_64", "cpu": "cpu", "num_cpu": "2", "ram": "1"}
+    util.write_json(str(results_dir / "fake" / "machine.json"), machine, api_version=1)
+    stored = asv_results.Results(dict(machine, python=PYTHON), {}, sha, 1_700_000_000_000, PYTHON,
+                                 f"existing-py{PYTHON}", {})
+    for name, (_, _, value) in figures.items():
+        stored.add_result(benchmarks[name], runner.BenchmarkResult(result=[value], samples=[None], number=[None],
+                                                                   errcode=0, stderr="", profile=None))
+    stored.save(str(results_dir))
+    return sha
 
 
-def test_instruction_counts_are_deterministic_and_per_unit():
-    """A pure-Python loop of n and 2n iterations, counted in two separate callgrind children: the
-    per-iteration figure is the same both times, and plausible for ``total += i * i`` (a few hundred
-    instructions: more than one bytecode's worth, far less than a function call per iteration)."""
-    from optbench.harness.asv import instructions
+def test_published_page_shows_instruction_tracks_beside_time_tracks(tmp_path):
+    """``optbench asv-publish`` (the real command) on a small results folder: the page's index
+    lists the instruction track with its unit beside the time track, the graph holds the stored
+    count, and the page still loads nothing from the network."""
+    from optbench.harness.asv.publish import external_urls
 
-    reason = instructions.unavailable()
-    if reason:
-        pytest.skip(reason)
-    first, second = (instructions.measure(["python_loop"])["python_loop"] for _ in range(2))
-    assert first == pytest.approx(second, rel=1e-3)
-    assert 100 < first < 5000
-
-
-def test_instruction_dumps_are_read_by_label(tmp_path):
-    from optbench.harness.asv import instructions
-
-    for i, (label, total) in enumerate([("w 10", 1500), ("w 20", 2700)], start=1):
-        (tmp_path / f"callgrind.out.{i}").write_text(
-            f"version: 1\ndesc: Trigger: Client Request: {label}\nevents: Ir\nsummary: {total}\ntotals: {total}\n")
-    counts = instructions.read_dumps(tmp_path)
-    assert counts == {"w 10": 1500, "w 20": 2700}
-    assert instructions.per_unit(counts, "w", 10) == 120.0
-    with pytest.raises(Exception, match="no callgrind dump"):
-        instructions.per_unit(counts, "w", 5)
+    instructions_track = "bench_instructions.Instructions.track_instructions_instrument_per_eval"
+    time_track = "bench_objectives.InstrumentEvaluation.time_evaluate_encoded"
+    repo = tmp_path / "repo"
+    _fake_results(repo, {instructions_track: ("track", "instructions", 4923.0), time_track: ("time", "seconds", 8e-7)})
+    sh([sys.executable, "-m", "optbench.harness.cli", "asv-publish", "--config", str(repo / "asv.conf.json")],
+       repo, asv_env(tmp_path))
+    index = json.loads((repo / "html" / "index.json").read_text())
+    assert index["benchmarks"][instructions_track]["unit"] == "instructions"
+    assert index["benchmarks"][time_track]["unit"] == "seconds"
+    [graph] = (repo / "html" / "graphs" / "arch-x86_64").rglob(f"{instructions_track}.json")  # the machine's graph
+    assert [value for _, value in json.loads(graph.read_text())] == [4923.0]
+    assert external_urls((repo / "html" / "index.html").read_text()) == []

@@ -98,5 +98,6 @@ def test_a_regular_install_exposes_only_optbench_and_reads_decisions_by_path_and
 
 @pytest.mark.parametrize("name", ["harness", "objectives"])
 def test_the_checkout_has_no_top_level_import_of_the_mapped_folders(name):
-    run = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True, cwd="/")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the interpreter's install, not a checkout on the path
+    run = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True, cwd="/", env=env)
     assert run.returncode != 0 and "No module named" in run.stderr

@@ -1,28 +1,42 @@
-"""The child process of :mod:`harness.asv.instructions`: runs each named workload once unmeasured,
-then at ``n`` and ``2n`` units between the callgrind markers, and writes ``{name: n}``.
+"""The child process of :mod:`harness.asv.instructions`: imports a fixed set of modules, then forks
+one fresh child per named workload; each child runs its workload once unmeasured and then at ``n``
+and ``2n`` units between the callgrind markers.
 
-Usage (under callgrind, as ``instructions.measure`` starts it):
-``python -m optbench.harness.asv.instruction_workloads MARKERS.so UNITS.json NAME...``.
-A workload is a factory that pays its set-up (data, tensors, imports) and returns ``run(n)``.
+Usage (under callgrind, as ``instructions.measure`` starts it, in a scratch folder):
+``python -m optbench.harness.asv.instruction_workloads MARKERS.so NAME...``.
+A workload factory pays its set-up (data, tensors, imports) and returns a :class:`Workload`.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
+import gc
+import os
 import sys
-import tempfile
+import traceback
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from importlib import import_module
 from pathlib import Path
-from typing import cast
+from typing import NoReturn, cast
 
 import numpy as np
 
-Run = Callable[[int], None]
+
+def _nothing(k: int) -> None:
+    pass
 
 
-def python_loop() -> Run:
+@dataclass(frozen=True)
+class Workload:
+    """``run(k)``: ``k`` units of work, the measured region; ``prepare(k)``: what a run of ``k``
+    needs beforehand (a fresh store), done outside the region."""
+
+    run: Callable[[int], None]
+    prepare: Callable[[int], None] = _nothing
+
+
+def python_loop() -> Workload:
     """A fixed pure-Python loop (no torch): the measurement's own check."""
 
     def run(n: int) -> None:
@@ -30,7 +44,7 @@ def python_loop() -> Run:
         for i in range(n):
             total += i * i
 
-    return run
+    return Workload(run)
 
 
 def _zero_cost():
@@ -54,7 +68,7 @@ def _zero_cost():
     return ZeroCost()
 
 
-def bare_evaluation() -> Run:
+def bare_evaluation() -> Workload:
     """``compute(x).item()`` of the zero-cost objective, without the instrument."""
     objective, x = _zero_cost(), np.array([0.5, -0.5])
 
@@ -62,10 +76,10 @@ def bare_evaluation() -> Run:
         for _ in range(n):
             objective.compute(x).item()
 
-    return run
+    return Workload(run)
 
 
-def instrumented_evaluation() -> Run:
+def instrumented_evaluation() -> Workload:
     """The instrument's per-evaluation core on the zero-cost objective."""
     from optbench.harness.core.budget import Budget
     from optbench.harness.core.instrument import Instrument
@@ -76,7 +90,7 @@ def instrumented_evaluation() -> Run:
         for _ in range(n):
             instrument.evaluate_encoded(x)
 
-    return run
+    return Workload(run)
 
 
 def _maxdiff():
@@ -87,7 +101,7 @@ def _maxdiff():
     return objective, support
 
 
-def maxdiff_scalar() -> Run:
+def maxdiff_scalar() -> Workload:
     """One scalar MaxDiff ``ar200`` evaluation as the instrument does it (``compute(x).item()``)."""
     objective, support = _maxdiff()
     x = support.centre_point(objective)
@@ -96,10 +110,10 @@ def maxdiff_scalar() -> Run:
         for _ in range(n):
             support.evaluate_scalar(objective, x)
 
-    return run
+    return Workload(run)
 
 
-def maxdiff_batch() -> Run:
+def maxdiff_batch() -> Workload:
     """MaxDiff ``ar200`` ``batch`` of ``n`` seeded candidates (per unit: one candidate)."""
     objective, support = _maxdiff()
     xs = support.candidates(objective, k=4096)
@@ -107,37 +121,45 @@ def maxdiff_batch() -> Run:
     def run(n: int) -> None:
         objective.batch(xs[:n])
 
-    return run
+    return Workload(run)
 
 
-def store_record() -> Run:
-    """``n`` records written to a fresh store, one transaction each (``Store.put``)."""
+STORE_FILE = Path("store.sqlite")  # in the child's working folder: the same path for every run
+
+
+def store_record() -> Workload:
+    """``n`` records written to a fresh store at a fixed path, one transaction each (``Store.put``);
+    the store is made and opened before the measured region, the records built beforehand."""
     from optbench.harness.core.record import RunRecord
     from optbench.harness.store import Store
 
-    folder = Path(tempfile.mkdtemp(prefix="optbench-store-"))
     record = RunRecord("sphere", {"dim": 2}, "random", {}, {"max_evals": 100, "max_seconds": None}, 0, "ok",
                        value=0.25, n_evals=100, wall_s=0.5, compute_s=0.2, item_s=0.05, overhead_s=0.25,
                        point={"x0": 0.5, "x1": -0.5}, trace=[(1, 0.01, 1.0), (7, 0.05, 0.25)])
-    opened = [0]
+    stores: list[Store] = []
+    records: list[RunRecord] = []
+
+    def prepare(n: int) -> None:
+        for store in stores:
+            store.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{STORE_FILE}{suffix}").unlink(missing_ok=True)
+        stores[:] = [Store.open(STORE_FILE)]
+        records[:] = [replace(record, seed=seed) for seed in range(n)]
 
     def run(n: int) -> None:
-        opened[0] += 1
-        with Store.open(folder / f"store-{opened[0]:04d}.sqlite") as store:
-            for seed in range(n):
-                store.put(replace(record, seed=seed))
+        for one in records[:n]:
+            stores[0].put(one)
 
-    return run
+    return Workload(run, prepare)
 
 
-def optimization(optimizer: str) -> Run:
+def optimization(optimizer: str) -> Workload:
     """One seeded run of ``optimizer`` on the zero-cost objective with a budget of ``n`` evaluations."""
     from optbench.harness.core.budget import Budget
     from optbench.harness.core.record import Cell
     from optbench.harness.core.runner import _minimize
-    from optbench.harness.execution.sandbox import limit_threads
 
-    limit_threads()
     objective = _zero_cost()
 
     def run(n: int) -> None:
@@ -146,10 +168,10 @@ def optimization(optimizer: str) -> Run:
             raise RuntimeError(f"{optimizer}: {attempt.instrument.n_evals} of {n} evaluations "
                                f"({attempt.status}: {attempt.message})")
 
-    return run
+    return Workload(run)
 
 
-WORKLOADS: dict[str, Callable[[], Run]] = {
+WORKLOADS: dict[str, Callable[[], Workload]] = {
     "python_loop": python_loop, "bare_evaluation": bare_evaluation,
     "instrumented_evaluation": instrumented_evaluation, "maxdiff_scalar": maxdiff_scalar,
     "maxdiff_batch": maxdiff_batch, "store_record": store_record,
@@ -160,6 +182,9 @@ UNITS = {"python_loop": 2000, "bare_evaluation": 200, "instrumented_evaluation":
 OPTIMIZER_PREFIX = "optimizer:"
 OPTIMIZER_UNITS = {"random": 100, "grid": 100, "scipy.de": 60, "scipy.direct": 60, "scipy.dual_annealing": 60}
 DEFAULT_OPTIMIZER_UNITS = 12
+# Imported by the parent before it forks, whatever the workloads: every child starts from the same state.
+PRELOAD = ("torch", "optbench.objectives", "optbench.harness.core.instrument", "optbench.harness.core.runner",
+           "optbench.harness.store", "optbench.harness.asv.support")
 
 
 def units(name: str) -> int:
@@ -169,26 +194,70 @@ def units(name: str) -> int:
     return UNITS[name]
 
 
-def workload(name: str) -> Run:
+def workload(name: str) -> Workload:
     if name.startswith(OPTIMIZER_PREFIX):
         return optimization(name[len(OPTIMIZER_PREFIX):])
     return WORKLOADS[name]()
 
 
-def main(markers: str, units_path: str, names: list[str]) -> None:
+WARM_UP_RUNS = 2
+JOBS = min(2, os.cpu_count() or 1)  # children measured at once (counts do not depend on it)
+
+
+def measure_one(lib: ctypes.CDLL, name: str) -> None:
+    """In a fresh child: :data:`WARM_UP_RUNS` unmeasured runs of ``2n`` units (adaptive bytecode,
+    caches, lazy imports and the allocator's free lists settle), then ``n`` and ``2n`` units, each
+    after a full collection with the survivors frozen, so the collector's work in the region is the
+    region's own."""
+    work, n = workload(name), units(name)
+    for _ in range(WARM_UP_RUNS):
+        work.prepare(2 * n)
+        work.run(2 * n)
+    for k in (n, 2 * n):
+        work.prepare(k)
+        label = f"{name} {k}".encode()
+        gc.collect()
+        gc.freeze()
+        lib.optbench_region_start()
+        work.run(k)
+        lib.optbench_region_stop(label)
+
+
+def main(markers: str, names: list[str]) -> None:
+    from optbench.harness.execution.sandbox import limit_threads
+
+    for module in PRELOAD:
+        import_module(module)
+    limit_threads()
     lib = ctypes.CDLL(markers)
     lib.optbench_region_stop.argtypes = [ctypes.c_char_p]
-    done = {}
-    for name in names:
-        run, n = workload(name), units(name)
-        run(n)  # unmeasured: adaptive bytecode, caches and lazy imports settle
-        for k in (n, 2 * n):
-            lib.optbench_region_start()
-            run(k)
-            lib.optbench_region_stop(f"{name} {k}".encode())
-        done[name] = n
-    Path(units_path).write_text(json.dumps(done))
+    running: dict[int, str] = {}
+    failed = []
+    for i, name in enumerate(names):
+        pid = os.fork()
+        if pid == 0:
+            _child(lib, name)
+        running[pid] = name
+        while running and (len(running) >= JOBS or i == len(names) - 1):
+            done, status = os.wait()
+            if status != 0:
+                failed.append(running[done])
+            del running[done]
+    if failed:
+        sys.exit(f"instruction workloads failed: {', '.join(failed)}")
+
+
+def _child(lib: ctypes.CDLL, name: str) -> NoReturn:
+    code = 1
+    try:
+        measure_one(lib, name)
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3:])
+    main(sys.argv[1], sys.argv[2:])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from optbench.harness.execution.matrix import resolve
 from optbench.harness.execution.matrix import run_matrix as run_cells
 from optbench.harness.execution.sandbox import limit_threads, run_seeded  # noqa: F401  (benchmarks' setup calls limit_threads)
 
+T = TypeVar("T")
 SLOW = os.environ.get("OPTBENCH_ASV_SLOW", "") not in ("", "0")
 # Every ``track_`` figure is lower-is-better, the one direction ``asv compare``/``continuous`` know:
 # regret, 1 − profit ratio, evaluations, overhead, .item() share.
@@ -41,7 +42,7 @@ OBJECTIVES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def _pick(quick: list[str], slow: list[str]) -> list[str]:
+def _pick(quick: list[T], slow: list[T]) -> list[T]:
     return quick + slow if SLOW else quick
 
 
@@ -51,6 +52,12 @@ BATCH_OBJECTIVES = _pick(["maxdiff-ar200", "rastrigin-2d", "maxdiff-goog-w0", "m
                          ["maxdiff-ar-n10k", "sphere-2d-1ms"])  # 1024 × 50 000 rows: ~3 s a call
 OPTIMIZE_OBJECTIVES = _pick(["maxdiff-ar200", "maxdiff-ar200-eod", "rastrigin-2d"],
                             ["sphere-2d-1ms", "maxdiff-goog-w0", "maxdiff-ar-n10k", "ma_crossover"])
+# time_/peakmem_ of whole optimizations: each cell runs twice more, so the quick set is one objective
+# (the quality tracks keep OPTIMIZE_OBJECTIVES from their one shared run).
+TIMED_OBJECTIVES = list(OPTIMIZE_OBJECTIVES) if SLOW else ["maxdiff-ar200"]
+# MaxDiff kernels: (n, dtype) grids; compiled cells cost a torch.compile each in setup.
+KERNEL_SIZES = _pick([200], [10_000])
+KERNEL_DTYPES = _pick(["float64"], ["float32"])
 BATCH_SIZE = 1024
 
 # A fixed list, so results stay comparable across commits; names not registered are skipped.
@@ -58,7 +65,7 @@ BATCH_SIZE = 1024
 # installed plug-in's; default options) joins each to every list above, keyed by its name.
 PLUGGED_IN = [name.strip() for name in os.environ.get("OPTBENCH_ASV_OBJECTIVES", "").split(",") if name.strip()]
 OBJECTIVES.update({name: (name, {}) for name in PLUGGED_IN})
-for _keys in (SCALAR_OBJECTIVES, BATCH_OBJECTIVES, OPTIMIZE_OBJECTIVES):
+for _keys in (SCALAR_OBJECTIVES, BATCH_OBJECTIVES, OPTIMIZE_OBJECTIVES, TIMED_OBJECTIVES):
     _keys += [name for name in PLUGGED_IN if name not in _keys]
 
 OPTIMIZERS = _pick(["random", "grid", "scipy.de", "scipy.direct", "scipy.dual_annealing",
@@ -158,16 +165,25 @@ def tracked(results: dict[tuple[str, str], dict[str, Any]], key: str, optimizer:
 
 # Instruction-count tracks (harness/asv/instructions.py): optimizers measured under callgrind, where
 # their runs take 50–90× longer; slow libraries' imports and runs only with OPTBENCH_ASV_SLOW=1.
-INSTRUCTION_OPTIMIZERS = _pick(["random", "scipy.de", "nevergrad.oneplusone", "optuna.tpe"],
-                               ["grid", "scipy.direct", "scipy.dual_annealing", "nevergrad.ngopt", "evotorch.cmaes"])
+INSTRUCTION_OPTIMIZERS = _pick(["random", "scipy.de", "optuna.tpe"],
+                               ["grid", "scipy.direct", "scipy.dual_annealing", "nevergrad.oneplusone", "nevergrad.ngopt",
+                                "evotorch.cmaes"])  # nevergrad's import alone: ~30 s under valgrind
 
 
-def instruction_counts(measure) -> dict[str, float] | str:
-    """``measure()``'s figures, or why instruction counts cannot be taken here (then every
-    ``track_instructions_*`` benchmark is skipped with that message)."""
+def instruction_counts() -> dict[str, float] | str:
+    """Every ``track_instructions_*`` figure (one callgrind run), or why instruction counts cannot
+    be taken here (then every such benchmark is skipped with that message)."""
     from optbench.harness.asv import instructions
 
-    return instructions.unavailable() or measure()
+    names = [name for name in INSTRUCTION_OPTIMIZERS if name in optimizers.names()]
+    return instructions.unavailable() or instructions.measure_tracks(names)
+
+
+def optimizer_track(optimizer: str) -> str:
+    """The key of ``optimizer``'s figure in :func:`instruction_counts`."""
+    from optbench.harness.asv.instruction_workloads import OPTIMIZER_PREFIX
+
+    return OPTIMIZER_PREFIX + optimizer
 
 
 def instruction_count(counts: dict[str, float] | str, track: str) -> float:
