@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -39,12 +40,36 @@ def check_output_folder(path: Path | str, what: str) -> None:
     _check_writable(path, path, what)
 
 
-def check_output_file(path: Path | str, what: str) -> None:
-    """Refuse ``path`` unless a file can be written there (an existing folder is refused)."""
+_KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket"}
+
+
+def check_file_kind(path: Path | str, what: str) -> bool:
+    """Refuse ``path`` unless it is a regular file (or a link to one) or absent — never a FIFO, a device,
+    a socket, a folder or a link that leads nowhere, which would block or be written beside; True if
+    it exists. Nothing is opened."""
     path = Path(path)
-    if path.is_dir():
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # absent, or under a file (the writability check says so)
+        if path.is_symlink():
+            raise HarnessError(f"{what} {path} is a symbolic link to {os.readlink(path)}, which does not exist; "
+                               "give the file itself") from None
+        return False
+    except OSError as exc:  # a name too long, a link loop, a folder that cannot be searched
+        raise HarnessError(f"{what} {path} cannot be used: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
         raise HarnessError(f"{what} {path} is a folder; give a file path such as {path / 'name'}")
-    if path.exists() and not os.access(path, os.W_OK):
+    if not stat.S_ISREG(mode):
+        raise HarnessError(f"{what} {path} is {_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}; "
+                           "give a regular file")
+    return True
+
+
+def check_output_file(path: Path | str, what: str) -> None:
+    """Refuse ``path`` unless a file can be written there (a folder, a FIFO or a device is refused)."""
+    path = Path(path)
+    if check_file_kind(path, what) and not os.access(path, os.W_OK):
         raise HarnessError(f"{what} {path} is not writable")
     _check_writable(path, path.parent, what)
 

@@ -50,10 +50,11 @@ def advise(
     from optbench.harness.paths import check_output_folder, file_stem
     from optbench.harness.report.build import write_report
     from optbench.harness.report.frame import analyse, records_frame
-    from optbench.harness.store import Store
+    from optbench.harness.store import Store, check
 
     folder = Path("results/advise") / file_stem(objective)
     out, store = out or folder, store or (out or folder) / "runs.sqlite"
+    check(store)  # before measuring: a store that cannot be used is refused at once
     check_output_folder(out, "--out")
     command = shlex.join(["optbench", *sys.argv[1:]])
     rule = Rule()

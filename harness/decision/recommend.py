@@ -56,14 +56,18 @@ def load(path: Path, how: str = "path argument") -> Decision:
     """The decision at ``path`` (``how``: which rule found it, for the message); a missing, unreadable
     or malformed file is one HarnessError naming the file and what is wrong."""
     from optbench.harness.decision.model import Decision, DecisionFormatError
+    from optbench.harness.paths import check_file_kind
 
+    check_file_kind(path, "the decision")  # a FIFO would block the read
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise HarnessError(f"no decision at {path} ({how}): give path=..., set ${ENV}, run from a project "
                            "with results/decision.json (`optbench decide`), or set OPTBENCH_OPTIMIZER") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON, or bytes that are not UTF-8
         raise HarnessError(f"cannot read the decision at {path} ({how}): {exc}") from None
+    except RecursionError:
+        raise HarnessError(f"cannot read the decision at {path} ({how}): nested too deeply") from None
     try:
         return Decision.from_json(doc)
     except DecisionFormatError as exc:

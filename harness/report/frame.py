@@ -34,6 +34,7 @@ import pandas as pd
 
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import RunRecord
+from optbench.harness.paths import check_file_kind
 
 RATIO_TARGETS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 REGRET_TARGETS = tuple(10.0**k for k in range(2, -9, -1))
@@ -62,6 +63,7 @@ def load(path: str | Path | None = None) -> pd.DataFrame:
     path = Path(path or store.DEFAULT_PATH)
     if path.suffix not in (".json", ".jsonl"):
         return store.load_frame(path)
+    check_file_kind(path, "records file")
     try:
         text = path.read_text()
     except OSError as exc:

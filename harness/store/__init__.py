@@ -27,13 +27,14 @@ from typing import Any
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import RENAMED_FIELDS, Cell, RunRecord
 from optbench.harness.execution import claims
-from optbench.harness.paths import check_output_file
+from optbench.harness.paths import check_file_kind, check_output_file
 
 DEFAULT_PATH = Path("results/runs.sqlite")  # run, report, decide and export; the demo keeps its own
 APPLICATION_ID = 0x6F707462  # "optb"
 SCHEMA_VERSION = 3  # 2: runs.pid/host/pid_started and the claims table; 3: RENAMED_FIELDS renamed
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0  # waiting for another writer's transaction (another `optbench run` on this file)
+COMPANIONS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside a store
 LOCK_CHECK_S = 2.0  # at open: longer than any of our transactions, short enough to fail fast
 
 _FIELDS = [f.name for f in fields(RunRecord)]
@@ -65,13 +66,15 @@ def record_key(record: RunRecord) -> tuple:
 def check(path: Path | str, *, must_exist: bool = False, write: bool = True) -> bool:
     """Refuse a path that cannot be an optbench store, touching nothing; True if the store exists.
 
-    Raises ``HarnessError`` naming the problem: unwritable (with ``write``) or impossible path, a file
-    that is not an SQLite database or not an optbench store, a newer schema, or a corrupt file.
+    Raises ``HarnessError`` naming the problem: unwritable (with ``write``) or impossible path (a
+    folder, FIFO, device or dangling link, there or as a companion file), a file that is not an SQLite
+    database or not an optbench store, a newer schema, or a corrupt file.
     """
     path = Path(path)
-    if path.is_dir():
-        raise HarnessError(f"store {path} is a directory; give a file path such as {path / DEFAULT_PATH.name}")
-    if not path.exists() or path.stat().st_size == 0:
+    exists = check_file_kind(path, "store")
+    for companion in COMPANIONS:  # SQLite opens these beside the store: a FIFO there would block it
+        check_file_kind(f"{path}{companion}", "store companion")
+    if not exists or path.stat().st_size == 0:
         if must_exist:
             raise HarnessError(f"store {path} does not exist or is empty (run `optbench run … --store {path}` first)")
         if write:

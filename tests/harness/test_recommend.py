@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import optbench
 from optbench.harness.cli import main
 from optbench.harness.commands.demo import DEFAULT_OUT, decision_folder
+from optbench.harness.core.budget import Budget
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.decision.model import Choice, ClassDecision, Decision, PresetDecision, Provenance, Validation
 from optbench.harness.decision.recommend import ENV
@@ -156,3 +159,90 @@ def test_every_recommended_example_in_the_readme_works_on_the_shipped_decision(m
             assert optbench.recommended(name, preset).optimizer
             tried += 1
     assert tried >= 9  # maxdiff, synthetic and ma_crossover under three presets
+
+
+def _valid_doc() -> dict:
+    choice = {"optimizer": "scipy.de", "optimizer_options": {"popsize": 10}, "budget": {"max_evals": 50}}
+    return {"schema": 3, "classes": {"toy": {"objective_names": ["toy_a"], "objectives": ["toy_a(n=2)"],
+                                             "presets": {"default": {"choice": choice, "verdict": "tie"}}}}}
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    (b'{"schema": 3, "classes": {"\xff": 1}}', "can't decode byte 0xff"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+])
+def test_undecodable_bytes_and_deep_nesting_are_a_clear_error(project, content, what):
+    (project / "d.json").write_bytes(content)
+    with pytest.raises(HarnessError, match="cannot read the decision at d.json") as info:
+        optbench.recommended("toy", path="d.json")
+    assert what in str(info.value)
+
+
+@pytest.mark.parametrize(("where", "value", "what"), [
+    (("objective_names",), [{"a": 1}], "lists of names"),
+    (("objectives",), "toy_a", "lists of names"),
+    (("presets", "default", "choice", "budget"), {"max_evals": "abc"}, "max_evals='abc'"),
+    (("presets", "default", "choice", "budget"), {"max_evals": True}, "max_evals=True"),
+    (("presets", "default", "choice", "budget"), {"max_evals": -1}, "must be an integer from 1"),
+    (("presets", "default", "choice", "budget"), {"evals": 5}, "evals=5"),
+    (("presets", "default", "choice", "optimizer"), 7, "lacks a choice"),
+    (("presets", "default", "verdict"), None, "lacks a choice or a verdict"),
+    (("presets", "default"), [], "lacks a choice or a verdict"),
+])
+def test_a_field_of_the_wrong_type_is_named(project, where, value, what):
+    doc = _valid_doc()
+    entry = doc["classes"]["toy"]
+    for key in where[:-1]:
+        entry = entry[key]
+    entry[where[-1]] = value
+    (project / "d.json").write_text(json.dumps(doc))
+    with pytest.raises(HarnessError, match="is not a decision optbench can read") as info:
+        optbench.recommended("toy_a", path="d.json")
+    assert what in str(info.value)
+
+
+def test_a_fifo_as_the_decision_is_refused_without_blocking(project):
+    import os
+
+    os.mkfifo(project / "d.json")
+    with pytest.raises(HarnessError, match="is a FIFO"):
+        optbench.recommended("toy", path="d.json")
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                     max_leaves=12)
+
+
+def _paths(doc: object, prefix: tuple = ()) -> list[tuple]:
+    """Every key path inside ``doc`` (dicts and lists)."""
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else []
+    return [p for k, v in items for p in [(*prefix, k), *_paths(v, (*prefix, k))]]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_malformed_decision_is_a_recommendation_or_one_harness_error(project, data):
+    """A valid document with one value replaced (or deleted), or any JSON at all: ``recommended`` returns
+    a well-typed recommendation or raises HarnessError, never a KeyError or TypeError."""
+    doc: object = _valid_doc()
+    if data.draw(st.booleans()):
+        doc = data.draw(_json)
+    else:
+        where = data.draw(st.sampled_from(_paths(doc)))
+        parent = doc
+        for key in where[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans()):
+            del parent[where[-1]]
+        else:
+            parent[where[-1]] = data.draw(_json)
+    (project / "d.json").write_text(json.dumps(doc))
+    try:
+        got = optbench.recommended("toy_a", path="d.json")
+    except HarnessError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert isinstance(got.optimizer, str) and isinstance(got.optimizer_options, dict) and got.family == "toy"
+    assert set(got.budget) <= {"max_evals", "max_seconds"}
+    Budget(got.budget.get("max_evals"), got.budget.get("max_seconds"))

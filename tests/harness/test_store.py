@@ -145,7 +145,7 @@ def test_unwritable_paths_are_refused_and_nothing_is_created(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(HarnessError, match="not a directory"):
         Store.open(tmp_path / "file" / "s.sqlite")
-    with pytest.raises(HarnessError, match="is a directory"):
+    with pytest.raises(HarnessError, match="is a folder"):
         Store.open(tmp_path)
     assert _snapshot(tmp_path) == {"file": b"x"}
 
