@@ -6,9 +6,10 @@ is objective, options, optimizer, optimizer_options, budget, seed) plus ``run_id
 machine, git commit, and the pid/host of its process); ``claims`` holds the cells running now (see
 :mod:`harness.claims`: concurrent runs on one store never run a cell twice). The file is marked
 with ``PRAGMA application_id`` (so another program's SQLite file is refused) and ``PRAGMA
-user_version`` (the schema version). A field added to ``RunRecord`` later becomes a new column when
-the store is next opened for writing; a schema-1 store (no pids, no
-claims) is migrated then too, and its runs left ``running`` become ``abandoned``.
+user_version`` (the schema version). When the store is next opened for writing, tables that
+differ from this version's (a schema-1 store without pids or claims, a field added to ``RunRecord``
+since) are rebuilt to exactly this version's, or the store is refused untouched (see
+:mod:`harness.store.schema`); runs a dead process left ``running`` become ``abandoned``.
 
 Every check that can refuse a store (:func:`check`) reads bytes only (the folder's writability is
 probed with a file it removes at once), so a refused file is left exactly as it was.
@@ -28,19 +29,24 @@ from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import RENAMED_FIELDS, Cell, RunRecord
 from optbench.harness.execution import claims
 from optbench.harness.paths import check_file_kind, check_output_file
+from optbench.harness.store.schema import (
+    APPLICATION_ID,
+    FIELDS,
+    JSON_FIELDS,
+    KEY_FIELDS,
+    SCHEMA_VERSION,
+    Transaction,
+    create_or_migrate,
+    problems,
+)
 
 DEFAULT_PATH = Path("results/runs.sqlite")  # run, report, decide and export; the demo keeps its own
-APPLICATION_ID = 0x6F707462  # "optb"
-SCHEMA_VERSION = 3  # 2: runs.pid/host/pid_started and the claims table; 3: RENAMED_FIELDS renamed
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0  # waiting for another writer's transaction (another `optbench run` on this file)
 COMPANIONS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside a store
 LOCK_CHECK_S = 2.0  # at open: longer than any of our transactions, short enough to fail fast
 
-_FIELDS = [f.name for f in fields(RunRecord)]
-_JSON_FIELDS = {f.name for f in fields(RunRecord) if str(f.type).startswith(("dict", "list"))}
 _NAN_FIELDS = {f.name for f in fields(RunRecord) if str(f.type) == "float"}  # SQLite stores NaN as NULL
-KEY_FIELDS = ("objective", "options", "optimizer", "optimizer_options", "budget", "seed")
 
 
 def to_json(value: Any) -> str:
@@ -60,7 +66,7 @@ def cell_key(cell: Cell) -> tuple:
 
 def record_key(record: RunRecord) -> tuple:
     """The store key of a record."""
-    return tuple(to_json(getattr(record, k)) if k in _JSON_FIELDS else getattr(record, k) for k in KEY_FIELDS)
+    return tuple(to_json(getattr(record, k)) if k in JSON_FIELDS else getattr(record, k) for k in KEY_FIELDS)
 
 
 def check(path: Path | str, *, must_exist: bool = False, write: bool = True) -> bool:
@@ -92,7 +98,7 @@ def check(path: Path | str, *, must_exist: bool = False, write: bool = True) -> 
         raise HarnessError(f"store {path} has schema version {version}; this optbench reads ≤ {SCHEMA_VERSION}")
     if write:  # the folder too: a WAL store writes -wal and -shm files beside it
         check_output_file(path, "store")
-    _check_integrity(path)
+    _check_integrity(path, write)
     return True
 
 
@@ -103,12 +109,15 @@ def _readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
 
 
-def _check_integrity(path: Path) -> None:
+def _check_integrity(path: Path, write: bool) -> None:
+    """Refuse a corrupt store, and one whose tables cannot be read (or, to ``write``, rebuilt) as
+    optbench's (see :mod:`harness.store.schema`)."""
     try:
         conn = _readonly(path)
         try:
-            problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+            damage = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            mismatch = problems(conn, write=write) if {"records", "runs"} <= tables else []
         finally:
             conn.close()
     except sqlite3.OperationalError as exc:
@@ -117,10 +126,12 @@ def _check_integrity(path: Path) -> None:
         raise HarnessError(f"store {path} is corrupt ({exc})") from None
     except sqlite3.DatabaseError as exc:
         raise HarnessError(f"store {path} is corrupt ({exc})") from None
-    if problems != ["ok"]:
-        raise HarnessError(f"store {path} is corrupt: {'; '.join(problems)}")
+    if damage != ["ok"]:
+        raise HarnessError(f"store {path} is corrupt: {'; '.join(damage)}")
     if not {"records", "runs"} <= tables:
         raise HarnessError(f"store {path} is corrupt: tables records/runs missing (found {sorted(tables)})")
+    if mismatch:
+        raise HarnessError(f"store {path} does not match optbench's schema and is left as it is: {'; '.join(mismatch)}")
 
 
 class Store:
@@ -139,12 +150,15 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("ROLLBACK")
-            _create_schema(conn)  # before WAL: the marker lands in the main file's header at once
+            create_or_migrate(conn, path)  # before WAL: the marker lands in the main file's header at once
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a kill -9 loses no committed cell
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            with _Transaction(conn):
+            with Transaction(conn):
                 claims.mark_abandoned(conn, _now())
+        except HarnessError:
+            conn.close()
+            raise
         except sqlite3.OperationalError as exc:
             conn.close()
             if "locked" in str(exc) or "busy" in str(exc):
@@ -165,7 +179,7 @@ class Store:
     def begin_run(self, command: str, n_cells: int, versions: dict[str, str]) -> int:
         """Record the start of a run by this process; returns its ``run_id``."""
         pid, host, started = claims.this_process()
-        with _Transaction(self.conn):
+        with Transaction(self.conn):
             cur = self.conn.execute(
                 "INSERT INTO runs (started_at, status, command, n_cells, versions, machine, git_commit, pid, host, "
                 "pid_started) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -176,7 +190,7 @@ class Store:
 
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         """Record how a run ended (finished, interrupted) and release the cells it still claims."""
-        with _Transaction(self.conn):
+        with Transaction(self.conn):
             self.conn.execute("UPDATE runs SET finished_at=?, status=?, summary=? WHERE run_id=?",
                               (_now(), status, to_json(summary), run_id))
             claims.release(self.conn, run_id)
@@ -186,7 +200,7 @@ class Store:
         cell, it is stored ``ok`` (unless ``force``) or a live concurrent run stored it. A holder: a live
         run is running it now (ask again later)."""
         key = cell_key(cell)
-        with _Transaction(self.conn):
+        with Transaction(self.conn):
             stored = self._record(key)
             if stored is not None and stored.status == "ok" and not force:
                 return stored
@@ -207,7 +221,7 @@ class Store:
         ``run_id``'s claim on it done)."""
         row = _to_row(record)
         names = [*row, "run_id", "finished_at"]
-        with _Transaction(self.conn):
+        with Transaction(self.conn):
             self.conn.execute(f"INSERT OR REPLACE INTO records ({', '.join(names)}) "
                               f"VALUES ({', '.join('?' * len(names))})", [*row.values(), run_id, _now()])
             if run_id is not None:
@@ -225,75 +239,21 @@ class Store:
         return {record_key(r): r for r in records}
 
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error) on an autocommit connection."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type, *_: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-_RUN_PROCESS_COLUMNS = {"pid": "INTEGER", "host": "TEXT", "pid_started": "REAL"}  # added in schema 2
-_CLAIMS_TABLE = ("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, run_id INTEGER, claimed_at_s REAL, "
-                 "done INTEGER)")
-
-
-def _create_schema(conn: sqlite3.Connection) -> None:
-    """Create the tables in a new store; bring an older one up to date: columns of renamed fields
-    renamed, a column per RunRecord field it lacks, and schema 1's missing run columns and claims table."""
-    have = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
-    renames = {old: new for old, new in RENAMED_FIELDS.items() if old in have and new not in have}
-    missing = [name for name in _FIELDS if name not in have and name not in renames.values()]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if have and not missing and not renames and version == SCHEMA_VERSION:
-        return
-    with _Transaction(conn):
-        if not have:
-            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            conn.execute("CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT, "
-                         "finished_at TEXT, status TEXT, command TEXT, n_cells INTEGER, summary TEXT, "
-                         "versions TEXT, machine TEXT, git_commit TEXT, "
-                         + ", ".join(f"{k} {v}" for k, v in _RUN_PROCESS_COLUMNS.items()) + ")")
-            columns = ", ".join(f"{name} {_sql_type(name)}" for name in _FIELDS)
-            conn.execute(f"CREATE TABLE records ({columns}, run_id INTEGER, finished_at TEXT, "
-                         f"PRIMARY KEY ({', '.join(KEY_FIELDS)}))")
-        for old, new in renames.items():
-            conn.execute(f"ALTER TABLE records RENAME COLUMN {old} TO {new}")
-        for name in missing if have else []:  # a RunRecord field added after this store was created
-            conn.execute(f"ALTER TABLE records ADD COLUMN {name} {_sql_type(name)}")
-        run_columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-        for name, kind in _RUN_PROCESS_COLUMNS.items():
-            if name not in run_columns:
-                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
-        conn.execute(_CLAIMS_TABLE)
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-
-
-def _sql_type(name: str) -> str:
-    kind = next(str(f.type) for f in fields(RunRecord) if f.name == name)
-    return "TEXT" if name in _JSON_FIELDS or kind == "str" else "INTEGER" if kind == "int" else "REAL"
-
-
 def _to_row(record: RunRecord) -> dict[str, Any]:
     data = record.to_dict()
-    return {k: to_json(data[k]) if k in _JSON_FIELDS else data[k] for k in _FIELDS}
+    return {k: to_json(data[k]) if k in JSON_FIELDS else data[k] for k in FIELDS}
 
 
 def _from_row(description, row) -> RunRecord:
     data = {RENAMED_FIELDS.get(d[0], d[0]): value for d, value in zip(description, row)}  # old stores read as is
     values = {}
-    for name in _FIELDS:
+    for name in FIELDS:
         value = data.get(name)
-        if name in _JSON_FIELDS and value is not None:
+        if name in JSON_FIELDS and value is not None:
             value = json.loads(value)
         elif name in _NAN_FIELDS and value is None:
             value = math.nan
@@ -331,7 +291,7 @@ def load_frame(path: Path | str = DEFAULT_PATH):
 
     description, rows = _select(path)
     names = [d[0] for d in description]
-    frame = pd.DataFrame([_from_row(description, row).to_dict() for row in rows], columns=_FIELDS)
+    frame = pd.DataFrame([_from_row(description, row).to_dict() for row in rows], columns=FIELDS)
     for extra in ("run_id", "finished_at"):
         frame[extra] = [row[names.index(extra)] for row in rows]
     return frame
@@ -340,7 +300,7 @@ def load_frame(path: Path | str = DEFAULT_PATH):
 def export(path: Path | str, out: Path | str, fmt: str) -> int:
     """Write the store's records to parquet or CSV (dict and list fields as JSON text); returns rows."""
     frame = load_frame(path)
-    for name in _JSON_FIELDS:
+    for name in JSON_FIELDS:
         frame[name] = frame[name].map(to_json)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
