@@ -28,11 +28,12 @@ from optbench.harness.core.budget import Budget
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import Cell, RunRecord
 from optbench.harness.core.runner import describe, failed_record
-from optbench.harness.core.versions import versions
 from optbench.harness.execution.claims import Holder
 from optbench.harness.execution.executors import DaskPool, LocalPool, cell_pool, dask_executor
 from optbench.harness.execution.progress import MatrixProgress
+from optbench.harness.execution.recorder import Recorder
 from optbench.harness.store import Store, cell_key, ok_records, to_json
+from optbench.harness.store.patience import Patience, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -218,14 +219,16 @@ class MatrixResult:
 
 def run_matrix(cells: Sequence[Cell], store: Store | Path | None = None, *, workers: int | None = None,
                dask: str | None = None, cell_timeout_s: float | None = None, force: bool = False,
-               quiet: bool = False, command: str = "") -> MatrixResult:
+               quiet: bool = False, command: str = "", patience: Patience | None = None) -> MatrixResult:
     """Run the resolved ``cells`` not yet ``ok`` in ``store`` (all with ``force``), writing each
     record as it finishes; a progress bar on stderr unless ``quiet``, and a summary line at the end.
 
     A store given as a path is opened only once the workers are up, so a failed start (an unreachable
     Dask scheduler) leaves it untouched. Cells are claimed in the store as they are submitted, so
     concurrent runs on one store never run a cell twice. Ctrl-C (and SIGTERM, see ``harness.cli``)
-    keeps the finished cells, drops the running ones, marks the run interrupted and re-raises.
+    keeps the finished cells, drops the running ones, marks the run interrupted and re-raises. A store
+    that stays locked or full past ``patience`` (default ``harness.store.patience.PATIENCE``) stops
+    the run with a ``HarnessError``, its finished records kept (see :mod:`harness.execution.recorder`).
     """
     done = _ok_records(store) if store is not None and not force else {}
     todo = [cell for cell in cells if cell_key(cell) not in done]
@@ -233,36 +236,28 @@ def run_matrix(cells: Sequence[Cell], store: Store | Path | None = None, *, work
                               store=Path(store) if isinstance(store, Path | str) else store.path if store is not None else None)
     results: dict[tuple, RunRecord] = {}
     t0 = time.perf_counter()
-    holders: set[int] = set()
     with ExitStack() as stack:
-        writer = run_id = None
-
-        def claim(cell: Cell) -> RunRecord | Holder | None:
-            nonlocal writer, run_id
-            if writer is None and store is not None:  # the first claim: the workers are up
-                writer = store if isinstance(store, Store) else stack.enter_context(Store.open(store))
-                run_id = writer.begin_run(command, len(cells), versions())
-            verdict = writer.claim(cell, run_id, force=force) if writer is not None and run_id is not None else None
-            if isinstance(verdict, Holder) and verdict.run_id not in holders:
-                holders.add(verdict.run_id)
-                progress.note(f"cells held by {verdict} are left to it; this run takes their records when stored")
-            return verdict
-
+        recorder = None if store is None else Recorder(store, stack, command=command, n_cells=len(cells), force=force,
+                                                       patience=patience,
+                                                       note=progress.note)
         try:
-            with run_cells(todo, workers=workers, dask=dask, cell_timeout_s=cell_timeout_s, claim=claim) as finished, \
-                    progress:
+            with run_cells(todo, workers=workers, dask=dask, cell_timeout_s=cell_timeout_s,
+                           claim=recorder.claim if recorder else None) as finished, progress:
                 for cell, record, ran in finished:
-                    if ran and writer is not None and run_id is not None:
-                        writer.put(record, run_id)
+                    if ran and recorder is not None:
+                        recorder.put(record)
                     results[cell_key(cell)] = record
                     progress.advance(record, ran)
+            if recorder is not None:
+                recorder.close("finished", progress.counts())
         except KeyboardInterrupt:
-            if writer is not None and run_id is not None:
-                writer.end_run(run_id, "interrupted", progress.counts())
+            if recorder is not None:
+                recorder.close("interrupted", progress.counts(), patient=False)
             progress.report_interrupted()
             raise
-        if writer is not None and run_id is not None:
-            writer.end_run(run_id, "finished", progress.counts())
+        except StoreUnavailable as exc:
+            assert recorder is not None  # only a store raises it
+            raise recorder.stopped(exc, progress.counts()) from None
     progress.report_done()
     records = [results.get(cell_key(c)) or done[cell_key(c)] for c in cells]
     return MatrixResult(records, ran=progress.ran, skipped=len(cells) - progress.ran, wall_s=time.perf_counter() - t0)

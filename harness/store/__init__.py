@@ -29,6 +29,7 @@ from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import RENAMED_FIELDS, Cell, RunRecord
 from optbench.harness.execution import claims
 from optbench.harness.paths import check_file_kind, check_output_file
+from optbench.harness.store import unsaved
 from optbench.harness.store.schema import (
     APPLICATION_ID,
     FIELDS,
@@ -43,7 +44,7 @@ from optbench.harness.store.schema import (
 DEFAULT_PATH = Path("results/runs.sqlite")  # run, report, decide and export; the demo keeps its own
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0  # waiting for another writer's transaction (another `optbench run` on this file)
-COMPANIONS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside a store
+COMPANIONS = ("-wal", "-shm", "-journal", unsaved.SUFFIX)  # the files SQLite (and a stopped run) keep beside a store
 LOCK_CHECK_S = 2.0  # at open: longer than any of our transactions, short enough to fail fast
 
 _NAN_FIELDS = {f.name for f in fields(RunRecord) if str(f.type) == "float"}  # SQLite stores NaN as NULL
@@ -139,10 +140,26 @@ class Store:
 
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path, self.conn = path, conn
+        self.recovered = (0, 0)  # records moved in from the unsaved file at open, and lines unreadable there
+
+    def _take_unsaved(self) -> tuple[int, int]:
+        kept = unsaved.path_of(self.path)
+        if not kept.exists():
+            return 0, 0
+        entries, unreadable = unsaved.read(self.path)
+        with Transaction(self.conn):
+            for entry in entries:
+                self._write(entry.record, entry.run_id, entry.finished_at)
+        if unreadable:
+            unsaved.set_aside(self.path, unreadable)
+        kept.unlink()
+        return len(entries), len(unreadable)
 
     @classmethod
-    def open(cls, path: Path | str = DEFAULT_PATH) -> Store:
-        """Check ``path``, create it if new, and take the write lock once to refuse a locked store."""
+    def open(cls, path: Path | str = DEFAULT_PATH, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:
+        """Check ``path``, create it if new, and take the write lock once to refuse a locked store;
+        records a stopped run kept beside it (:mod:`harness.store.unsaved`) are moved in (``recovered``
+        counts them, and the lines that could not be read)."""
         path = Path(path)
         check(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,9 +170,11 @@ class Store:
             create_or_migrate(conn, path)  # before WAL: the marker lands in the main file's header at once
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a kill -9 loses no committed cell
-            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             with Transaction(conn):
                 claims.mark_abandoned(conn, _now())
+            store = cls(path, conn)
+            store.recovered = store._take_unsaved()
         except HarnessError:
             conn.close()
             raise
@@ -165,7 +184,7 @@ class Store:
                 raise HarnessError(f"store {path} is locked by another process ({exc}); "
                                    f"wait for it or give another --store") from None
             raise HarnessError(f"cannot write store {path} ({exc})") from None
-        return cls(path, conn)
+        return store
 
     def close(self) -> None:
         self.conn.close()
@@ -219,16 +238,20 @@ class Store:
     def put(self, record: RunRecord, run_id: int | None = None) -> None:
         """Write one record in its own transaction, replacing the cell's earlier row (and marking
         ``run_id``'s claim on it done)."""
+        with Transaction(self.conn):
+            self._write(record, run_id, _now())
+
+    def _write(self, record: RunRecord, run_id: int | None, finished_at: str | None) -> None:
         row = _to_row(record)
         names = [*row, "run_id", "finished_at"]
-        with Transaction(self.conn):
-            self.conn.execute(f"INSERT OR REPLACE INTO records ({', '.join(names)}) "
-                              f"VALUES ({', '.join('?' * len(names))})", [*row.values(), run_id, _now()])
-            if run_id is not None:
-                claims.mark_done(self.conn, run_id, to_json(record_key(record)))
+        self.conn.execute(f"INSERT OR REPLACE INTO records ({', '.join(names)}) "
+                          f"VALUES ({', '.join('?' * len(names))})", [*row.values(), run_id, finished_at])
+        if run_id is not None:
+            claims.mark_done(self.conn, run_id, to_json(record_key(record)))
 
     def runs(self) -> list[dict[str, Any]]:
-        """Every run row (status ``running``, ``finished``, ``interrupted`` or ``abandoned``)."""
+        """Every run row (status ``running``, ``finished``, ``interrupted``, ``stopped`` (its store could
+        not be written) or ``abandoned``)."""
         cur = self.conn.execute("SELECT * FROM runs ORDER BY run_id")
         return [dict(zip((d[0] for d in cur.description), row)) for row in cur]
 
@@ -261,21 +284,27 @@ def _from_row(description, row) -> RunRecord:
     return RunRecord.from_dict(values)
 
 
-def _select(path: Path | str) -> tuple[Any, list]:
+def _entries(path: Path | str) -> list[unsaved.Entry]:
+    """Every record of the store, in the order they finished: its rows, then the records a stopped
+    run kept beside it (these replace rows of the same cell: they finished later)."""
     path = Path(path)
     check(path, must_exist=True, write=False)
     conn = _readonly(path)
     try:
         cur = conn.execute("SELECT * FROM records ORDER BY finished_at, rowid")
-        return cur.description, cur.fetchall()
+        names = [d[0] for d in cur.description]
+        rows = [(_from_row(cur.description, row), dict(zip(names, row))) for row in cur]
     finally:
         conn.close()
+    kept, _ = unsaved.read(path)
+    later = {record_key(e.record) for e in kept}
+    return [unsaved.Entry(record, row["run_id"], row["finished_at"]) for record, row in rows
+            if record_key(record) not in later] + kept
 
 
 def load_records(path: Path | str = DEFAULT_PATH) -> list[RunRecord]:
     """Every record in the store, in the order they finished."""
-    description, rows = _select(path)
-    return [_from_row(description, row) for row in rows]
+    return [e.record for e in _entries(path)]
 
 
 def ok_records(path: Path | str) -> dict[tuple, RunRecord]:
@@ -289,11 +318,10 @@ def load_frame(path: Path | str = DEFAULT_PATH):
     ``run_id`` and ``finished_at``."""
     import pandas as pd
 
-    description, rows = _select(path)
-    names = [d[0] for d in description]
-    frame = pd.DataFrame([_from_row(description, row).to_dict() for row in rows], columns=FIELDS)
-    for extra in ("run_id", "finished_at"):
-        frame[extra] = [row[names.index(extra)] for row in rows]
+    entries = _entries(path)
+    frame = pd.DataFrame([e.record.to_dict() for e in entries], columns=FIELDS)
+    frame["run_id"] = [e.run_id for e in entries]
+    frame["finished_at"] = [e.finished_at for e in entries]
     return frame
 
 

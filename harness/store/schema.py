@@ -125,7 +125,12 @@ class Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, *_: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            if exc_type is None:
+                self.conn.execute("COMMIT")  # this too can find the store locked or the disk full
+        finally:
+            if self.conn.in_transaction:  # an error, or a failed COMMIT (SQLite ends some transactions itself)
+                self.conn.execute("ROLLBACK")
 
 
 def _rebuild(conn: sqlite3.Connection, table: str) -> None:
