@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from optbench.harness.core.errors import HarnessError
+from optbench.harness.store import BUSY_TIMEOUT_S
 
 T = TypeVar("T")
 
@@ -22,7 +23,7 @@ class Patience:
     waits up to ``busy_timeout_s`` for another process's transaction. The defaults give up after about
     3.5 minutes."""
 
-    busy_timeout_s: float = 30.0
+    busy_timeout_s: float = BUSY_TIMEOUT_S
     retries: int = 5
     first_delay_s: float = 1.0
     sleep: Callable[[float], None] = time.sleep
