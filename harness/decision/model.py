@@ -344,6 +344,23 @@ class _Obj:
         """A free-form object (options, a budget)."""
         return dict(self.obj(key).d)
 
+    def budget(self, key: str) -> dict[str, Any]:
+        """A budget as ``Budget`` takes it: max_evals (an integer) and/or max_seconds (a number), in range."""
+        from optbench.harness.core.budget import Budget
+
+        budget = self.mapping(key)
+        kinds = {"max_evals": (int,), "max_seconds": (int, float)}
+        wrong = [f"{k}={v!r}" for k, v in budget.items()
+                 if k not in kinds or not (v is None or isinstance(v, kinds[k]) and not isinstance(v, bool))]
+        if wrong:
+            raise DecisionFormatError(f"{self.at(key)} is not max_evals (an integer) and/or max_seconds (a number): "
+                                      f"{', '.join(wrong)}")
+        try:
+            Budget(budget.get("max_evals"), budget.get("max_seconds"))
+        except HarnessError as exc:
+            raise DecisionFormatError(f"{self.at(key)}: {exc}") from None
+        return budget
+
     def counts(self, key: str) -> dict[str, int]:
         counts = self.obj(key)
         return {k: counts.get(k, int) for k in counts.d}
@@ -366,7 +383,7 @@ class _Obj:
 
 def _choice_from(c: _Obj) -> Choice:
     return Choice(c.get("candidate", str), c.get("optimizer", str), c.mapping("optimizer_options"),
-                  c.mapping("budget"), c.estimate("quality"), c.estimate("wall_s"), c.estimate("cold_wall_s"),
+                  c.budget("budget"), c.estimate("quality"), c.estimate("wall_s"), c.estimate("cold_wall_s"),
                   c.estimate("warm_wall_s"), c.number("n_evals"), c.get("seeds", int), c.get("instances", int))
 
 

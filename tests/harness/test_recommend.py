@@ -23,13 +23,18 @@ from optbench.harness.report.estimate import Estimate
 def _decision(path: Path, optimizer: str) -> Path:
     """A decision file naming ``optimizer`` for the ``toy`` class (objective ``toy_a``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_doc(optimizer)))
+    return path
+
+
+def _doc(optimizer: str = "scipy.de") -> dict:
+    """The JSON of a decision naming ``optimizer`` for the ``toy`` class (objective ``toy_a``)."""
     e = Estimate(1.0, 1.0, 1.0, "range")
     choice = Choice(f"{optimizer} @ 50 evals", optimizer, {}, {"max_evals": 50}, e, e, e, e, 50.0, 1, 1)
     toy = ClassDecision(("toy_a(n=1)",), ("toy_a",), {}, 0.0, Validation((), (), "not validated", "one instance"),
                         {"default": PresetDecision("win (faster)", "time: a test", choice)})
     doc = Decision("test", {}, "a rule", 5, "warm", Provenance("s", 1, 0, "", {}, {}, {}, {}, ""), {"toy": toy})
-    path.write_text(json.dumps(doc.to_json()))
-    return path
+    return doc.to_json()
 
 
 @pytest.fixture
@@ -161,12 +166,6 @@ def test_every_recommended_example_in_the_readme_works_on_the_shipped_decision(m
     assert tried >= 9  # maxdiff, synthetic and ma_crossover under three presets
 
 
-def _valid_doc() -> dict:
-    choice = {"optimizer": "scipy.de", "optimizer_options": {"popsize": 10}, "budget": {"max_evals": 50}}
-    return {"schema": 3, "classes": {"toy": {"objective_names": ["toy_a"], "objectives": ["toy_a(n=2)"],
-                                             "presets": {"default": {"choice": choice, "verdict": "tie"}}}}}
-
-
 @pytest.mark.parametrize(("content", "what"), [
     (b'{"schema": 3, "classes": {"\xff": 1}}', "can't decode byte 0xff"),
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
@@ -179,18 +178,19 @@ def test_undecodable_bytes_and_deep_nesting_are_a_clear_error(project, content, 
 
 
 @pytest.mark.parametrize(("where", "value", "what"), [
-    (("objective_names",), [{"a": 1}], "lists of names"),
-    (("objectives",), "toy_a", "lists of names"),
+    (("objective_names",), [{"a": 1}], "objective_names is not a list of strings"),
+    (("objectives",), "toy_a", "objectives is not a list of strings"),
     (("presets", "default", "choice", "budget"), {"max_evals": "abc"}, "max_evals='abc'"),
     (("presets", "default", "choice", "budget"), {"max_evals": True}, "max_evals=True"),
     (("presets", "default", "choice", "budget"), {"max_evals": -1}, "must be an integer from 1"),
     (("presets", "default", "choice", "budget"), {"evals": 5}, "evals=5"),
-    (("presets", "default", "choice", "optimizer"), 7, "lacks a choice"),
-    (("presets", "default", "verdict"), None, "lacks a choice or a verdict"),
-    (("presets", "default"), [], "lacks a choice or a verdict"),
+    (("presets", "default", "choice", "budget"), {}, "a budget needs max_evals and/or max_seconds"),
+    (("presets", "default", "choice", "optimizer"), 7, "choice/optimizer is a JSON number, not a string"),
+    (("presets", "default", "verdict"), None, "verdict is a JSON null, not a string"),
+    (("presets", "default"), [], "presets/default is a JSON list, not an object"),
 ])
 def test_a_field_of_the_wrong_type_is_named(project, where, value, what):
-    doc = _valid_doc()
+    doc = _doc()
     entry = doc["classes"]["toy"]
     for key in where[:-1]:
         entry = entry[key]
@@ -225,7 +225,7 @@ def _paths(doc: object, prefix: tuple = ()) -> list[tuple]:
 def test_any_malformed_decision_is_a_recommendation_or_one_harness_error(project, data):
     """A valid document with one value replaced (or deleted), or any JSON at all: ``recommended`` returns
     a well-typed recommendation or raises HarnessError, never a KeyError or TypeError."""
-    doc: object = _valid_doc()
+    doc: object = _doc()
     if data.draw(st.booleans()):
         doc = data.draw(_json)
     else:
