@@ -68,8 +68,11 @@ def load(path: str | Path | None = None) -> pd.DataFrame:
         text = path.read_text()
     except OSError as exc:
         raise HarnessError(f"cannot read records from {path}: {exc.strerror}") from None
-    rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(s) for s in text.splitlines() if s]
-    return records_frame(RunRecord.from_dict(r) for r in rows)
+    try:
+        rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(s) for s in text.splitlines() if s]
+        return records_frame([RunRecord.from_dict(r) for r in rows])
+    except (ValueError, TypeError, AttributeError) as exc:  # bad JSON, or JSON that is not a list of records
+        raise HarnessError(f"{path} is not a JSON (or JSON-lines) file of run records: {exc}") from None
 
 
 def objective_label(name: str, options: dict, defaults: dict) -> str:

@@ -130,3 +130,12 @@ def test_a_repeated_option_key_is_refused_in_one_line():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         "error: --option 'dim' is given twice (2 and 3); give it once"]
+
+
+@pytest.mark.parametrize("text", ["not json\n", "[1, 2]", '{"objective": "x"}\n', '[{"no_such_field": 1}]'])
+def test_a_records_file_that_is_not_records_is_one_error_line(tmp_path, text):
+    (tmp_path / "runs.jsonl").write_text(text)
+    done = run_script(["report", "--store", "runs.jsonl", "--out", "rep"], tmp_path)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    assert "not a JSON (or JSON-lines) file of run records" in lines[0]
