@@ -9,10 +9,11 @@ and lets the scheduler resubmit the others.
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
 
@@ -44,6 +45,15 @@ class LocalPool:
         future = self.pool.submit(sandbox.execute, cell, self.cell_timeout_s, slot, plugins.specs())
         self.processes.update(self.pool._processes or {})  # started with the first task (fork)
         return future
+
+    def expire(self, slot: int, future: Future) -> bool:
+        """Kill the worker running ``slot``, whose cell outlived this process's own deadline (a
+        stopped worker cannot enforce its own; SIGKILL ends a stopped process too): the pool breaks
+        and the cell is reported when it is recovered, so False (not dropped here)."""
+        with suppress(ProcessLookupError):
+            if self.slots[slot]:
+                os.kill(self.slots[slot], signal.SIGKILL)  # its sandbox child follows (PDEATHSIG)
+        return False
 
     def recover(self) -> dict[int, str]:
         """After the pool broke: wait for its workers, start a new pool, and return the slots whose
@@ -82,6 +92,12 @@ class DaskPool:
 
     def submit(self, slot: int, cell: Cell) -> Future:
         return self.executor.submit(sandbox.execute, cell, self.cell_timeout_s, None, plugins.specs())
+
+    def expire(self, slot: int, future: Future) -> bool:
+        """Give up on a cell past this process's deadline: its task is cancelled (a worker that stopped
+        answering is Dask's to restart) and the cell dropped here, so True."""
+        future.cancel()
+        return True
 
 
 @contextmanager

@@ -10,6 +10,7 @@ another live run on the same store has claimed (see :mod:`harness.claims`).
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import Counter, deque
@@ -121,6 +122,14 @@ def _checked(problems: dict[str, None], build: Callable[[], T]) -> T | None:
 
 POLL_S = 0.5  # how often cells held by another live run are asked for again
 MAX_POOL_BREAKS = 3  # a cell running when the pool broke this often is recorded as crashed
+# This process's own deadline for a cell, past the worker's --cell-timeout: a worker that is stopped
+# (SIGSTOP) or stuck in the kernel cannot enforce the timeout itself.
+GRACE_S, GRACE_SHARE = 2.0, 0.25
+
+
+def parent_deadline_s(cell_timeout_s: float | None) -> float | None:
+    """How long this process waits for a cell's result before it kills the cell's worker."""
+    return None if cell_timeout_s is None else cell_timeout_s + max(GRACE_S, GRACE_SHARE * cell_timeout_s)
 
 
 @contextmanager
@@ -134,65 +143,105 @@ def run_cells(cells: Sequence[Cell], *, workers: int | None = None, dask: str | 
     any other thread (a progress bar) starts; ``dask="local"`` starts a Dask ``LocalCluster`` of
     ``workers`` processes; any other value is the address of a running Dask scheduler. At most one
     cell per worker is submitted at a time, each after ``claim(cell)`` (None: run it; a record: take
-    it, ``ran`` False; a :class:`Holder`: another live run has it, ask again later). Leaving the
-    block early (Ctrl-C) drops the queued cells and kills the local workers.
+    it, ``ran`` False; a :class:`Holder`: another live run has it, ask again later). A cell with no
+    result :func:`parent_deadline_s` after its submission is a ``timeout`` row and its worker is
+    killed. Leaving the block early (Ctrl-C) drops the queued cells and kills the local workers.
     """
     if not cells:
         yield iter(())
         return
     n = min(workers or default_workers(), len(cells))
     with cell_pool(n, dask, cell_timeout_s) as pool:
-        yield _dispatch(cells, pool, n, claim or (lambda cell: None))
+        yield _Dispatch(pool, n, claim or (lambda cell: None), parent_deadline_s(cell_timeout_s)).run(cells)
 
 
-def _dispatch(cells: Sequence[Cell], pool: LocalPool | DaskPool, n: int,
-              claim: Callable[[Cell], RunRecord | Holder | None]) -> Iterator[tuple[Cell, RunRecord, bool]]:
-    pending, held = deque(cells), deque[Cell]()
-    running: dict[Future, tuple[int, Cell]] = {}
-    free_slots = list(range(n))
-    breaks: Counter[tuple] = Counter()
-    while pending or held or running:
-        while pending and free_slots:
-            cell = pending.popleft()
-            verdict = claim(cell)
-            if verdict is None:
-                slot = free_slots.pop()
-                running[pool.submit(slot, cell)] = (slot, cell)
-            elif isinstance(verdict, RunRecord):
-                yield cell, verdict, False
+class _Dispatch:
+    """The scheduling loop of :func:`run_cells` and what it tracks between iterations."""
+
+    def __init__(self, pool: LocalPool | DaskPool, n: int, claim: Callable[[Cell], RunRecord | Holder | None],
+                 deadline_s: float | None):
+        self.pool, self.claim, self.deadline_s = pool, claim, deadline_s
+        self.running: dict[Future, tuple[int, Cell]] = {}
+        self.due: dict[Future, float] = {}  # when this process gives up on a running cell
+        self.expired: dict[int, str] = {}  # slot -> why its worker was killed for outliving its deadline
+        self.free_slots = list(range(n))
+        self.breaks: Counter[tuple] = Counter()
+
+    def run(self, cells: Sequence[Cell]) -> Iterator[tuple[Cell, RunRecord, bool]]:
+        pending, held, running = deque(cells), deque[Cell](), self.running
+        while pending or held or running:
+            while pending and self.free_slots:
+                cell = pending.popleft()
+                verdict = self.claim(cell)
+                if verdict is None:
+                    self._submit(cell)
+                elif isinstance(verdict, RunRecord):
+                    yield cell, verdict, False
+                else:
+                    held.append(cell)
+            if not running:
+                time.sleep(POLL_S)  # only cells other runs hold are left: ask again in a moment
             else:
-                held.append(cell)
-        if not running:
-            time.sleep(POLL_S)  # only cells other runs hold are left: ask again in a moment
-        else:
-            finished, _ = wait(running, timeout=POLL_S if held else None, return_when=FIRST_COMPLETED)
-            if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
-                yield from _recover(pool, running, pending, free_slots, breaks)
-            for future in finished & running.keys():
-                slot, cell = running.pop(future)
-                free_slots.append(slot)
-                yield cell, _result(future, cell), True
-        pending.extend(held)
-        held.clear()
+                finished, _ = wait(running, timeout=self._wait_s(bool(held)), return_when=FIRST_COMPLETED)
+                yield from self._expire(finished)
+                if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
+                    yield from self._recover(pending)
+                for future in finished & running.keys():
+                    cell = self._pop(future)[1]
+                    yield cell, _result(future, cell), True
+            pending.extend(held)
+            held.clear()
 
+    def _submit(self, cell: Cell) -> None:
+        slot = self.free_slots.pop()
+        future = self.pool.submit(slot, cell)
+        self.running[future] = (slot, cell)
+        self.due[future] = math.inf if self.deadline_s is None else time.monotonic() + self.deadline_s
 
-def _recover(pool, running: dict[Future, tuple[int, Cell]], pending: deque[Cell], free_slots: list[int],
-             breaks: Counter[tuple]) -> Iterator[tuple[Cell, RunRecord, bool]]:
-    """A pool worker died: its cell becomes ``crashed``, the other running cells go back to the queue
-    (the pool stopped them; a cell caught in ``MAX_POOL_BREAKS`` breaks is ``crashed`` too)."""
-    wait(running)  # the broken pool fails every running task
-    dead = pool.recover()
-    for future, (slot, cell) in list(running.items()):
-        if not isinstance(future.exception(), BrokenProcessPool):
-            continue
-        del running[future]
-        free_slots.append(slot)
-        breaks[cell_key(cell)] += 1
-        if slot in dead or breaks[cell_key(cell)] >= MAX_POOL_BREAKS:
-            how = dead.get(slot, f"the pool broke {MAX_POOL_BREAKS} times while it ran")
-            yield cell, failed_record(cell, "crashed", f"the pool worker process died running this cell ({how})"), True
-        else:
-            pending.appendleft(cell)
+    def _pop(self, future: Future) -> tuple[int, Cell, str | None]:
+        """Free a finished cell's slot; returns the slot, the cell, and why it was expired (None if not)."""
+        slot, cell = self.running.pop(future)
+        del self.due[future]
+        self.free_slots.append(slot)
+        return slot, cell, self.expired.pop(slot, None)
+
+    def _wait_s(self, held: bool) -> float | None:
+        """How long to wait for a result: until the next deadline, at most ``POLL_S`` while cells are held."""
+        left = min(self.due.values(), default=math.inf) - time.monotonic()
+        wait_s = min(max(0.0, left), POLL_S if held else math.inf)
+        return None if wait_s == math.inf else wait_s
+
+    def _expire(self, finished: set[Future]) -> Iterator[tuple[Cell, RunRecord, bool]]:
+        """Cells past this process's deadline: their workers are killed; a cell the pool drops now is
+        a ``timeout`` row here, the others when the broken pool is recovered."""
+        now = time.monotonic()
+        for future in [f for f, due in self.due.items() if due <= now and f not in finished]:
+            slot, cell = self.running[future]
+            self.due[future] = math.inf  # once
+            self.expired[slot] = (f"no result after {self.deadline_s:g} s: its worker did not answer (stopped, or "
+                                  f"stuck in the kernel) and was killed")
+            if self.pool.expire(slot, future):
+                yield cell, failed_record(cell, "timeout", self._pop(future)[2] or ""), True
+
+    def _recover(self, pending: deque[Cell]) -> Iterator[tuple[Cell, RunRecord, bool]]:
+        """A pool worker died: its cell becomes ``crashed`` (``timeout`` if this process killed it for
+        its deadline), the other running cells go back to the queue (the pool stopped them; a cell
+        caught in ``MAX_POOL_BREAKS`` breaks is ``crashed`` too)."""
+        wait(self.running)  # the broken pool fails every running task
+        assert isinstance(self.pool, LocalPool)
+        dead = self.pool.recover()
+        for future, (slot, cell) in list(self.running.items()):
+            if not isinstance(future.exception(), BrokenProcessPool):
+                continue
+            expired = self._pop(future)[2]
+            self.breaks[cell_key(cell)] += 1
+            if expired:
+                yield cell, failed_record(cell, "timeout", expired), True
+            elif slot in dead or self.breaks[cell_key(cell)] >= MAX_POOL_BREAKS:
+                how = dead.get(slot, f"the pool broke {MAX_POOL_BREAKS} times while it ran")
+                yield cell, failed_record(cell, "crashed", f"the pool worker process died running this cell ({how})"), True
+            else:
+                pending.appendleft(cell)
 
 
 def _result(future: Future, cell: Cell) -> RunRecord:
