@@ -14,7 +14,9 @@ Three ways in, each loaded once per process (matrix workers, sandboxes and Dask 
   name is accepted (the name travels with the cell; each worker resolves it itself).
 
 ``--plugin`` adds its module to ``$OPTBENCH_PLUGINS`` so that child processes inherit it, and the
-matrix sends :func:`specs` with every cell so remote Dask workers load the same plug-ins.
+matrix sends :func:`specs` with every cell so remote Dask workers load the same plug-ins. What a
+plug-in prints while it is imported goes to stderr (:func:`stdout_to_stderr`): stdout is the
+command's own output.
 """
 
 from __future__ import annotations
@@ -81,11 +83,38 @@ def load(spec: str) -> None:
     origin = f"plugin file {spec}" if is_file else f"plugin {spec}"
     _loaded[spec] = origin
     try:
-        with _origin(origin):
+        with _origin(origin), stdout_to_stderr():
             _import_file(spec) if is_file else import_module(spec)
     except Exception as exc:
         del _loaded[spec]
         raise PluginError(f"plug-in {spec!r} could not be loaded: {type(exc).__name__}: {exc}") from None
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Inside the block, whatever is written to stdout goes to stderr: ``print`` (``sys.stdout``) and,
+    where stdout is a real file, C code and child processes writing to file descriptor 1."""
+    sys.stdout.flush()
+    saved = _dup_stdout()
+    previous, sys.stdout = sys.stdout, sys.stderr
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stdout = previous
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _dup_stdout() -> int | None:
+    """A copy of file descriptor 1, which then points at stderr; None where there is none."""
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 at all
+        return None
+    os.dup2(2, 1)
+    return saved
 
 
 def resolve_target(target: str) -> Any:
@@ -94,7 +123,8 @@ def resolve_target(target: str) -> Any:
     if not sep or not where or not attr:
         raise PluginError(f"{target!r} must look like package.module:factory or path/file.py:factory")
     try:
-        module = _import_file(_normalized(where)) if where.endswith(".py") else import_module(where)
+        with stdout_to_stderr():
+            module = _import_file(_normalized(where)) if where.endswith(".py") else import_module(where)
         obj = module
         for part in attr.split("."):
             obj = getattr(obj, part)

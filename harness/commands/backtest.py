@@ -42,13 +42,15 @@ def backtest(
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
 ) -> None:
     from optbench.harness.workloads.maxdiff import backtest as bt
+    from optbench.plugins import stdout_to_stderr
 
     probs = bt.problems(range(windows))
     names = list(dict.fromkeys(optimizer or [bt.DEFAULT_OPTIMIZER]))
     if baseline != "none" and baseline not in names:
         names.append(baseline)
-    outcomes = {n: bt.run(n, probs=probs, device=device, workers=workers, budget=budget, seed=seed,
-                          one_by_one=one_by_one) for n in names}
+    with stdout_to_stderr():  # the optimizers (plug-ins among them) run here; stdout is for the figures
+        outcomes = {n: bt.run(n, probs=probs, device=device, workers=workers, budget=budget, seed=seed,
+                              one_by_one=one_by_one) for n in names}
     reference = bt.reference_profits(probs)
     base = outcomes.get(baseline)
     figures = {n: bt.summarize(o, probs, reference, base) for n, o in outcomes.items()}

@@ -57,17 +57,19 @@ def run(
     from optbench.harness.commands.common import err_console
     from optbench.harness.execution.matrix import resolve, run_matrix
     from optbench.harness.store import check
+    from optbench.plugins import stdout_to_stderr
 
-    cells = resolve(_cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds, instances))
     path = None if no_store else store or DEFAULT_PATH
-    if dry_run:
+    with stdout_to_stderr():  # the user's factories and adapters run here; stdout is for the output below
+        cells = resolve(_cells(suite, objective, optimizer, option, opt, budget, seconds, seed, seeds, instances))
+        if path is not None and not dry_run:
+            check(path)  # before any worker starts; run_matrix opens it once they are up
+        result = None if dry_run else run_matrix(
+            cells, path, workers=workers or None, dask=dask, cell_timeout_s=cell_timeout or None, force=force,
+            quiet=quiet, command=shlex.join(["optbench", *sys.argv[1:]]))
+    if result is None:
         _print_cells(cells, path, as_json)
         return
-    if path is not None:
-        check(path)  # before any worker starts; run_matrix opens it once they are up
-    result = run_matrix(cells, path, workers=workers or None, dask=dask,
-                        cell_timeout_s=cell_timeout or None, force=force, quiet=quiet,
-                        command=shlex.join(["optbench", *sys.argv[1:]]))
     if store is None and path is not None:  # said once the run is done: a refused start writes nothing
         err_console.print(f"stored in {path}, the default store (--store PATH for another, --no-store for none)",
                           highlight=False, soft_wrap=True)

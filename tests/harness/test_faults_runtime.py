@@ -1,8 +1,9 @@
 """Runtime faults on real processes through the real ``optbench`` command: a cell that stops
-(SIGSTOP) its sandbox child or its pool worker."""
+(SIGSTOP) its sandbox child or its pool worker; a plug-in that prints everywhere under ``--json``."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 
@@ -62,3 +63,55 @@ def test_a_stopped_sandbox_or_worker_is_a_timeout_row_killed_and_the_matrix_goes
         "sphere": ("ok", "evaluation budget reached"),
     }
     assert _marked(mark) == []  # no stopped worker or child is left behind
+
+
+LOUD = '''
+import os
+import optbench
+from optbench.harness.optimizers.base import OptimizerAdapter
+
+print("LOUD import")
+os.write(1, b"LOUD fd 1 import\\n")  # below sys.stdout, as C code writes
+
+
+def make_loud(scale: float = 1.0):
+    print("LOUD factory")
+    os.write(1, b"LOUD fd 1 factory\\n")
+
+    def square(x0):
+        print("LOUD evaluation")
+        return scale * x0 * x0
+
+    return optbench.objective(square, bounds={"x0": (-1.0, 1.0)})
+
+
+class Loud(OptimizerAdapter):
+    name = "t.loud"
+
+    def __init__(self, **options):
+        print("LOUD adapter")
+        super().__init__(**options)
+
+    def minimize(self, problem, seed):
+        print("LOUD minimize")
+        problem.evaluate(problem.lower)
+
+
+optbench.register_objective("t.loud", make_loud)
+optbench.register_optimizer("t.loud", Loud)
+'''
+
+
+def test_with_json_stdout_carries_only_json_whatever_plugins_factories_and_objectives_print(tmp_path):
+    (tmp_path / "loud.py").write_text(LOUD)
+    matrix = ["--objective", "t.loud", "--objective", "loud.py:make_loud", "--optimizer", "t.loud", "--optimizer",
+              "random", "--budget", "5", "--no-store", "--json", "--quiet"]
+    for extra, key in (([], "status"), (["--dry-run"], "done")):
+        done = run_script(["--plugin", "loud.py", "run", *matrix, *extra], cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        rows = [json.loads(line) for line in done.stdout.splitlines()]  # every line is JSON
+        assert len(rows) == 4 and all(key in row for row in rows), done.stdout
+        printed = set(done.stderr.splitlines())
+        assert {"LOUD import", "LOUD fd 1 import", "LOUD factory", "LOUD fd 1 factory", "LOUD adapter"} <= printed
+        if not extra:
+            assert {"LOUD evaluation", "LOUD minimize"} <= printed and all(r["status"] == "ok" for r in rows)
