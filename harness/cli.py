@@ -2,8 +2,9 @@
 
 Every usage error, whichever layer raises it (typer 0.29's vendored click, click itself, or the
 code's own ``OptbenchError``: objectives', the harness's, plug-ins'), ends as one ``error: …`` line on stderr and exit
-code 2; Ctrl-C ends with a message and exit 130, SIGTERM the same way (a run's finished cells are
-kept and it is marked interrupted) with exit 143.
+code 2; Ctrl-C ends with one ``interrupted`` line and exit 130 (a second one in quick succession is
+ignored), SIGTERM the same way (a run's finished cells are kept and it is marked interrupted) with
+exit 143.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pkgutil
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
@@ -106,29 +108,46 @@ def usage_line(exc: Exception, argv: list[str]) -> str:
     return f"{message} (see `optbench{' ' + verb if verb else ''} --help`)"
 
 
+REPEAT_IGNORED_S = 5.0  # after a first Ctrl-C or SIGTERM, more of them are ignored this long
+
+
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[list[int]]:
-    """Inside the block SIGTERM raises ``KeyboardInterrupt``, so it unwinds exactly like Ctrl-C (main
-    thread only; restored after); the list it gives holds the signal once received."""
+def signals_as_interrupt() -> Iterator[list[int]]:
+    """Inside the block SIGINT (Ctrl-C) and SIGTERM raise ``KeyboardInterrupt``, so both unwind alike
+    (a run keeps its finished cells and is marked interrupted). Those that follow the first within
+    ``REPEAT_IGNORED_S`` are ignored: a second Ctrl-C in quick succession does not cut the unwinding
+    or the interpreter's exit short (with a traceback). Main thread only; a signal the process was
+    started ignoring (a background job's SIGINT) stays ignored. The list it gives holds the signals
+    received; the handlers are restored after, unless one was: the process is then exiting, and both
+    signals are ignored from here on (Python's own exit would restore their defaults, and a late
+    Ctrl-C would kill it with SIGINT instead of exit 130)."""
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
         return
+    first_at: list[float] = []
 
     def interrupt(signum, frame):
         received.append(signum)
+        if first_at and time.monotonic() - first_at[0] < REPEAT_IGNORED_S:
+            return
+        first_at[:] = [time.monotonic()]
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(sig, interrupt)
     try:
         yield received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_IGN if received else handler)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: usage errors exit 2 with one line, Ctrl-C 130, SIGTERM 143, no tracebacks."""
-    with sigterm_as_interrupt() as received:
+    with signals_as_interrupt() as received:
         try:
             code = app(args=argv, standalone_mode=False)  # typer turns Ctrl-C into code 130 in this mode
         except (typer.Abort, KeyboardInterrupt):
@@ -139,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
             if isinstance(exc, _click_errors()):
                 _fail(f"error: {usage_line(exc, sys.argv[1:] if argv is None else argv)}", getattr(exc, "exit_code", 2))
             raise
-    if code == 130 and received:
+    if code == 130 and received[:1] == [signal.SIGTERM]:
         _fail("terminated (SIGTERM)", 143, "yellow")
     if code == 130:
         _fail("interrupted", 130, "yellow")

@@ -71,6 +71,6 @@ class MatrixProgress:
     def report_interrupted(self) -> None:
         done = self.ran + self.by_others
         kept = "finished and stored" if self.store else "finished"
-        self.console.print(f"interrupted: {done} of {self.total} cells {kept}, the running ones dropped; run the "
+        self.console.print(f"stopped: {done} of {self.total} cells {kept}, the running ones dropped; run the "
                            f"same command again to finish the other {self.total - done}",
                            style="yellow", highlight=False, soft_wrap=True)

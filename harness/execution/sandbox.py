@@ -247,6 +247,7 @@ def _isolate() -> None:
     die_with_parent()
     faulthandler.disable()  # a crash is reported as a row or a message, not as a traceback over the progress bar
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler (see harness.cli)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     limit_threads()

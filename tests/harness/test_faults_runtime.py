@@ -1,15 +1,20 @@
 """Runtime faults on real processes through the real ``optbench`` command: a cell that stops
-(SIGSTOP) its sandbox child or its pool worker; a plug-in that prints everywhere under ``--json``."""
+(SIGSTOP) its sandbox child or its pool worker; a plug-in that prints everywhere under ``--json``;
+Ctrl-C twice in quick succession."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
+import time
 
 import psutil
+import pytest
 
 from .test_cli_usage import run_script
+from .test_run_command import _rows, _run_statuses, _start_and_wait
 
 STOPPERS = '''
 import os, signal
@@ -115,3 +120,21 @@ def test_with_json_stdout_carries_only_json_whatever_plugins_factories_and_objec
         assert {"LOUD import", "LOUD fd 1 import", "LOUD factory", "LOUD fd 1 factory", "LOUD adapter"} <= printed
         if not extra:
             assert {"LOUD evaluation", "LOUD minimize"} <= printed and all(r["status"] == "ok" for r in rows)
+
+
+@pytest.mark.parametrize("gap_s", [0.0, 0.05, 0.2])  # the second lands in the unwinding, or in the exit
+def test_ctrl_c_twice_in_quick_succession_is_one_interrupted_line_exit_130_and_keeps_the_finished_rows(
+        tmp_path, gap_s):
+    proc, _, workers = _start_and_wait(tmp_path, seeds=16, done=1)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(gap_s)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    err = proc.stderr.read()
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert [line for line in err.splitlines() if "interrupted" in line] == ["interrupted"], err
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
+    kept = _rows(tmp_path / "s.sqlite")
+    assert 1 <= len(kept) < 16 and all(row[0] == "ok" for row in kept.values())
+    assert _run_statuses(tmp_path / "s.sqlite") == ["interrupted"]
