@@ -36,6 +36,9 @@ class Cell:
 WARM_REPEAT_MAX_S = 2.0  # a cell whose cold run took longer is not repeated: first-call costs are then a small share
 # "capped": stopped by the cell's cap_s before its evaluation budget (a result, but not at full budget)
 STATUSES = ("ok", "error", "timeout", "crashed", "interrupted", "capped")
+#: Starts the part of an ``ok`` record's message saying that its returned point, evaluated again after
+#: the run, gave another value than the run saw (beyond float rounding): the objective is not deterministic.
+NOT_REPRODUCIBLE = "not reproducible:"
 #: Fields an earlier release named otherwise (old name -> name): old stores and JSON records still read.
 RENAMED_FIELDS = {"objective_class": "family", "reference_kind": "knowledge"}
 

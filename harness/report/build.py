@@ -135,6 +135,13 @@ def write_report(frame: pd.DataFrame, out: Path, n_boot: int = stats.N_BOOT, see
                       for k, (_, g_obj) in enumerate(g_cls.groupby("objective_label", sort=True))]
         sections.append(sec)
     sections.extend(extra)
+    unreproducible = tables.unreproducible(df)
+    if len(unreproducible):
+        sections.append(Section("Not reproducible", items=[
+            "The returned point of these runs, evaluated again after the run, gave another value than the run "
+            "saw: the objective is not deterministic (noise, state kept between calls). Their values are kept "
+            "but are not exact; compare them with care.",
+            Table(display.failures_display(unreproducible), "runs whose best point did not reproduce")]))
     sections.append(Section("Failures", items=[Table(display.failures_display(failed), "runs that did not succeed")]
                             if len(failed) else ["none"]))
     decision = decision_block(decided, rule, SCALE, decision_link)

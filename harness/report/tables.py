@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optbench.harness.core.record import NOT_REPRODUCIBLE
 from optbench.harness.report import stats
 from optbench.harness.report.frame import targets
 
@@ -69,10 +70,20 @@ def target_table(df: pd.DataFrame, n_boot: int = stats.N_BOOT, seed: int = 0) ->
 
 def failures(df: pd.DataFrame) -> pd.DataFrame:
     """Every run that did not succeed, with its status and message."""
-    bad = df[~df["ok"]]
-    return pd.DataFrame({"objective": bad["objective_label"], "budget": bad["budget_label"],
-                         "config": bad["config"], "seed": bad["seed"], "status": bad["status"],
-                         "message": bad["message"].fillna("").astype(str)}).reset_index(drop=True)
+    return _runs(df[~df["ok"]])
+
+
+def unreproducible(df: pd.DataFrame) -> pd.DataFrame:
+    """Every run whose returned point, evaluated again, gave another value than the run saw (its
+    message says so): a value of a not deterministic objective, kept, but not to be taken as exact."""
+    return _runs(df[df["message"].fillna("").astype(str).str.contains(NOT_REPRODUCIBLE, regex=False)])
+
+
+def _runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` as a table of who they are, their status and message."""
+    return pd.DataFrame({"objective": runs["objective_label"], "budget": runs["budget_label"],
+                         "config": runs["config"], "seed": runs["seed"], "status": runs["status"],
+                         "message": runs["message"].fillna("").astype(str)}).reset_index(drop=True)
 
 
 def problem_medians(df: pd.DataFrame) -> pd.DataFrame:
