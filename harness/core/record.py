@@ -77,6 +77,7 @@ class RunRecord:
     item_wait_s: float = math.nan  # CUDA: the part of item_s spent waiting for the device (sampled ratio)
     item_copy_s: float = math.nan  # CUDA: the rest of item_s, the copy itself (item_wait_s + item_copy_s = item_s)
     option_defaults: dict[str, Any] | None = None  # the objective's options' defaults; None: not recorded (old store)
+    construction_s: float = math.nan  # building the objective, never inside wall_s; NaN: built by the caller, old store
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,7 +12,6 @@ import sys
 import traceback
 import warnings
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 from optbench import objectives
 from optbench.harness import optimizers
 from optbench.harness.core.budget import Budget, BudgetExhausted
+from optbench.harness.core.construction import build, reference_value
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.instrument import Instrument
 from optbench.harness.core.record import NOT_REPRODUCIBLE, WARM_REPEAT_MAX_S, Cell, RunRecord
@@ -33,46 +33,34 @@ OVERRUN_NOTED_S = 0.001  # a run always ends a little past its time limit; more 
 ROUNDING_ULPS = 1024
 
 
-def _freeze(d: dict[str, Any]) -> tuple:
-    return tuple(sorted(d.items()))
-
-
-@lru_cache(maxsize=256)
-def _reference_value(name: str, frozen_options: tuple) -> float | None:
-    return _value_of(objectives.get(name, **dict(frozen_options)).reference())
-
-
-def reference_value(name: str, options: dict[str, Any]) -> float | None:
-    """The objective's reference value, computed once per process per (name, options)."""
-    try:
-        return _reference_value(name, _freeze(options))
-    except Exception:  # a reference that cannot be computed leaves quality unknown, not the run failed
-        return None
-
-
 def run_cell(cell: Cell, *, with_reference: bool = True, warm_repeat: bool = False,
-             objective: objectives.Objective | None = None) -> RunRecord:
+             objective: objectives.Objective | None = None, recheck: bool = True) -> RunRecord:
     """Run ``cell`` in this process and return its record (never raises for optimizer failures).
 
     With ``warm_repeat``, a successful cold run of at most ``WARM_REPEAT_MAX_S`` is run once more right
     after, in the same process on the same objective with a fresh adapter, and that repeat's wall time
     is ``warm_wall_s`` (the record's values, trace and ``wall_s`` stay the cold run's). ``objective``:
-    the cell's objective built beforehand (its construction then stays outside the run)."""
-    return run_instrumented(cell, with_reference=with_reference, warm_repeat=warm_repeat, objective=objective)[0]
+    the cell's objective built beforehand (its construction then stays outside the run). ``recheck``:
+    evaluate the returned point again after the run, saying in the message if it did not reproduce
+    (off where every call of the objective is counted: a profile of the run)."""
+    return run_instrumented(cell, with_reference=with_reference, warm_repeat=warm_repeat, objective=objective,
+                            recheck=recheck)[0]
 
 
 def run_instrumented(cell: Cell, *, with_reference: bool = True, warm_repeat: bool = False,
-                     objective: objectives.Objective | None = None,
-                     trace: bool = False) -> tuple[RunRecord, Instrument]:
+                     objective: objectives.Objective | None = None, trace: bool = False,
+                     recheck: bool = True) -> tuple[RunRecord, Instrument]:
     """:func:`run_cell`, also returning the run's instrument (with ``trace``, its probe holds the
     timestamps of every evaluation, batch, phase and external block)."""
     base: dict[str, Any] = dict(objective=cell.objective, options=dict(cell.options), optimizer=cell.optimizer,
                 optimizer_options=dict(cell.optimizer_options),
                 budget={"max_evals": cell.budget.max_evals, "max_seconds": cell.budget.max_seconds},
                 seed=cell.seed, versions=versions())
+    construction_s = math.nan  # built beforehand by the caller: not measured here
     if objective is None:
-        objective = objectives.get(cell.objective, **cell.options)
-    base.update(describe(objective), option_defaults=declared(cell.objective).get("option_defaults"))
+        objective, construction_s = build(cell.objective, cell.options)
+    base.update(describe(objective), option_defaults=declared(cell.objective).get("option_defaults"),
+                construction_s=construction_s)
     refused = optimizers.misfit(cell.optimizer, cell.objective, base["family"])
     if refused:
         return RunRecord(**base, status="error", message=refused, wall_s=math.nan), Instrument(objective, cell.budget)
@@ -88,7 +76,7 @@ def run_instrumented(cell: Cell, *, with_reference: bool = True, warm_repeat: bo
         status = "capped"
         message = (f"capped at {cell.cap_s:g} s (a deadline's cap, not the budget) after {instrument.n_evals} of "
                    f"{cell.budget.max_evals} evaluations")
-    if instrument.best_x is not None:
+    if recheck and instrument.best_x is not None:
         message += _reproduced(objective, instrument.best_x, instrument.best_value)
     if instrument.n_nonfinite:
         message += f"; {instrument.n_nonfinite} non-finite value(s) replaced by the worst finite value"
@@ -107,7 +95,7 @@ def run_instrumented(cell: Cell, *, with_reference: bool = True, warm_repeat: bo
         wall_s=wall_s, compute_s=instrument.compute_s, item_s=instrument.item_s,
         overhead_s=wall_s - instrument.compute_s - instrument.item_s, peak_mem_mb=peak_memory_mb(),
         trace=list(instrument.trace), phases_s=dict(instrument.phases_s),
-        reference_value=(None if not with_reference else reference_value(cell.objective, cell.options)
+        reference_value=(None if not with_reference else reference_value(cell.objective, cell.options, objective)
                          if cell.objective in objectives.REGISTRY else _value_of(objective.reference())),
         warm_wall_s=warm_wall_s, overrun_s=overrun_s, device_s=device_s, item_wait_s=item_wait_s,
         item_copy_s=item_copy_s,
@@ -204,7 +192,7 @@ def warm_up(cell: Cell, evals: int = 10, objective: objectives.Objective | None 
     """Pay, outside any measurement, what only a process's first run of ``cell`` pays: the data and
     tensors (or ``objective``, built beforehand), the reference, the versions, the optimizer library
     and the imports it makes lazily on its first run (a run of ``evals`` evaluations)."""
-    reference_value(cell.objective, cell.options)
+    reference_value(cell.objective, cell.options, objective)
     versions()
     run_cell(replace(cell, budget=Budget(max_evals=evals)), with_reference=False, objective=objective)
 

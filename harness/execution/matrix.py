@@ -26,6 +26,7 @@ from optbench import objectives
 from optbench.errors import OptbenchError
 from optbench.harness import optimizers
 from optbench.harness.core.budget import Budget
+from optbench.harness.core.construction import prebuild
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import Cell, RunRecord
 from optbench.harness.core.runner import describe, failed_record
@@ -107,7 +108,8 @@ def _objective_options(name: str, options: dict[str, Any]) -> tuple[dict[str, An
     start their own)."""
     device = options.get("device")
     on_gpu = isinstance(device, str) and device.startswith("cuda")
-    built = objectives.get(name, **{**options, "device": "cpu"} if on_gpu else options)
+    built = (objectives.get(name, **{**options, "device": "cpu"}) if on_gpu
+             else prebuild(name, options))  # kept for the workers forked from here: see harness.core.construction
     full, family = built.options, describe(built)["family"]
     return ({**full, "device": device} if on_gpu else full), family
 

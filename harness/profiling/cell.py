@@ -35,8 +35,9 @@ from pathlib import Path
 from optbench import objectives
 from optbench.harness import optimizers
 from optbench.harness.core.budget import Budget
+from optbench.harness.core.construction import build, reference_value
 from optbench.harness.core.record import Cell, RunRecord
-from optbench.harness.core.runner import reference_value, run_cell, validate, warm_up
+from optbench.harness.core.runner import run_cell, validate, warm_up
 from optbench.harness.paths import file_stem
 from optbench.harness.profiling.breakdown import GROUPS, Breakdown, breakdown
 from optbench.harness.profiling.syncs import SyncCount, count_syncs
@@ -98,23 +99,16 @@ def profile_name(cell: Cell) -> str:
     return file_stem(name)
 
 
-def build(cell: Cell) -> tuple[objectives.Objective, float]:
-    """The cell's objective and the seconds its construction took (outside every measured run)."""
-    t0 = time.perf_counter()
-    objective = objectives.get(cell.objective, **cell.options)
-    return objective, time.perf_counter() - t0
-
-
 def run_cprofile(cell: Cell, prof_path: Path, top_n: int = 15,
                  objective: objectives.Objective | None = None) -> tuple[RunRecord, Breakdown]:
     """Run the cell under cProfile on ``objective`` (built here if not given, before the profile),
     write ``prof_path`` and group its time."""
-    objective = objective or build(cell)[0]
+    objective = objective or build(cell.objective, cell.options)[0]
     warm_up(cell, WARM_UP_EVALS, objective)
     profiler = cProfile.Profile()
-    record = profiler.runcall(run_cell, cell, with_reference=False, objective=objective)
+    record = profiler.runcall(run_cell, cell, with_reference=False, objective=objective, recheck=False)
     profiler.dump_stats(prof_path)
-    record = dataclasses.replace(record, reference_value=reference_value(cell.objective, cell.options))
+    record = dataclasses.replace(record, reference_value=reference_value(cell.objective, cell.options, objective))
     adapter = optimizers.adapter_class(cell.optimizer)
     kind = type(objective)
     return record, breakdown(pstats.Stats(str(prof_path)), adapter.library, [kind.compute, kind.compute_batch], top_n,
@@ -226,7 +220,7 @@ def profile_cell(cell: Cell, out_dir: Path, *, native: bool = False, py_spy: boo
     validate(cell)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = profile_name(cell)
-    objective, construction_s = build(cell)
+    objective, construction_s = build(cell.objective, cell.options)
     record, groups = run_cprofile(cell, out_dir / f"{name}.prof", top_n, objective)  # warms up first
     unprofiled = run_cell(cell, with_reference=False, objective=objective)
     syncs = count_syncs(objective)
@@ -343,7 +337,7 @@ def child_main(argv: list[str]) -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     cell, min_s = cell_from_dict(json.loads(argv[0])), float(argv[1])
-    objective = build(cell)[0]
+    objective = build(cell.objective, cell.options)[0]
     warm_up(cell, WARM_UP_EVALS, objective)
     gc.collect()  # the warm-up's garbage is collected before sampling, not during the run
     print(CHILD_READY, file=protocol, flush=True)
