@@ -46,14 +46,13 @@ class LocalPool:
         self.processes.update(self.pool._processes or {})  # started with the first task (fork)
         return future
 
-    def expire(self, slot: int, future: Future) -> bool:
+    def expire(self, slot: int) -> None:
         """Kill the worker running ``slot``, whose cell outlived this process's own deadline (a
-        stopped worker cannot enforce its own; SIGKILL ends a stopped process too): the pool breaks
-        and the cell is reported when it is recovered, so False (not dropped here)."""
+        stopped worker cannot enforce its own; SIGKILL ends a stopped process too): the pool breaks,
+        and :meth:`recover` follows."""
         with suppress(ProcessLookupError):
             if self.slots[slot]:
                 os.kill(self.slots[slot], signal.SIGKILL)  # its sandbox child follows (PDEATHSIG)
-        return False
 
     def recover(self) -> dict[int, str]:
         """After the pool broke: wait for its workers, start a new pool, and return the slots whose
@@ -85,19 +84,14 @@ def _ended(exitcode: int) -> str:
 
 class DaskPool:
     """A Dask executor with the same ``submit(slot, cell)``; Dask itself reruns a lost worker's task
-    elsewhere and fails it (``KilledWorker``) when it keeps killing workers."""
+    elsewhere and fails it (``KilledWorker``) when it keeps killing workers, and notices a worker
+    that stopped answering (its ``distributed.scheduler.worker-ttl``)."""
 
     def __init__(self, executor: Executor, cell_timeout_s: float | None):
         self.executor, self.cell_timeout_s = executor, cell_timeout_s
 
     def submit(self, slot: int, cell: Cell) -> Future:
         return self.executor.submit(sandbox.execute, cell, self.cell_timeout_s, None, plugins.specs())
-
-    def expire(self, slot: int, future: Future) -> bool:
-        """Give up on a cell past this process's deadline: its task is cancelled (a worker that stopped
-        answering is Dask's to restart) and the cell dropped here, so True."""
-        future.cancel()
-        return True
 
 
 @contextmanager

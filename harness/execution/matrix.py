@@ -145,16 +145,18 @@ def run_cells(cells: Sequence[Cell], *, workers: int | None = None, dask: str | 
     any other thread (a progress bar) starts; ``dask="local"`` starts a Dask ``LocalCluster`` of
     ``workers`` processes; any other value is the address of a running Dask scheduler. At most one
     cell per worker is submitted at a time, each after ``claim(cell)`` (None: run it; a record: take
-    it, ``ran`` False; a :class:`Holder`: another live run has it, ask again later). A cell with no
-    result :func:`parent_deadline_s` after its submission is a ``timeout`` row and its worker is
-    killed. Leaving the block early (Ctrl-C) drops the queued cells and kills the local workers.
+    it, ``ran`` False; a :class:`Holder`: another live run has it, ask again later). On the local
+    pool, a cell with no result :func:`parent_deadline_s` after its submission is a ``timeout`` row
+    and its worker is killed (a Dask worker starts cold, and Dask watches its own workers). Leaving
+    the block early (Ctrl-C) drops the queued cells and kills the local workers.
     """
     if not cells:
         yield iter(())
         return
     n = min(workers or default_workers(), len(cells))
     with cell_pool(n, dask, cell_timeout_s) as pool:
-        yield _Dispatch(pool, n, claim or (lambda cell: None), parent_deadline_s(cell_timeout_s)).run(cells)
+        deadline_s = parent_deadline_s(cell_timeout_s) if isinstance(pool, LocalPool) else None
+        yield _Dispatch(pool, n, claim or (lambda cell: None), deadline_s).run(cells)
 
 
 class _Dispatch:
@@ -185,7 +187,7 @@ class _Dispatch:
                 time.sleep(POLL_S)  # only cells other runs hold are left: ask again in a moment
             else:
                 finished, _ = wait(running, timeout=self._wait_s(bool(held)), return_when=FIRST_COMPLETED)
-                yield from self._expire(finished)
+                self._expire(finished)
                 if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
                     yield from self._recover(pending)
                 for future in finished & running.keys():
@@ -213,17 +215,17 @@ class _Dispatch:
         wait_s = min(max(0.0, left), POLL_S if held else math.inf)
         return None if wait_s == math.inf else wait_s
 
-    def _expire(self, finished: set[Future]) -> Iterator[tuple[Cell, RunRecord, bool]]:
-        """Cells past this process's deadline: their workers are killed; a cell the pool drops now is
-        a ``timeout`` row here, the others when the broken pool is recovered."""
+    def _expire(self, finished: set[Future]) -> None:
+        """Kill the workers of cells past this process's deadline; each such cell is a ``timeout`` row
+        when the pool, broken by the kill, is recovered."""
         now = time.monotonic()
         for future in [f for f, due in self.due.items() if due <= now and f not in finished]:
-            slot, cell = self.running[future]
+            slot = self.running[future][0]
             self.due[future] = math.inf  # once
             self.expired[slot] = (f"no result after {self.deadline_s:g} s: its worker did not answer (stopped, or "
                                   f"stuck in the kernel) and was killed")
-            if self.pool.expire(slot, future):
-                yield cell, failed_record(cell, "timeout", self._pop(future)[2] or ""), True
+            assert isinstance(self.pool, LocalPool)  # the only pool given a deadline
+            self.pool.expire(slot)
 
     def _recover(self, pending: deque[Cell]) -> Iterator[tuple[Cell, RunRecord, bool]]:
         """A pool worker died: its cell becomes ``crashed`` (``timeout`` if this process killed it for

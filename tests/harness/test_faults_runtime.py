@@ -1,6 +1,6 @@
 """Runtime faults on real processes through the real ``optbench`` command: a cell that stops
 (SIGSTOP) its sandbox child or its pool worker; a plug-in that prints everywhere under ``--json``;
-Ctrl-C twice in quick succession."""
+Ctrl-C twice in quick succession; a 5,000-character objective name in ``profile`` and ``report``."""
 
 from __future__ import annotations
 
@@ -138,3 +138,39 @@ def test_ctrl_c_twice_in_quick_succession_is_one_interrupted_line_exit_130_and_k
     kept = _rows(tmp_path / "s.sqlite")
     assert 1 <= len(kept) < 16 and all(row[0] == "ok" for row in kept.values())
     assert _run_statuses(tmp_path / "s.sqlite") == ["interrupted"]
+
+
+LONG_NAME = "n" * 5000
+LONG = f'''
+import optbench
+
+optbench.register_objective("{LONG_NAME}", optbench.objective(lambda x0: x0 * x0, bounds={{"x0": (-1.0, 1.0)}}))
+'''
+
+
+def _names_fit(folder) -> bool:
+    """Every file name under ``folder`` fits the usual 255-byte limit."""
+    return all(len(p.name.encode()) <= 255 for p in folder.rglob("*"))
+
+
+def test_a_5000_character_objective_name_profiles_into_files_that_fit(tmp_path):
+    (tmp_path / "long.py").write_text(LONG)
+    done = run_script(["--plugin", "long.py", "profile", "--objective", LONG_NAME, "--optimizer", "random",
+                       "--budget", "10", "--no-py-spy", "--trace", "--out", "prof"], cwd=tmp_path)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    files = sorted(p.name for p in (tmp_path / "prof").iterdir())
+    assert len(files) == 3 and _names_fit(tmp_path / "prof")  # .prof, .profile.json, .trace.json
+    (profile,) = [f for f in files if f.endswith(".profile.json")]
+    assert json.loads((tmp_path / "prof" / profile).read_text())["cell"]["objective"] == LONG_NAME
+
+
+@pytest.mark.slow
+def test_a_5000_character_objective_name_runs_and_reports_into_files_that_fit(tmp_path):
+    (tmp_path / "long.py").write_text(LONG)
+    done = run_script(["--plugin", "long.py", "run", "--objective", LONG_NAME, "--optimizer", "random",
+                       "--optimizer", "scipy.de", "--budget", "20", "--seeds", "2", "--store", "s.sqlite", "--quiet"],
+                      cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = run_script(["report", "--store", "s.sqlite", "--out", "rep"], cwd=tmp_path)
+    assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr[-2000:]
+    assert _names_fit(tmp_path / "rep") and len(list((tmp_path / "rep" / "plots").iterdir())) > 2
