@@ -125,15 +125,15 @@ def run_race(plan: Plan, rule: Rule, execute: Execute, left_s: Callable[[], floa
 
 def fitting_block(race: Race, cost: Cost, room_s: float, caps: dict[int, float]) -> Block | None:
     """The largest next block, up to half the instances run so far (at least ``MIN_BLOCK``), whose
-    estimate times ``SAFETY`` fits ``room_s``; a round of one more seed is all or nothing."""
+    estimate times ``SAFETY`` fits ``room_s``: new instances, or one more seed on some, halved until it fits."""
     n = max(MIN_BLOCK, math.ceil(race.done / 2))
     while n >= 1:
         block = race.next_block(n, caps)
-        if block.cells and SAFETY * cost.seconds(block.cells) <= room_s:
-            return block
-        if not block.instances:
+        if not block.cells:
             return None
-        n = block.instances // 2
+        if SAFETY * cost.seconds(block.cells) <= room_s:
+            return block
+        n = max(block.instances, len(block.reseeded)) // 2
     return None
 
 

@@ -136,3 +136,19 @@ def test_seeds_spread_over_few_instances(n):
     from optbench.harness.decision.advise import MIN_SEEDS, seeds_for
 
     assert seeds_for(n) == {1: MIN_SEEDS, 4: 2, 12: 1}[n]
+
+
+def test_a_seed_block_that_does_not_fit_is_halved_before_the_race_gives_up():
+    plan = _plan(4, 0, ("random", "scipy.de", "nevergrad.oneplusone"), first=4)
+    machine = FakeMachine(cell_s=1.0, gap={**GAP, "nevergrad.oneplusone": GAP["scipy.de"]})
+    race = Race("toy", plan.training, plan.contenders, Rule(), seeds=1)
+    first = race.next_block(4, {})
+    race.record(first, machine.execute(first.cells)[0])
+    cost = race_loop.Cost.of(plan)
+    cost.measured(first.cells, race.records, 6.0)
+    two = race_loop.fitting_block(race, cost, 1e6, {})
+    assert two is not None and two.reseeded == (0, 1)  # half the 4 instances run: 2 get one more seed
+    tight = race_loop.SAFETY * cost.seconds(race.next_block(1, {}).cells) + 1e-9
+    one = race_loop.fitting_block(race, cost, tight, {})
+    assert one is not None and one.reseeded == (0,)  # 2 do not fit in that room, 1 does
+    assert race_loop.fitting_block(race, cost, 0.0, {}) is None
