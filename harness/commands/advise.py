@@ -70,10 +70,10 @@ def advise(
 
         outcome = race_loop.run_race(plan, rule, execute, lambda: advice.TARGET * minutes * 60 - advice.process_age_s(),
                                   lambda line: console.print(f"[{advice.process_age_s():5.0f} s] {line}"))
-    console.print(f"the race stopped: {outcome.stopped or 'time is up'}")
+    console.print(f"the race stopped: {outcome.stopped}")
     frame = records_frame(outcome.records)
     held = race_loop.held_out_labels(analyse(frame), outcome.validation)
-    race = outcome.race.summary(plan.first_block, outcome.stopped or "time is up")
+    race = outcome.race.summary(plan.first_block, outcome.stopped)
     race_loop.write_race(outcome, out)
     index = write_report(frame, out / "report", n_boot=1000, rule=rule, held=held,
                          figures_per_class=advice.REPORT_FIGURES)

@@ -104,13 +104,18 @@ def run_seconds(cal: Calibration, budget: int) -> float:
     return CELL_OVERHEAD_S + run * (2 if run <= WARM_REPEAT_MAX_S else 1)
 
 
-def round_seconds(calibrations: dict[str, Calibration], budgets: list[int], runs: int, workers: int) -> float:
-    """Estimated wall time of a round in which every optimizer runs ``runs`` cells at each budget: the
-    cells shared over the workers, never less than its longest cell."""
-    if runs <= 0:
+def pool_seconds(cells_s: Sequence[float], workers: int) -> float:
+    """Estimated wall time of running cells of ``cells_s`` seconds each in the pool: shared over the
+    workers, never less than the longest cell (0 for no cells)."""
+    if not cells_s:
         return 0.0
-    cells = [run_seconds(cal, b) for cal in calibrations.values() for b in budgets]
-    return POOL_START_S + max(max(cells), runs * sum(cells) / (workers * PARALLEL_EFFICIENCY))
+    return POOL_START_S + max(max(cells_s), sum(cells_s) / (workers * PARALLEL_EFFICIENCY))
+
+
+def round_seconds(calibrations: dict[str, Calibration], budgets: list[int], runs: int, workers: int) -> float:
+    """Estimated wall time of a round in which every optimizer runs ``runs`` cells at each budget."""
+    return pool_seconds([run_seconds(cal, b) for cal in calibrations.values() for b in budgets] * max(0, runs),
+                        workers)
 
 
 def budgets_for(top: int, n_optimizers: int, n_training: int, alpha: float) -> list[int]:

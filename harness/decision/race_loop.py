@@ -18,10 +18,9 @@ import pandas as pd
 from optbench.harness.core.record import Cell, RunRecord
 from optbench.harness.decision.advise import (
     CELL_OVERHEAD_S,
-    PARALLEL_EFFICIENCY,
-    POOL_START_S,
     SAFETY,
     Plan,
+    pool_seconds,
     reserve_s,
     run_seconds,
 )
@@ -50,8 +49,7 @@ class Cost:
         return self.ratio * self._base(cells)
 
     def _base(self, cells: Sequence[Cell]) -> float:
-        runs = [self.per_cell[_contender(c)] for c in cells]
-        return POOL_START_S + max(max(runs), sum(runs) / (self.workers * PARALLEL_EFFICIENCY)) if runs else 0.0
+        return pool_seconds([self.per_cell[_contender(c)] for c in cells], self.workers)
 
     def measured(self, cells: Sequence[Cell], records: Sequence[RunRecord], wall_s: float) -> None:
         """Take a block's measured cells and its wall time."""
@@ -97,7 +95,7 @@ def run_race(plan: Plan, rule: Rule, execute: Execute, left_s: Callable[[], floa
     validation = race.cells(plan.held_out, range(plan.seeds), plan.contenders, plan.caps)
     cost = Cost.of(plan)
     block: Block | None = race.next_block(plan.first_block, plan.caps)
-    stopped = ""
+    stopped = "the next block does not fit in the time left"  # unless the race finishes first
     while block is not None:
         records, wall_s = execute(block.cells)
         cost.measured(block.cells, records, wall_s)
@@ -113,7 +111,6 @@ def run_race(plan: Plan, rule: Rule, execute: Execute, left_s: Callable[[], floa
         room = (left_s() - SAFETY * cost.seconds(validation)
                 - reserve_s(len(race.records) + len(validation), race.done + len(plan.held_out)))
         block = fitting_block(race, cost, room, plan.caps)
-        stopped = "" if block is not None else "the next block does not fit in the time left"
     if validation:
         records, wall_s = execute(validation)
         say(f"validation: {len(validation)} runs of every contender on {len(plan.held_out)} held-out "
