@@ -96,9 +96,13 @@ class SearchSpace:
 
     def relaxed_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Box for continuous optimizers: integer/categorical axes widened by 0.5 so rounding
-        (see :meth:`snap`) gives every value the same share of the box."""
+        (see :meth:`snap`) gives every value the same share of the box (read-only, built once)."""
+        return self._relaxed
+
+    @cached_property
+    def _relaxed(self) -> tuple[np.ndarray, np.ndarray]:
         pad = np.array([0.0 if isinstance(p, FloatParam) else 0.5 - 1e-9 for p in self.params])
-        return self.lower - pad, self.upper + pad
+        return _read_only(self.lower - pad), _read_only(self.upper + pad)
 
     def snap(self, x: np.ndarray) -> np.ndarray:
         """Map a relaxed vector (or a (k, dim) array) into the space: round discrete axes, clip all."""

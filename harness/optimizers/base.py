@@ -28,6 +28,9 @@ class OptimizerAdapter(ABC):
     defaults: ClassVar[dict[str, Any]] = {}
     ranges: ClassVar[dict[str, Range]] = {}
     seedable: ClassVar[bool] = True
+    #: Whether every point the library proposes lies in the box (``minimize``'s lean path then skips
+    #: its per-evaluation bounds check); a test holds each adapter that claims it to it.
+    keeps_in_box: ClassVar[bool] = False
     library: ClassVar[str] = "optbench"
     #: The objective family this adapter solves (it uses that family's structure); "" for any objective.
     requires: ClassVar[str] = ""

@@ -63,10 +63,12 @@ class VectorizedDifferentialEvolution(DifferentialEvolution):
 
 
 class Direct(_ScipyAdapter):
-    """``scipy.optimize.direct`` (DIRECT-L by default); deterministic, so the seed is unused."""
+    """``scipy.optimize.direct`` (DIRECT-L by default); deterministic, so the seed is unused. It
+    samples only centres of sub-boxes, so its points are inside the box."""
 
     name = "scipy.direct"
     seedable = False
+    keeps_in_box = True
     defaults: ClassVar[dict[str, Any]] = {"maxfun": None, "maxiter": 1000, "locally_biased": True, "eps": 1e-4,
                                 "len_tol": 1e-6, "vol_tol": 1e-16}
     max_planned = 10**7  # DIRECT allocates its work arrays for maxfun up front (2**31 fails inside it)

@@ -10,6 +10,7 @@ import pytest
 from scipy.optimize import direct
 
 import optbench
+from optbench.harness import optimizers
 from optbench.harness.core.errors import HarnessError
 from optbench.harness.optimizers.base import OptimizerAdapter
 from optbench.objectives import ObjectiveError
@@ -162,3 +163,70 @@ def test_run_takes_an_objective():
     with pytest.raises(HarnessError, match="objective name or an Objective, got list"):
         optbench.run([1], "random")  # type: ignore[arg-type]
     assert np.isfinite(optbench.run("sphere", "random", max_evals=20).value)
+
+
+@pytest.mark.parametrize("name", [n for n in optimizers.names() if optimizers.adapter_class(n).keeps_in_box])
+@pytest.mark.parametrize("box", [{"a": (-1.0, 1.0), "b": (-1.0, 3.0), "c": (0.0, 1.0)},
+                                 {"a": (0.1, 0.7), "b": (-1e-3, 2e-3), "c": (-7.3, 11.9)},
+                                 {"a": (1e6, 1e6 + 1.0), "b": (-1e-9, 0.0), "c": (2.0 / 3.0, 0.7)}])
+def test_an_optimizer_that_claims_to_keep_points_in_the_box_does(name, box):
+    """Its points reach the function unchecked, so every one of them must be inside the bounds."""
+    outside = []
+
+    def record(a: float, b: float, c: float) -> float:
+        outside.extend(v for v, (lo, hi) in zip((a, b, c), box.values()) if not lo <= v <= hi)
+        return math.sin(3 * a) + math.cos(5 * b) * c
+
+    result = optbench.minimize(record, box, optimizer=name, max_evals=300)
+    assert result.n_evals == 300 and outside == []
+
+
+def test_the_bounds_check_snaps_points_of_an_optimizer_that_leaves_the_box():
+    seen = []
+
+    class Outside(OptimizerAdapter):
+        name = "test.minimize_outside"
+
+        def minimize(self, problem, seed):
+            problem.evaluate(np.array([5.0, -9.0]))
+
+    optbench.register_optimizer(Outside.name, Outside)
+    result = optbench.minimize(lambda x, y: seen.append((x, y)) or 0.0, BOX, optimizer=Outside.name, max_evals=5)
+    assert seen == [(1.0, -1.0)] and result.point == {"x": 1.0, "y": -1.0}
+
+
+def _by_signature(fn, names):
+    """The slow, general answer: ``inspect.signature``, as for callables without a code object."""
+    import inspect
+
+    params = list(inspect.signature(fn).parameters.values())[:len(names)]
+    return len(params) == len(names) and all(p.kind is p.POSITIONAL_OR_KEYWORD and p.name == n
+                                             for p, n in zip(params, names))
+
+
+def _wrapped(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def _two(x, y): ...
+def _two_swapped(y, x): ...
+def _three(x, y, z=0.0): ...
+def _one(x): ...
+def _only_positional(x, y, /): ...
+def _keyword_only(*, x, y): ...
+def _varargs(*values): ...
+def _kwargs(**point): ...
+
+
+@pytest.mark.parametrize("fn", [_two, _two_swapped, _three, _one, _only_positional, _keyword_only, _varargs, _kwargs,
+                                lambda x, y: 0.0, _wrapped(_two), _wrapped(_two_swapped), Raises().minimize],
+                         ids=lambda fn: getattr(fn, "__name__", "fn"))
+def test_positional_calls_are_chosen_exactly_when_the_signature_says_they_mean_the_same(fn):
+    from optbench.harness.decision.minimize import _takes_in_order
+
+    assert _takes_in_order(fn, ("x", "y")) == _by_signature(fn, ("x", "y"))

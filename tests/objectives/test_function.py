@@ -116,3 +116,24 @@ def test_a_factory_of_function_objectives_declares_nothing_it_cannot_know_withou
     assert objectives.declaration("tmp.factory") is None  # its class's defaults would say "optimum", no gain
     built = objectives.get("tmp.factory", scale=2)
     assert (built.gain, built.knowledge, built.options) == (True, "none", {"scale": 2.0})
+
+
+def test_equal_bounds_share_one_space_and_equal_numbers_of_another_type_do_not():
+    """The space is built once per distinct bounds; (1, 5) is an integer range, (1.0, 5.0) a real one,
+    although 1 == 1.0; unhashable choices are refused with the objective's error."""
+    first, again = optbench.objective(scalar, dict(BOUNDS)), optbench.objective(lambda **p: 0.0, dict(BOUNDS))
+    assert first.space is again.space
+    assert optbench.objective(scalar, {"n": (1, 5)}).space.params == (IntParam("n", 1, 5),)
+    assert optbench.objective(scalar, {"n": (1.0, 5.0)}).space.params == (FloatParam("n", 1.0, 5.0),)
+    assert optbench.objective(scalar, {"n": [1, 5]}).space.params == (CategoricalParam("n", (1, 5)),)
+    choices = [[1], [2]]
+    with pytest.raises(ObjectiveError, match="must be hashable"):
+        optbench.objective(scalar, {"k": choices})
+
+
+def test_relaxed_bounds_are_built_once_and_read_only():
+    space = optbench.objective(scalar, BOUNDS).space
+    lower, upper = space.relaxed_bounds()
+    assert space.relaxed_bounds()[0] is lower and not lower.flags.writeable and not upper.flags.writeable
+    pad = 0.5 - 1e-9  # integer and categorical axes widened by half a step (less a hair)
+    assert lower.tolist() == [-0.03, 1 - pad, 0 - pad] and upper.tolist() == [0.03, 20 + pad, 1 + pad]
