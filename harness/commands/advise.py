@@ -4,6 +4,7 @@ the held-out ones, write the report and the decision, print the decision."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -91,6 +92,8 @@ def print_plan(plan: Plan, scalar_s: float, batch_s: float, minutes: float, spen
     held = (f"{round(plan.holdout * plan.n_instances)} held out (the validation round runs {len(plan.held_out)})"
             if plan.holdout else "none held out: the choice cannot be checked")
     console.print(f"instances: {plan.n_instances}; {len(plan.training)} for training, {held}")
+    console.print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: pool starts and the report "
+                  f"estimated at {plan.slowdown:.2g}× their idle-machine time")
     table = Table(title=f"race for {minutes:g} min: {len(plan.contenders)} contenders (budgets {plan.budgets}), first "
                         f"block {plan.first_block} instance(s) × {plan.seeds} seed(s) on {plan.workers} workers, "
                         f"~{plan.estimate_s:.0f} s with the validation round")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -54,11 +55,14 @@ SAFETY = 1.2  # an estimate is multiplied by this before it must fit (a block ra
 FIRST_SHARE = 0.5  # the first block and the validation round together; the race gets the rest
 CAP_FACTOR = 4.0  # a run in a busy pool took 2–3x its calibration here; the cap is for an estimate off by more
 PARALLEL_EFFICIENCY = 0.8  # workers on a busy machine: measured 0.8–1.0 here
-POOL_START_S = 2.0  # forking the pool and each worker's sandbox
 CELL_OVERHEAD_S = 0.05  # sending a cell, writing its record
-# the report and the decision: a fixed part (the class figures), per run (tables, bootstrap) and per
-# instance drawn (three figures, PNG and SVG: 5 s at load 4 on 2 cores), for the first few only
-REPORT_S, REPORT_PER_CELL_S, REPORT_PER_FIGURED_S, REPORT_FIGURES = 6.0, 0.02, 5.0, 2
+# Fixed costs on an idle machine, multiplied by the plan's ``slowdown`` (see ``load_slowdown``): forking
+# the pool and each worker's sandbox; the report and the decision — a fixed part (the class figures),
+# per run (tables, bootstrap) and per instance drawn (three figures, PNG and SVG), for the first few
+# only. Measured on 2 cores: the report of a 6-instance advise took 8 s idle; 5.6 s plus 5 s per
+# instance drawn at load 4.4; a pool start 2 s at load 4.
+POOL_START_S = 0.8
+REPORT_S, REPORT_PER_CELL_S, REPORT_PER_FIGURED_S, REPORT_FIGURES = 2.5, 0.008, 2.0, 2
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Plan:
     workers: int
     estimate_s: float  # the first block and the validation round
     dropped: dict[str, str] = field(default_factory=dict)
+    slowdown: float = 1.0  # the fixed costs' factor at the load measured when planning
 
     @property
     def optimizers(self) -> list[str]:
@@ -104,18 +109,28 @@ def run_seconds(cal: Calibration, budget: int) -> float:
     return CELL_OVERHEAD_S + run * (2 if run <= WARM_REPEAT_MAX_S else 1)
 
 
-def pool_seconds(cells_s: Sequence[float], workers: int) -> float:
+def load_slowdown(load: float | None = None, cores: int | None = None) -> float:
+    """How many times slower than on an idle machine this process's fixed costs (process starts,
+    drawing) run now: cores over the share of them left to it, from the 1-minute load average
+    (``load``) — 1 while a core is free, 2.5 at load 4 on 2 cores."""
+    load = os.getloadavg()[0] if load is None else load
+    cores = cores or os.cpu_count() or 1
+    return max(1.0, (load + 1) / cores)
+
+
+def pool_seconds(cells_s: Sequence[float], workers: int, slowdown: float = 1.0) -> float:
     """Estimated wall time of running cells of ``cells_s`` seconds each in the pool: shared over the
     workers, never less than the longest cell (0 for no cells)."""
     if not cells_s:
         return 0.0
-    return POOL_START_S + max(max(cells_s), sum(cells_s) / (workers * PARALLEL_EFFICIENCY))
+    return slowdown * POOL_START_S + max(max(cells_s), sum(cells_s) / (workers * PARALLEL_EFFICIENCY))
 
 
-def round_seconds(calibrations: dict[str, Calibration], budgets: list[int], runs: int, workers: int) -> float:
+def round_seconds(calibrations: dict[str, Calibration], budgets: list[int], runs: int, workers: int,
+                  slowdown: float = 1.0) -> float:
     """Estimated wall time of a round in which every optimizer runs ``runs`` cells at each budget."""
     return pool_seconds([run_seconds(cal, b) for cal in calibrations.values() for b in budgets] * max(0, runs),
-                        workers)
+                        workers, slowdown)
 
 
 def budgets_for(top: int, n_optimizers: int, n_training: int, alpha: float) -> list[int]:
@@ -136,15 +151,16 @@ def first_block(n_training: int, n_contenders: int, alpha: float) -> int:
     return min(n_training, paired.min_pairs(alpha, max(1, n_contenders - 1)))
 
 
-def reserve_s(cells: int, instances: int) -> float:
+def reserve_s(cells: int, instances: int, slowdown: float = 1.0) -> float:
     """Time set aside for the report and the decision of ``cells`` runs on ``instances`` instances."""
-    return REPORT_S + REPORT_PER_CELL_S * cells + REPORT_PER_FIGURED_S * min(instances, REPORT_FIGURES)
+    return slowdown * (REPORT_S + REPORT_PER_CELL_S * cells + REPORT_PER_FIGURED_S * min(instances, REPORT_FIGURES))
 
 
 def size(objective: str, training: list[dict[str, Any]], held_out: list[dict[str, Any]],
          calibrations: dict[str, Calibration], available_s: float, workers: int, rule: Rule,
-         holdout: float = 0.0) -> Plan:
-    """The plan whose first block and validation round fit ``FIRST_SHARE`` of ``available_s`` (step 3)."""
+         holdout: float = 0.0, slowdown: float = 1.0) -> Plan:
+    """The plan whose first block and validation round fit ``FIRST_SHARE`` of ``available_s`` (step 3),
+    fixed costs multiplied by ``slowdown``."""
     calibrations, dropped = dict(calibrations), {}
     seeds = seeds_for(len(training))
 
@@ -155,18 +171,18 @@ def size(objective: str, training: list[dict[str, Any]], held_out: list[dict[str
         budgets = levels(top)
         m = first_block(len(training), len(calibrations) * len(budgets), rule.alpha)
         h = min(len(held_out), m)
-        return m, h, sum(round_seconds(calibrations, budgets, k * seeds, workers) for k in (m, h))
+        return m, h, sum(round_seconds(calibrations, budgets, k * seeds, workers, slowdown) for k in (m, h))
 
     def fits(top: int) -> bool:  # the report's share: of twice the first block's runs, say
         m, h, seconds = shape(top)
-        report_s = reserve_s(2 * len(calibrations) * len(levels(top)) * (m + h) * seeds, m + h)
+        report_s = reserve_s(2 * len(calibrations) * len(levels(top)) * (m + h) * seeds, m + h, slowdown)
         return SAFETY * seconds <= FIRST_SHARE * (available_s - report_s)
 
     while not fits(MIN_BUDGET):
         slowest = max((c for c in calibrations.values() if c.optimizer != "random"), default=None,
                       key=lambda c: c.cell_s(MIN_BUDGET))
         if slowest is None:
-            need = SAFETY * shape(MIN_BUDGET)[2] / FIRST_SHARE + reserve_s(0, 1)
+            need = SAFETY * shape(MIN_BUDGET)[2] / FIRST_SHARE + reserve_s(0, 1, slowdown)
             raise HarnessError(f"{available_s:.0f} s left is too little for {objective!r}: the smallest race "
                                f"needs ~{need:.0f} s; give more --minutes")
         dropped[slowest.optimizer] = f"too slow for the time given (~{slowest.cell_s(MIN_BUDGET):.1f} s per run)"
@@ -178,7 +194,7 @@ def size(objective: str, training: list[dict[str, Any]], held_out: list[dict[str
     top = _round_down(low)
     m, h, seconds = shape(top)
     return Plan(objective, training, held_out[:h], holdout, len(training) + len(held_out), calibrations,
-                levels(top), seeds, m, workers, seconds, dropped)
+                levels(top), seeds, m, workers, seconds, dropped, slowdown)
 
 
 def _round_down(n: int) -> int:
@@ -224,5 +240,6 @@ def plan(objective: str, options: dict[str, Any], minutes: float, names: Sequenc
     if "random" not in calibrations:
         raise HarnessError(f"random search cannot run on {objective!r}: {failed.get('random', '?')}")
     left = TARGET * minutes * 60 - spent_s - (time.perf_counter() - t0)
-    sized = size(objective, training, held_out, calibrations, left, workers or default_workers(), rule, fraction)
+    sized = size(objective, training, held_out, calibrations, left, workers or default_workers(), rule, fraction,
+                 load_slowdown())
     return replace(sized, dropped={**failed, **sized.dropped}), scalar_s, batch_s

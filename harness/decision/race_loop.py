@@ -39,17 +39,19 @@ class Cost:
     workers: int
     per_cell: dict[Contender, float]
     ratio: float = 1.0
+    slowdown: float = 1.0  # the plan's factor on the pool's start
 
     @classmethod
     def of(cls, plan: Plan) -> Cost:
-        return cls(plan.workers, {c: run_seconds(plan.calibrations[c.optimizer], c.budget) for c in plan.contenders})
+        return cls(plan.workers, {c: run_seconds(plan.calibrations[c.optimizer], c.budget) for c in plan.contenders},
+                   slowdown=plan.slowdown)
 
     def seconds(self, cells: Sequence[Cell]) -> float:
         """Estimated wall time of running ``cells``."""
         return self.ratio * self._base(cells)
 
     def _base(self, cells: Sequence[Cell]) -> float:
-        return pool_seconds([self.per_cell[_contender(c)] for c in cells], self.workers)
+        return pool_seconds([self.per_cell[_contender(c)] for c in cells], self.workers, self.slowdown)
 
     def measured(self, cells: Sequence[Cell], records: Sequence[RunRecord], wall_s: float) -> None:
         """Take a block's measured cells and its wall time."""
@@ -109,7 +111,7 @@ def run_race(plan: Plan, rule: Rule, execute: Execute, left_s: Callable[[], floa
                        "every training instance ran at every seed")
             break
         room = (left_s() - SAFETY * cost.seconds(validation)
-                - reserve_s(len(race.records) + len(validation), race.done + len(plan.held_out)))
+                - reserve_s(len(race.records) + len(validation), race.done + len(plan.held_out), plan.slowdown))
         block = fitting_block(race, cost, room, plan.caps)
     if validation:
         records, wall_s = execute(validation)

@@ -35,6 +35,20 @@ def test_round_seconds_by_hand():
     # one long cell (not repeated: over 2 s) bounds the round from below, however many workers
     assert round_seconds(cal, [10_000], 1, 64) == pytest.approx(advise.POOL_START_S + 10.0 + 0.05)
     assert round_seconds(cal, [100], 0, 1) == 0.0
+    # a loaded machine multiplies the pool's start, not the cells (their cost is calibrated under the load)
+    assert round_seconds(cal, [100], 3, 1, slowdown=2.5) == pytest.approx(2.5 * advise.POOL_START_S + 3 * 0.25 / 0.8)
+
+
+@pytest.mark.parametrize("load, cores, slowdown", [(0.0, 2, 1.0), (1.0, 2, 1.0), (4.0, 2, 2.5), (7.0, 4, 2.0),
+                                                   (0.5, 1, 1.5)])
+def test_the_slowdown_is_the_cores_over_the_share_left_by_the_load(load, cores, slowdown):
+    assert advise.load_slowdown(load, cores) == pytest.approx(slowdown)
+
+
+def test_the_report_reserve_grows_with_the_slowdown_by_hand():
+    # idle: 2.5 s + 0.008 s × 100 runs + 2 s × 2 instances drawn (of 5) = 7.3 s
+    assert advise.reserve_s(100, 5) == pytest.approx(7.3)
+    assert advise.reserve_s(100, 5, slowdown=2.5) == pytest.approx(2.5 * 7.3)
 
 
 def _record(n: int, wall_s: float) -> RunRecord:
