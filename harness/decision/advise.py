@@ -12,8 +12,9 @@ given and checked on instances the race never saw.
    Holm-corrected paired test can drop a contender (``paired.min_pairs``), at ``seeds`` seeds each (several only when the
    training instances are few); the validation round runs every contender on as many held-out
    instances. B is the largest budget for which both, times ``SAFETY``, fit in ``FIRST_SHARE`` of
-   the time; an optimizer too slow even at ``MIN_BUDGET`` is left out (random search always stays:
-   it is the quality scale's zero).
+   the time (``MIN_BUDGET`` when none does); an optimizer is left out, slowest first, only while the
+   first block and the validation round at ``MIN_BUDGET`` do not fit in all of it (random search
+   always stays: it is the quality scale's zero).
 4. **Race** (``race``): after each block, the contenders significantly worse than the best are
    dropped; the next block is sized from the measured cost of the last one to the time left (the
    validation round and the report's share set aside): more training instances, then more seeds,
@@ -173,19 +174,22 @@ def size(objective: str, training: list[dict[str, Any]], held_out: list[dict[str
         h = min(len(held_out), m)
         return m, h, sum(round_seconds(calibrations, budgets, k * seeds, workers, slowdown) for k in (m, h))
 
-    def fits(top: int) -> bool:  # the report's share: of twice the first block's runs, say
+    def demand(top: int) -> tuple[float, float]:  # runs (times SAFETY), report (of twice the first block's runs)
         m, h, seconds = shape(top)
-        report_s = reserve_s(2 * len(calibrations) * len(levels(top)) * (m + h) * seeds, m + h, slowdown)
-        return SAFETY * seconds <= FIRST_SHARE * (available_s - report_s)
+        return SAFETY * seconds, reserve_s(2 * len(calibrations) * len(levels(top)) * (m + h) * seeds, m + h, slowdown)
 
-    while not fits(MIN_BUDGET):
+    def fits(top: int, share: float = FIRST_SHARE) -> bool:
+        runs_s, report_s = demand(top)
+        return runs_s <= share * (available_s - report_s)
+
+    while not fits(MIN_BUDGET, share=1.0):  # short of time, the first block may be all the race gets
         slowest = max((c for c in calibrations.values() if c.optimizer != "random"), default=None,
                       key=lambda c: c.cell_s(MIN_BUDGET))
         if slowest is None:
-            need = SAFETY * shape(MIN_BUDGET)[2] / FIRST_SHARE + reserve_s(0, 1, slowdown)
             raise HarnessError(f"{available_s:.0f} s left is too little for {objective!r}: the smallest race "
-                               f"needs ~{need:.0f} s; give more --minutes")
-        dropped[slowest.optimizer] = f"too slow for the time given (~{slowest.cell_s(MIN_BUDGET):.1f} s per run)"
+                               f"needs ~{sum(demand(MIN_BUDGET)):.0f} s; give more --minutes")
+        dropped[slowest.optimizer] = (f"too slow for the time given: the slowest left "
+                                      f"(~{slowest.cell_s(MIN_BUDGET):.2g} s per run of {MIN_BUDGET})")
         del calibrations[slowest.optimizer]
     low, high = MIN_BUDGET, MAX_BUDGET  # the largest top budget that fits
     while low < high:
@@ -235,11 +239,12 @@ def plan(objective: str, options: dict[str, Any], minutes: float, names: Sequenc
     built = objectives.get(objective, **training[0])
     deadline_s = sandboxed.deadline_s(minutes)
     scalar_s, batch_s = sandboxed.measure_evaluation(built, deadline_s=deadline_s)
+    workers = workers or default_workers()
     calibrations, failed = sandboxed.calibrate(objective, built.options, candidates(names, scalar_s),
-                                               deadline_s=deadline_s)
+                                               deadline_s=deadline_s, parallel=workers)
     if "random" not in calibrations:
         raise HarnessError(f"random search cannot run on {objective!r}: {failed.get('random', '?')}")
     left = TARGET * minutes * 60 - spent_s - (time.perf_counter() - t0)
-    sized = size(objective, training, held_out, calibrations, left, workers or default_workers(), rule, fraction,
+    sized = size(objective, training, held_out, calibrations, left, workers, rule, fraction,
                  load_slowdown())
     return replace(sized, dropped={**failed, **sized.dropped}), scalar_s, batch_s

@@ -5,9 +5,8 @@ forked from the worker that runs cells one after another, so library imports, da
 reference optima are paid once per child, not once per cell. A cell that crashes the child
 (segfault, ``os._exit``, out-of-memory kill) becomes a ``crashed`` record, one that outlives its
 time limit is killed and becomes a ``timeout`` record; the next cell gets a freshly forked child.
-The child dies with its worker (``PR_SET_PDEATHSIG`` on Linux), so nothing outlives a run.
-:func:`call` runs one function the same way, in a child of its own with a deadline (advise's
-measuring and calibrating steps, which run the user's code before any matrix starts).
+The child dies with its worker (``PR_SET_PDEATHSIG`` on Linux), so nothing outlives a run
+(``forked`` runs one function the same way, in a child of its own with a deadline).
 
 Inside the child, torch/BLAS use one thread (workers must not oversubscribe the cores), the global
 random generators are seeded with the cell's seed before each cell (so values do not depend on
@@ -23,13 +22,11 @@ import random
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, Pipe
-from typing import Any, TypeVar
 
 from optbench import plugins
-from optbench.harness.core.errors import HarnessError
 from optbench.harness.core.record import Cell, RunRecord
 from optbench.harness.core.runner import failed_record, run_cell
 
@@ -37,11 +34,6 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
 _PR_SET_PDEATHSIG = 1
 _local = threading.local()
 _slots: list[int] | None = None  # a local pool's shared slot -> worker pid table (see harness.executors)
-T = TypeVar("T")
-
-
-class IsolatedFailure(HarnessError):
-    """What :func:`call`'s child did instead of returning: raised, died, or outlived its deadline."""
 
 
 def execute(cell: Cell, timeout_s: float | None = None, slot: int | None = None,
@@ -168,65 +160,14 @@ class Sandbox:
         _, status = os.waitpid(self.pid, 0)
         self.conn.close()
         self.pid = self.conn = None
-        return _ended(status)
+        return ended(status)
 
 
-def _ended(status: int) -> str:
+def ended(status: int) -> str:
     """How a child whose ``waitpid`` status this is ended."""
     if os.WIFSIGNALED(status):
         return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
     return f"exit code {os.waitstatus_to_exitcode(status)}"
-
-
-def call(fn: Callable[..., T], *args: Any, timeout_s: float | None) -> T:
-    """``fn(*args)`` run in a forked child set up like a sandbox's, its value sent back (pickled).
-
-    Raises :class:`IsolatedFailure` saying what happened instead: ``fn`` raised (any exception,
-    ``SystemExit`` and ``KeyboardInterrupt`` included), the child died (``os._exit``, a signal), or
-    it gave no result within ``timeout_s`` (it is then killed: SIGKILL ends a stopped process too).
-    Leaving early (Ctrl-C here) kills the child. Where this process has started CUDA, which a
-    forked child cannot use, ``fn`` runs here, unisolated."""
-    if _cuda_started():
-        return fn(*args)
-    receiver, sender = Pipe(duplex=False)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        receiver.close()
-        code = 1
-        try:
-            _isolate()
-            sender.send(_outcome(fn, args))
-            code = 0
-        finally:
-            os._exit(code)
-    sender.close()
-    ended = None
-    try:
-        if not receiver.poll(timeout_s):
-            raise IsolatedFailure(f"no result after {timeout_s:g} s; its process was killed")
-        try:
-            done, value = receiver.recv()
-        except EOFError:
-            ended = _ended(os.waitpid(pid, 0)[1])
-            raise IsolatedFailure(f"its process died ({ended})") from None
-    finally:
-        receiver.close()
-        if ended is None:
-            os.kill(pid, signal.SIGKILL)  # a no-op on a child that already returned (a zombie until reaped)
-            os.waitpid(pid, 0)
-    if not done:
-        raise IsolatedFailure(value)
-    return value
-
-
-def _outcome(fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
-    """``(True, fn(*args))``, or ``(False, what it raised)`` as one line."""
-    try:
-        return True, fn(*args)
-    except BaseException as exc:  # SystemExit and KeyboardInterrupt too: the user's code raised them
-        return False, f"{raised(exc)} raised"
 
 
 def raised(exc: BaseException) -> str:
@@ -236,12 +177,7 @@ def raised(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _cuda_started() -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and torch.cuda.is_initialized()
-
-
-def _isolate() -> None:
+def isolate() -> None:
     """Set up a forked child: it dies with its parent, leaves Ctrl-C to it, writes stdout to stderr
     and uses one torch/BLAS thread."""
     die_with_parent()
@@ -254,7 +190,7 @@ def _isolate() -> None:
 
 
 def _serve(conn: Connection) -> None:
-    _isolate()
+    isolate()
     while True:
         try:
             cell = conn.recv()

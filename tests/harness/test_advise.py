@@ -93,6 +93,21 @@ def test_size_takes_the_largest_budget_whose_first_block_and_validation_fit_and_
     assert {c.key for c in plan.contenders} == {f"{o} @ {b} evals" for o in plan.optimizers for b in plan.budgets}
 
 
+def test_short_of_time_the_first_block_may_take_all_of_it_before_an_optimizer_is_left_out():
+    # 8 optimizers at 1 ms per evaluation, 4 training and 2 held-out instances, 2 seeds: at 20 evaluations
+    # a cell is 0.05 + 2 × 0.02 s = 0.09 s; 8 × 4 × 2 = 64 cells, then 8 × 2 × 2 = 32 (one budget level:
+    # 4 instances cannot tell 15 contenders apart); each round 0.8 s to start the pool + cells / 1.6
+    cals = {name: Calibration(name, 1e-3, 0.0) for name in ["random", *(f"o{i}" for i in range(7))]}
+    first_s = 0.8 + 64 * 0.09 / 1.6 + 0.8 + 32 * 0.09 / 1.6  # 7.0 s
+    report_s = advise.reserve_s(2 * 8 * 6 * 2, 6)  # 2.5 + 0.008 × 192 + 2 × 2 = 8.036 s
+    tight = report_s + advise.SAFETY * first_s + 0.1  # fits in all of the time, not in FIRST_SHARE of it
+    plan = size("sphere", TRAINING[:4], HELD[:2], cals, available_s=tight, workers=2, rule=Rule())
+    assert plan.optimizers == list(cals) and plan.dropped == {} and plan.budgets == [advise.MIN_BUDGET]
+    assert (plan.first_block, plan.seeds) == (4, 2) and plan.estimate_s == pytest.approx(first_s)
+    short = size("sphere", TRAINING[:4], HELD[:2], cals, available_s=tight - 0.2, workers=2, rule=Rule())
+    assert len(short.optimizers) == 7 and "random" in short.optimizers and len(short.dropped) == 1
+
+
 def test_a_second_budget_level_only_when_the_instances_can_tell_the_contenders_apart():
     # 8 optimizers: 16 contenders need 15 / 2^n < 0.05, n = 9 instances; 8 contenders need 7 / 2^8 < 0.05
     assert advise.budgets_for(400, 8, 9, 0.05) == [100, 400]

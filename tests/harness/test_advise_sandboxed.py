@@ -51,10 +51,11 @@ def test_an_objective_that_ends_hangs_or_interrupts_its_process_is_one_error_lin
     assert not (tmp_path / "out").exists()
 
 
-def test_an_optimizer_whose_calibration_crashes_hangs_or_interrupts_is_left_out_with_why():
+@pytest.mark.parametrize("parallel", [1, 3])  # one child at a time, or three (as many as the workers)
+def test_an_optimizer_whose_calibration_crashes_hangs_or_interrupts_is_left_out_with_why(parallel):
     names = ["random", matrix_doubles.Exit.name, matrix_doubles.Crash.name, matrix_doubles.Hang.name,
              matrix_doubles.Interrupt.name]
-    calibrations, failed = sandboxed.calibrate("sphere", {"dim": 2}, names, deadline_s=1.0)
+    calibrations, failed = sandboxed.calibrate("sphere", {"dim": 2}, names, deadline_s=1.0, parallel=parallel)
     assert list(calibrations) == ["random"] and calibrations["random"].linear_s > 0
     assert failed == {
         "test.exit": "failed its calibration run: its process died (exit code 3)",
@@ -62,3 +63,4 @@ def test_an_optimizer_whose_calibration_crashes_hangs_or_interrupts_is_left_out_
         "test.hang": "failed its calibration run: no result after 1 s; its process was killed",
         "test.interrupt": "failed its calibration run: KeyboardInterrupt raised",
     }
+    assert list(failed) == names[1:]  # in the order asked, whichever child finished first
