@@ -45,6 +45,7 @@ def decide(
 
 def print_decision(doc: Decision, rule: Rule, js: Path, md: Path) -> None:
     """The decision's table, each class's held-out check, and where it was written."""
+    from optbench.harness.decision import validate
     from optbench.harness.decision.model import PRESETS
     from optbench.harness.report.display import fmt
 
@@ -60,7 +61,8 @@ def print_decision(doc: Decision, rule: Rule, js: Path, md: Path) -> None:
     console.print(table)
     for cls, entry in doc.classes.items():
         v = entry.validation
+        tested = validate.significance(v)
         detail = (f"rank {v.rank} of {v.candidates}, regret {fmt(v.regret)} on {len(v.held_out)} "
-                  "held-out instance(s)" if v.checked else v.reason)
+                  f"held-out instance(s){'; ' + tested if tested else ''}" if v.checked else v.reason)
         console.print(f"{cls}: held-out check: {v.status} ({detail})")
     console.print(f"wrote {md} and {js}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from optbench.harness.core.versions import LIBRARIES as RECORDED_LIBRARIES
+from optbench.harness.decision import validate
 from optbench.harness.decision.decide import NOT_ENOUGH_INSTANCES, WINS, Rule, decide
 from optbench.harness.decision.model import PRESETS, BestKnown, Decision, PresetDecision, Provenance, RaceAccount, Validation
 from optbench.harness.report.display import estimate, fmt
@@ -88,10 +89,12 @@ def validation_text(v: Validation) -> str:
     """The held-out check in one paragraph: first what the shipped configuration did on unseen instances."""
     if v.status == "not validated":
         return f"**Held-out check: not validated** — {md_text(v.reason)}."
+    tested = validate.significance(v)
     return (f"**Held-out check: {v.status}** — chosen on {len(v.training)} training instance(s), checked on "
             f"{len(v.held_out)} held out ({md_text(', '.join(v.held_out))}): the shipped configuration's "
             f"held-out quality {fmt(v.quality)}, rank {v.rank} of {v.candidates}; held-out best "
-            f"{md_code(v.best)} ({fmt(v.best_quality)}); regret {fmt(v.regret)}.")
+            f"{md_code(v.best)} ({fmt(v.best_quality)}); regret {fmt(v.regret)}"
+            f"{'; ' + md_text(tested) if tested else ''}.")
 
 
 def markdown(doc: Decision) -> str:

@@ -93,6 +93,7 @@ class Validation:
     best: str = ""
     best_quality: float = math.nan
     regret: float = math.nan
+    p_best_better: float = math.nan  # one-sided paired test on the held-out instances; NaN when it is the best
 
     @property
     def checked(self) -> bool:
@@ -256,7 +257,9 @@ def _preset_json(p: PresetDecision) -> dict[str, Any]:
 
 def _validation_json(v: Validation) -> dict[str, Any]:
     out = _plain(v)
-    drop = ("quality", "rank", "candidates", "best", "best_quality", "regret") if not v.checked else ("reason",)
+    drop: tuple[str, ...] = ("quality", "rank", "candidates", "best", "best_quality", "regret") if not v.checked else ("reason",)
+    if math.isnan(v.p_best_better):  # the shipped one is the held-out best (or a decision written before the test)
+        drop += ("p_best_better",)
     return {k: val for k, val in out.items() if k not in drop}
 
 
@@ -409,7 +412,7 @@ def _validation_from(v: _Obj) -> Validation:
     return Validation(v.strings("training"), v.strings("held_out"), v.literal("status", get_args(ValidationStatus)),
                       v.get("reason", str, ""), v.number("quality", True),
                       v.optional_int("rank"), v.optional_int("candidates"), v.get("best", str, ""),
-                      v.number("best_quality", True), v.number("regret", True))
+                      v.number("best_quality", True), v.number("regret", True), v.number("p_best_better", True))
 
 
 def _class_from(c: _Obj) -> ClassDecision:

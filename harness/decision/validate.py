@@ -4,7 +4,9 @@
 The shipped configuration's held-out quality (mean over the held-out instances), its rank among the
 candidates there (1 = best), the held-out best and the regret (held-out best's quality − the
 shipped one's). The choice *held* when the regret is within the rule's tolerance of the held-out
-best (``tolerance``·|best|); otherwise it *did not hold*. One instance cannot be split: the decision
+best (``tolerance``·|best|); otherwise it *did not hold*, and the one-sided signed-rank test paired
+by held-out instance says whether the held-out best is significantly better (with few held-out
+instances it cannot be: the smallest p ``n`` pairs can give is ``2^-n``). One instance cannot be split: the decision
 is then not validated, and says why.
 """
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from optbench.harness.decision.model import Validation, ValidationStatus
+from optbench.harness.report import paired
 
 if TYPE_CHECKING:
     from optbench.harness.decision.decide import Candidate
@@ -66,5 +69,17 @@ def validation(shipped: str, held_pool: Sequence[Candidate], training: list[str]
     best = ranked[0]
     regret = best.quality.value - mine.quality.value
     held = regret <= tolerance * abs(best.quality.value) + 1e-12 or math.isclose(regret, 0.0, abs_tol=1e-12)
+    p_better = math.nan if mine is best else paired.signed_rank_less_p(mine.quality_samples, best.quality_samples)
     return Validation(tuple(training), tuple(held_out), HELD if held else NOT_HELD, "", float(mine.quality.value),
-                      ranked.index(mine) + 1, len(ranked), best.key, float(best.quality.value), float(regret))
+                      ranked.index(mine) + 1, len(ranked), best.key, float(best.quality.value), float(regret),
+                      p_better)
+
+
+def significance(v: Validation) -> str:
+    """The paired test of the held-out best against the shipped one, in a few words ("" when the
+    shipped one is the held-out best)."""
+    if math.isnan(v.p_best_better):
+        return ""
+    n = len(v.held_out)
+    return (f"the held-out best better by the paired test at p = {v.p_best_better:.3g} "
+            f"({n} instance(s) can give p ≥ {paired.smallest_p(n):.3g})")

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -130,15 +131,18 @@ def test_a_training_best_that_is_not_the_held_out_best_did_not_hold():
     assert v.status == "did not hold" and v.held_out == tuple(held) and len(v.training) == 6
     assert (v.rank, v.best) == (2, "b @ 100 evals")
     assert v.regret == pytest.approx((2 * 1.0 - 1) - (2 * 0.7 - 1))
+    # b better on all 3 held-out instances by one margin: W+ = 6, the largest of 2^3 equally likely sign sets
+    assert v.p_best_better == pytest.approx(1 / 8)
     doc = decision_doc.markdown(Decision("x", {}, "r", 5, "warm", decision_doc.provenance(
         analyse(records_frame(instance_records(quality, wall))), "s"), {"maxdiff": d}))
     assert doc.index("Held-out check: did not hold") < doc.index("- **default**")
+    assert "better by the paired test at p = 0.125 (3 instance(s) can give p ≥ 0.125)." in doc
 
 
 def test_a_choice_that_is_also_the_held_out_best_held():
     quality, wall, _ = _split_family("a everywhere")
     v = run(instance_records(quality, wall), holdout=1 / 3)["maxdiff"].validation
-    assert (v.status, v.rank, v.regret) == ("held", 1, 0.0)
+    assert (v.status, v.rank, v.regret) == ("held", 1, 0.0) and math.isnan(v.p_best_better)
 
 
 def test_one_instance_cannot_be_validated_and_says_why():
