@@ -81,5 +81,5 @@ def significance(v: Validation) -> str:
     if math.isnan(v.p_best_better):
         return ""
     n = len(v.held_out)
-    return (f"the held-out best better by the paired test at p = {v.p_best_better:.3g} "
+    return (f"the held-out best better than it? paired test p = {v.p_best_better:.3g} "
             f"({n} instance(s) can give p ≥ {paired.smallest_p(n):.3g})")

@@ -136,7 +136,7 @@ def test_a_training_best_that_is_not_the_held_out_best_did_not_hold():
     doc = decision_doc.markdown(Decision("x", {}, "r", 5, "warm", decision_doc.provenance(
         analyse(records_frame(instance_records(quality, wall))), "s"), {"maxdiff": d}))
     assert doc.index("Held-out check: did not hold") < doc.index("- **default**")
-    assert "better by the paired test at p = 0.125 (3 instance(s) can give p ≥ 0.125)." in doc
+    assert "the held-out best better than it? paired test p = 0.125 (3 instance(s) can give p ≥ 0.125)." in doc
 
 
 def test_a_choice_that_is_also_the_held_out_best_held():
