@@ -57,7 +57,7 @@ def test_a_budget_that_cuts_the_run_keeps_the_best_of_the_evaluations_it_allowed
 
 
 def test_parameters_are_passed_by_name_whatever_the_order_of_the_bounds():
-    calls = []
+    calls: list[int] = []
 
     def shifted(y: float, x: float) -> float:
         calls.append((x, y))
@@ -230,3 +230,17 @@ def test_positional_calls_are_chosen_exactly_when_the_signature_says_they_mean_t
     from optbench.harness.decision.minimize import _takes_in_order
 
     assert _takes_in_order(fn, ("x", "y")) == _by_signature(fn, ("x", "y"))
+
+
+def test_the_overhead_benchmark_compares_like_with_like_and_reports_the_median_pair():
+    from optbench.harness.perf import minimize_overhead as bench
+
+    fn, bounds = bench.CASES["2-d Rastrigin"]
+    m = bench.measure(fn, bounds, n=3)
+    # minimize stops at the budget; DIRECT finishes the iteration it is in (509 points in 2-d), and the
+    # fixed cost is taken at its first iteration, which runs whatever maxfun says: counted here by hand
+    calls: list[int] = []
+    direct(lambda v: calls.append(1) or fn(*v), list(bounds.values()), maxfun=1)
+    assert (m.minimize_evals, m.direct_evals, m.fixed_evals) == (500, 509, len(calls)) and len(calls) > 1
+    assert m.ratio == pytest.approx(m.minimize_s / m.direct_s)  # the two times are the median pair's
+    assert m.minimize_s > 0 and m.direct_s > 0 and m.ratio_equal_work > 0
