@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, Literal, get_args
 
-from optbench.harness.core.errors import HarnessError
-from optbench.harness.report.estimate import Estimate, IntervalKind
+from optbench.harness.decision.json_fields import DecisionFormatError, JsonObject
+from optbench.harness.report.estimate import Estimate
 
 SCHEMA = 3  # 3: per-instance samples, paired tests, verdicts with their reason, held-out validation
 Verdict = Literal["win (better)", "win (faster)", "tie", "not enough instances", "none"]
@@ -22,10 +22,6 @@ BestKnownKind = Literal["optimum", "bound", "best found"]  # an objective's know
 Preset = Literal["default", "fast", "thorough"]
 PRESETS: tuple[Preset, ...] = get_args(Preset)
 DIGITS = 6
-
-
-class DecisionFormatError(HarnessError):
-    """A ``decision.json`` this optbench cannot read; the message says which field and why."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +157,7 @@ class RaceAccount:
 
     @classmethod
     def from_json(cls, race: object, where: str = "race") -> RaceAccount:
-        r = _Obj(race, where)
+        r = JsonObject(race, where)
         return cls(r.get("training", int), r.get("first_block", int), r.get("raced", int), r.get("seeds", int),
                    r.get("seeds_run", int), r.get("stopped", str), r.strings("alive"), r.strings("drops"))
 
@@ -192,7 +188,7 @@ class Decision:
     def from_json(cls, doc: object) -> Decision:
         """Parse a JSON document (as ``json.loads`` gives it); anything malformed is a
         :class:`DecisionFormatError` naming the field."""
-        top = _Obj(doc, "")
+        top = JsonObject(doc, "")
         schema = top.raw("schema", None)
         if schema != SCHEMA:
             raise DecisionFormatError(f"schema {'missing' if schema is None else schema}, this optbench reads "
@@ -273,124 +269,13 @@ def _class_json(c: ClassDecision) -> dict[str, Any]:
 
 # --- reading ---------------------------------------------------------------------------------------
 
-T = TypeVar("T")
-_MISSING: Any = object()
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    return {dict: "object", list: "list", str: "string", bool: "boolean", int: "number",
-            float: "number"}.get(type(value), type(value).__name__)
-
-
-class _Obj:
-    """A JSON object being read, with where it sits in the document (``classes/maxdiff/presets``)."""
-
-    def __init__(self, value: object, where: str):
-        if not isinstance(value, dict):
-            raise DecisionFormatError(f"{where or 'the document'} is a JSON {_kind(value)}, not an object")
-        self.d: dict[str, Any] = value
-        self.where = where
-
-    def at(self, key: str) -> str:
-        return f"{self.where}/{key}" if self.where else key
-
-    def raw(self, key: str, default: Any = _MISSING) -> Any:
-        if key in self.d:
-            return self.d[key]
-        if default is _MISSING:
-            raise DecisionFormatError(f"{self.at(key)} is missing")
-        return default
-
-    def get(self, key: str, kind: type[T], default: Any = _MISSING) -> T:
-        """A string, integer or boolean field (``default`` when absent, if given)."""
-        if key not in self.d and default is not _MISSING:
-            return default
-        value = self.raw(key)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            wanted = {str: "a string", int: "an integer", bool: "a boolean"}.get(kind, kind.__name__)
-            raise DecisionFormatError(f"{self.at(key)} is a JSON {_kind(value)}, not {wanted}")
-        return value
-
-    def number(self, key: str, optional: bool = False) -> float:
-        """A number; null (how NaN is written) reads as NaN, and so does an ``optional`` one absent."""
-        value = self.raw(key, None if optional else _MISSING)
-        if value is None:
-            return math.nan
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DecisionFormatError(f"{self.at(key)} is a JSON {_kind(value)}, not a number")
-        return float(value)
-
-    def optional_int(self, key: str) -> int | None:
-        value = self.raw(key, None)
-        return None if value is None else self.get(key, int)
-
-    def literal(self, key: str, allowed: tuple[str, ...]) -> Any:
-        value = self.get(key, str)
-        if value not in allowed:
-            raise DecisionFormatError(f"{self.at(key)} is {value!r}, not one of {', '.join(allowed)}")
-        return value
-
-    def strings(self, key: str, default: Any = _MISSING) -> tuple[str, ...]:
-        if key not in self.d and default is not _MISSING:
-            return tuple(default)
-        values = self.raw(key)
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise DecisionFormatError(f"{self.at(key)} is not a list of strings")
-        return tuple(values)
-
-    def obj(self, key: str) -> _Obj:
-        return _Obj(self.raw(key), self.at(key))
-
-    def mapping(self, key: str) -> dict[str, Any]:
-        """A free-form object (options, a budget)."""
-        return dict(self.obj(key).d)
-
-    def budget(self, key: str) -> dict[str, Any]:
-        """A budget as ``Budget`` takes it: max_evals (an integer) and/or max_seconds (a number), in range."""
-        from optbench.harness.core.budget import Budget
-
-        budget = self.mapping(key)
-        kinds = {"max_evals": (int,), "max_seconds": (int, float)}
-        wrong = [f"{k}={v!r}" for k, v in budget.items()
-                 if k not in kinds or not (v is None or isinstance(v, kinds[k]) and not isinstance(v, bool))]
-        if wrong:
-            raise DecisionFormatError(f"{self.at(key)} is not max_evals (an integer) and/or max_seconds (a number): "
-                                      f"{', '.join(wrong)}")
-        try:
-            Budget(budget.get("max_evals"), budget.get("max_seconds"))
-        except HarnessError as exc:
-            raise DecisionFormatError(f"{self.at(key)}: {exc}") from None
-        return budget
-
-    def counts(self, key: str) -> dict[str, int]:
-        counts = self.obj(key)
-        return {k: counts.get(k, int) for k in counts.d}
-
-    def members(self, key: str) -> dict[str, _Obj]:
-        found = self.obj(key)
-        return {name: found.obj(name) for name in found.d}
-
-    def items(self, key: str, optional: bool = False) -> list[_Obj]:
-        values = self.raw(key, [] if optional else _MISSING)
-        if not isinstance(values, list):
-            raise DecisionFormatError(f"{self.at(key)} is a JSON {_kind(values)}, not a list")
-        return [_Obj(v, f"{self.at(key)}/{i}") for i, v in enumerate(values)]
-
-    def estimate(self, key: str) -> Estimate:
-        e = self.obj(key)
-        kind: IntervalKind = e.literal("interval", get_args(IntervalKind))
-        return Estimate(e.number("median"), e.number("low"), e.number("high"), kind)
-
-
-def _choice_from(c: _Obj) -> Choice:
+def _choice_from(c: JsonObject) -> Choice:
     return Choice(c.get("candidate", str), c.get("optimizer", str), c.mapping("optimizer_options"),
                   c.budget("budget"), c.estimate("quality"), c.estimate("wall_s"), c.estimate("cold_wall_s"),
                   c.estimate("warm_wall_s"), c.number("n_evals"), c.get("seeds", int), c.get("instances", int))
 
 
-def _compared_from(t: _Obj) -> Compared:
+def _compared_from(t: JsonObject) -> Compared:
     faster = t.raw("p_choice_faster", None)
     return Compared(t.get("candidate", str), t.estimate("quality"), t.estimate("wall_s"), t.estimate("cold_wall_s"),
                   t.estimate("warm_wall_s"), t.get("seeds", int), t.get("instances", int),
@@ -398,7 +283,7 @@ def _compared_from(t: _Obj) -> Compared:
                   t.get("eligible", bool))
 
 
-def _preset_from(p: _Obj) -> PresetDecision:
+def _preset_from(p: JsonObject) -> PresetDecision:
     verdict = p.literal("verdict", get_args(Verdict))
     choice = p.raw("choice")
     if choice is None:
@@ -408,14 +293,14 @@ def _preset_from(p: _Obj) -> PresetDecision:
                           p.strings("faster_but_worse"), tuple(_compared_from(t) for t in p.items("tests")))
 
 
-def _validation_from(v: _Obj) -> Validation:
+def _validation_from(v: JsonObject) -> Validation:
     return Validation(v.strings("training"), v.strings("held_out"), v.literal("status", get_args(ValidationStatus)),
                       v.get("reason", str, ""), v.number("quality", True),
                       v.optional_int("rank"), v.optional_int("candidates"), v.get("best", str, ""),
                       v.number("best_quality", True), v.number("regret", True), v.number("p_best_better", True))
 
 
-def _class_from(c: _Obj) -> ClassDecision:
+def _class_from(c: JsonObject) -> ClassDecision:
     presets = c.members("presets")
     unknown = sorted(set(presets) - set(PRESETS))
     if unknown:
