@@ -108,7 +108,7 @@ def measure(fn: Callable[..., float], bounds: dict[str, Any], evals: int = EVALS
     full, same, first = (pairs(fn, bounds, evals, n), pairs(fn, bounds, evals, n, equal_work=True),
                          pairs(fn, bounds, smallest, n))
     middle = sorted(full, key=lambda pair: pair[0] / pair[1])[len(full) // 2]  # the pair of the median ratio
-    return Overhead(*middle, statistics.median(m / d for m, d in full), statistics.median(m / d for m, d in same),
+    return Overhead(*middle, middle[0] / middle[1], statistics.median(m / d for m, d in same),
                     statistics.median(m - d for m, d in full), statistics.median(m - d for m, d in first), smallest,
                     ours.n_evals, theirs.nfev)
 
